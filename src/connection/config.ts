@@ -1,0 +1,254 @@
+import { inspect } from 'node:util';
+import { ConfigError } from '../errors.js';
+
+/** The canonical driver names. */
+export type DriverName = 'sqlite' | 'postgresql' | 'mysql';
+
+/** Driver names accepted in a config: the canonical ones plus common spellings. */
+export type DriverInput = DriverName | 'postgres' | 'mariadb';
+
+/** Pool bounds. SQLite always uses one connection per database (see docs/connections.md). */
+export interface PoolConfig {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * What `ConnectionManager.configure(name, config)` accepts.
+ *
+ * @example
+ * ```ts
+ * ConnectionManager.configure('primary', { driver: 'sqlite', database: './app.db' })
+ * ConnectionManager.configure('analytics', { url: 'postgres://app:secret@127.0.0.1:5432/analytics', pool: { max: 10 } })
+ * ```
+ */
+export interface ConnectionConfig {
+  /** Optional when `url` is given (taken from its scheme). */
+  driver?: DriverInput;
+  /** `postgres://`, `postgresql://`, `mysql://`, `mariadb://` or `sqlite:` URL. Fields given explicitly win over the URL's. */
+  url?: string;
+  /** Database name; for SQLite the file path or `:memory:`. */
+  database?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+  pool?: PoolConfig;
+  /** Statements running longer are cancelled by the server (PostgreSQL `statement_timeout`, MariaDB `max_statement_time`, MySQL `max_execution_time`). On SQLite it bounds waits for a locked database. */
+  queryTimeoutMs?: number;
+  /** How long establishing a new connection may take. Default 10 000 ms. */
+  connectTimeoutMs?: number;
+  /** Upper bound of a `health()` probe. Default 2 000 ms. */
+  healthTimeoutMs?: number;
+}
+
+const DRIVER_SPELLINGS: Record<string, DriverName> = {
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  postgresql: 'postgresql',
+  postgres: 'postgresql',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+};
+
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs']);
+
+const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/** Checks a connection or alias name; names appear in errors and logs, so keep them printable. */
+export function validateName(name: unknown, field = 'name'): string {
+  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+    throw new ConfigError(field, `must be 1-64 characters of letters, digits, "_", ".", ":" or "-" (got ${describe(name)})`);
+  }
+  return name;
+}
+
+interface SettingsFields {
+  driver: DriverName;
+  database: string;
+  host: string | undefined;
+  port: number | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  pool: Required<PoolConfig>;
+  queryTimeoutMs: number | undefined;
+  connectTimeoutMs: number;
+  healthTimeoutMs: number;
+}
+
+/**
+ * A validated, normalized connection configuration. The password is held in a
+ * private field: it is absent from `JSON.stringify`, `util.inspect` and `String()`.
+ */
+export class ConnectionSettings {
+  readonly name: string;
+  readonly driver: DriverName;
+  readonly database: string;
+  readonly host: string | undefined;
+  readonly port: number | undefined;
+  readonly username: string | undefined;
+  readonly pool: Readonly<Required<PoolConfig>>;
+  readonly queryTimeoutMs: number | undefined;
+  readonly connectTimeoutMs: number;
+  readonly healthTimeoutMs: number;
+  readonly #password: string | undefined;
+
+  constructor(name: string, fields: SettingsFields) {
+    this.name = name;
+    this.driver = fields.driver;
+    this.database = fields.database;
+    this.host = fields.host;
+    this.port = fields.port;
+    this.username = fields.username;
+    this.pool = Object.freeze({ ...fields.pool });
+    this.queryTimeoutMs = fields.queryTimeoutMs;
+    this.connectTimeoutMs = fields.connectTimeoutMs;
+    this.healthTimeoutMs = fields.healthTimeoutMs;
+    this.#password = fields.password;
+    Object.freeze(this);
+  }
+
+  /** The password, for handing to the driver only. */
+  get password(): string | undefined {
+    return this.#password;
+  }
+
+  get hasPassword(): boolean {
+    return this.#password !== undefined && this.#password !== '';
+  }
+
+  /** Replaces every occurrence of the password in `text` (for error messages from drivers). */
+  redact(text: string): string {
+    const secret = this.#password;
+    if (!secret) return text;
+    let out = text.split(secret).join('***');
+    const encoded = encodeURIComponent(secret);
+    if (encoded !== secret) out = out.split(encoded).join('***');
+    return out;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      driver: this.driver,
+      database: this.database,
+      host: this.host,
+      port: this.port,
+      username: this.username,
+      password: this.hasPassword ? '***' : undefined,
+      pool: this.pool,
+      queryTimeoutMs: this.queryTimeoutMs,
+    };
+  }
+
+  toString(): string {
+    const where = this.driver === 'sqlite' ? this.database : `${this.username ?? ''}@${this.host ?? ''}:${this.port ?? ''}/${this.database}`;
+    return `ConnectionSettings(${this.name}: ${this.driver} ${where})`;
+  }
+
+  [inspect.custom](): string {
+    return `ConnectionSettings ${inspect(this.toJSON())}`;
+  }
+}
+
+/** Validates a user config and returns normalized settings, or throws a {@link ConfigError} naming the field. */
+export function parseConnectionConfig(name: string, input: ConnectionConfig, defaultPool: (driver: DriverName) => Required<PoolConfig>): ConnectionSettings {
+  if (input === null || typeof input !== 'object') {
+    throw new ConfigError('config', 'must be an object', name);
+  }
+  for (const key of Object.keys(input)) {
+    if (!KNOWN_FIELDS.has(key)) throw new ConfigError(key, `unknown option; known options are ${[...KNOWN_FIELDS].join(', ')}`, name);
+  }
+  const fromUrl = input.url === undefined ? {} : parseUrl(name, input.url);
+  const driverInput = input.driver ?? fromUrl.driver;
+  if (driverInput === undefined) throw new ConfigError('driver', 'is required (one of sqlite, postgresql, mysql) unless a url is given', name);
+  const driver = typeof driverInput === 'string' ? DRIVER_SPELLINGS[driverInput.toLowerCase()] : undefined;
+  if (!driver) throw new ConfigError('driver', `unknown driver ${describe(driverInput)}; use one of sqlite, postgresql (postgres), mysql (mariadb)`, name);
+  if (fromUrl.driver && input.driver && DRIVER_SPELLINGS[input.driver] !== fromUrl.driver) {
+    throw new ConfigError('url', `scheme says ${fromUrl.driver} but driver is ${input.driver}`, name);
+  }
+
+  const database = input.database ?? fromUrl.database;
+  if (typeof database !== 'string' || database === '') throw new ConfigError('database', driver === 'sqlite' ? 'is required: a file path or ":memory:"' : 'is required', name);
+
+  const port = input.port ?? fromUrl.port;
+  if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
+    throw new ConfigError('port', `must be an integer between 1 and 65535 (got ${describe(port)})`, name);
+  }
+  const host = optionalString(name, 'host', input.host ?? fromUrl.host);
+  const username = optionalString(name, 'username', input.username ?? fromUrl.username);
+  const password = optionalString(name, 'password', input.password ?? fromUrl.password);
+
+  const pool = { ...defaultPool(driver) };
+  if (input.pool !== undefined) {
+    if (input.pool === null || typeof input.pool !== 'object') throw new ConfigError('pool', 'must be an object { min, max }', name);
+    if (input.pool.min !== undefined) pool.min = nonNegativeInt(name, 'pool.min', input.pool.min);
+    if (input.pool.max !== undefined) pool.max = nonNegativeInt(name, 'pool.max', input.pool.max);
+    if (pool.max < 1) throw new ConfigError('pool.max', 'must be at least 1', name);
+    if (pool.min > pool.max) throw new ConfigError('pool.min', `must not exceed pool.max (${pool.max})`, name);
+  }
+  const queryTimeoutMs = input.queryTimeoutMs === undefined ? undefined : positiveInt(name, 'queryTimeoutMs', input.queryTimeoutMs);
+  const connectTimeoutMs = input.connectTimeoutMs === undefined ? 10_000 : positiveInt(name, 'connectTimeoutMs', input.connectTimeoutMs);
+  const healthTimeoutMs = input.healthTimeoutMs === undefined ? 2_000 : positiveInt(name, 'healthTimeoutMs', input.healthTimeoutMs);
+
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs });
+}
+
+interface UrlParts {
+  driver?: DriverName;
+  database?: string;
+  host?: string;
+  port?: number;
+  username?: string;
+  password?: string;
+}
+
+function parseUrl(name: string, url: unknown): UrlParts {
+  if (typeof url !== 'string') throw new ConfigError('url', 'must be a string', name);
+  const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase();
+  const driver = scheme === undefined ? undefined : DRIVER_SPELLINGS[scheme];
+  // The URL itself is never echoed back: it may contain the password.
+  if (!driver) throw new ConfigError('url', 'scheme must be one of sqlite:, postgres:, postgresql:, mysql:, mariadb:', name);
+  if (driver === 'sqlite') {
+    const path = url.slice(url.indexOf(':') + 1).replace(/^\/\//, '');
+    return { driver, database: path === '' ? undefined : decodeURIComponent(path) };
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError('url', 'is not a valid URL', name);
+  }
+  const port = parsed.port === '' ? undefined : Number(parsed.port);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  return {
+    driver,
+    host: parsed.hostname.replace(/^\[|\]$/g, '') || undefined,
+    port,
+    database: database || undefined,
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+  };
+}
+
+function optionalString(name: string, field: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new ConfigError(field, `must be a string (got ${field === 'password' ? typeof value : describe(value)})`, name);
+  return value;
+}
+
+function nonNegativeInt(name: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ConfigError(field, `must be a non-negative integer (got ${describe(value)})`, name);
+  return value;
+}
+
+function positiveInt(name: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be a positive integer (got ${describe(value)})`, name);
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (value === null || typeof value !== 'object') return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}

@@ -1,0 +1,111 @@
+import type { Knex } from 'knex';
+import type { ConnectionSettings, DriverName } from '../config.js';
+
+/** A raw driver connection (better-sqlite3 `Database`, pg `Client`, mysql2 `Connection`). Opaque outside the adapters. */
+export type DriverConnection = object;
+
+/** What running one statement returned, in the same shape on every dialect. */
+export interface ExecResult {
+  rows: Record<string, unknown>[];
+  /** Rows changed by an INSERT/UPDATE/DELETE. */
+  affected: number;
+  /** Generated key of a single-row INSERT where the driver reports it without RETURNING. */
+  insertId?: number | bigint | string;
+}
+
+/** How a statement is to be run. */
+export interface ExecOptions {
+  /** Reuse a server-side/driver prepared statement for this SQL (compiled model queries). Raw SQL runs unprepared. */
+  prepared: boolean;
+  /** SQLite only: read INTEGER columns as `bigint` so 64-bit values keep their precision. */
+  safeIntegers?: boolean;
+}
+
+/** Turns JS values into what each database stores for a column type. */
+export interface ValueCodec {
+  boolean(value: boolean): unknown;
+  datetime(value: Date): unknown;
+  date(value: Date): unknown;
+  json(value: unknown): unknown;
+  bigint(value: bigint): unknown;
+}
+
+/**
+ * Lends out raw connections. SQLite's lends its single connection synchronously
+ * when it is free, which is what lets compiled SQLite queries run without a
+ * promise round trip.
+ */
+export interface ConnectionLender {
+  /** The connection, if one can be had without waiting. */
+  tryAcquire(): DriverConnection | undefined;
+  acquire(): Promise<DriverConnection>;
+  release(connection: DriverConnection): void;
+}
+
+/**
+ * Everything that differs between SQLite, PostgreSQL and MySQL/MariaDB lives behind this
+ * interface: one implementation per dialect, and no `driver === ...` checks elsewhere.
+ */
+export interface DialectAdapter {
+  readonly driver: DriverName;
+  /** Largest number of bind parameters in one statement. */
+  readonly maxBindings: number;
+  /**
+   * Rows per INSERT in bulk operations, given the column count. SQLite answers 1: knex
+   * writes multi-row SQLite inserts as UNION ALL (capped at 500 terms), and one prepared
+   * single-row statement run in a loop inside a transaction is SQLite's fastest path anyway.
+   */
+  rowsPerInsert(columnCount: number): number;
+  /** Pool bounds used when the config gives none. */
+  readonly defaultPool: { min: number; max: number };
+  /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
+  readonly insertReturning: boolean;
+  /** Statement that opens a transaction. */
+  readonly beginStatement: string;
+  /** Statement that probes liveness in `health()`. */
+  readonly pingStatement: string;
+  readonly codec: ValueCodec;
+
+  /**
+   * Creates the knex instance (with driver options that make values come back in a
+   * uniform shape) and the lender of raw connections. Nothing connects until first use.
+   */
+  open(settings: ConnectionSettings): OpenedDriver;
+  /** Runs one statement with positional bindings in the dialect's native placeholder syntax. */
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult>;
+  /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
+  isTimeout(error: unknown): boolean;
+}
+
+/** What a dialect's `open()` returns. */
+export interface OpenedDriver {
+  knex: Knex;
+  lender: ConnectionLender;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Formats a Date as `YYYY-MM-DD` in UTC. */
+export function utcDateString(value: Date): string {
+  return value.toISOString().slice(0, 10);
+}
+
+/** Reads a driver error's `code` property, whatever the driver. */
+export function driverErrorCode(error: unknown): string | undefined {
+  if (error && typeof error === 'object' && 'code' in error) {
+    const code = (error as { code: unknown }).code;
+    return code === undefined || code === null ? undefined : String(code);
+  }
+  return undefined;
+}
+
+/** Lends connections from knex's own pool (PostgreSQL, MySQL). */
+export function knexPoolLender(knex: Knex): ConnectionLender {
+  return {
+    tryAcquire: () => undefined,
+    acquire: () => knex.client.acquireConnection() as Promise<DriverConnection>,
+    release: (connection) => {
+      void knex.client.releaseConnection(connection);
+    },
+  };
+}

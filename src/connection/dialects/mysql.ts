@@ -1,0 +1,101 @@
+import createKnex, { type Knex } from 'knex';
+import type { ConnectionSettings } from '../config.js';
+import { driverErrorCode, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+
+type Callback = (error: Error | null, result?: unknown) => void;
+interface MysqlConnection {
+  query(sql: string, values: unknown[], callback: Callback): void;
+  execute(sql: string, values: unknown[], callback: Callback): void;
+}
+interface ResultHeader {
+  affectedRows: number;
+  insertId: number | string;
+}
+
+function run(connection: MysqlConnection, method: 'query' | 'execute', sql: string, values: unknown[]): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    connection[method](sql, values, (error, result) => (error ? reject(error) : resolve(result)));
+  });
+}
+
+function toResult(result: unknown): ExecResult {
+  if (Array.isArray(result)) {
+    // A multi-statement answer is an array of results; rows are arrays of plain objects.
+    if (result.length > 0 && (Array.isArray(result[0]) || isHeader(result[0]))) return toResult(result[result.length - 1]);
+    return { rows: result as Record<string, unknown>[], affected: 0 };
+  }
+  const header = result as ResultHeader;
+  return { rows: [], affected: header.affectedRows, insertId: header.insertId || undefined };
+}
+
+function isHeader(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && 'affectedRows' in value;
+}
+
+/**
+ * Statement timeouts are a session setting: MariaDB's `max_statement_time` (seconds,
+ * any statement) or MySQL's `max_execution_time` (milliseconds, SELECT only).
+ */
+function applyQueryTimeout(timeoutMs: number | undefined) {
+  return (connection: MysqlConnection, done: (error: Error | null, connection: unknown) => void) => {
+    if (timeoutMs === undefined) return done(null, connection);
+    connection.query('SELECT VERSION() AS version', [], (error, rows) => {
+      if (error) return done(error, connection);
+      const version = String((rows as Array<{ version: string }>)[0]?.version ?? '');
+      const statement = /mariadb/i.test(version)
+        ? `SET SESSION max_statement_time = ${(timeoutMs / 1000).toFixed(3)}`
+        : `SET SESSION max_execution_time = ${Math.round(timeoutMs)}`;
+      connection.query(statement, [], (setError) => done(setError, connection));
+    });
+  };
+}
+
+/** MySQL and MariaDB through mysql2, pooled by knex. Compiled statements use the binary protocol with mysql2's statement cache. */
+export const mysqlDialect: DialectAdapter = {
+  driver: 'mysql',
+  maxBindings: 65_535,
+  rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
+  defaultPool: { min: 0, max: 10 },
+  insertReturning: false,
+  beginStatement: 'START TRANSACTION',
+  pingStatement: 'select 1',
+  codec: {
+    boolean: (value) => (value ? 1 : 0),
+    // DATETIME has no zone: store the UTC wall time, read it back as UTC.
+    datetime: (value) => value.toISOString().replace('T', ' ').replace('Z', ''),
+    date: utcDateString,
+    json: (value) => JSON.stringify(value),
+    bigint: (value) => value.toString(),
+  },
+
+  open(settings: ConnectionSettings) {
+    const knex = createKnex({
+      client: 'mysql2',
+      connection: () => ({
+        host: settings.host ?? '127.0.0.1',
+        port: settings.port ?? 3306,
+        user: settings.username,
+        password: settings.password,
+        database: settings.database,
+        charset: 'utf8mb4',
+        timezone: 'Z',
+        dateStrings: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        connectTimeout: settings.connectTimeoutMs,
+      }),
+      pool: { min: settings.pool.min, max: settings.pool.max, afterCreate: applyQueryTimeout(settings.queryTimeoutMs) },
+      acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
+    } as Knex.Config);
+    return { knex, lender: knexPoolLender(knex), close: () => knex.destroy() };
+  },
+
+  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
+    return toResult(await run(connection as MysqlConnection, options.prepared ? 'execute' : 'query', sql, bindings as unknown[]));
+  },
+
+  isTimeout: (error) => {
+    const code = driverErrorCode(error);
+    return code === 'ER_STATEMENT_TIMEOUT' || code === 'ER_QUERY_TIMEOUT' || (error as { errno?: number })?.errno === 1969 || (error as { errno?: number })?.errno === 3024;
+  },
+};

@@ -1,0 +1,131 @@
+import Database from 'better-sqlite3';
+import createKnex, { type Knex } from 'knex';
+import type { ConnectionSettings } from '../config.js';
+import { TransactionError } from '../../errors.js';
+import { utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+
+type Statement = Database.Statement<unknown[], Record<string, unknown>>;
+
+/**
+ * SQLite's one connection, gated. SQLite in one process gains nothing from several
+ * connections (writes serialize anyway, and `:memory:` databases are per connection),
+ * so the connection is lent to one user at a time: synchronously when free, else in
+ * FIFO order. knex is handed this gate as its `connectionPool`, so builder queries
+ * and polyrecord's compiled statements share one queue.
+ */
+export class SqliteConnectionGate implements ConnectionLender {
+  #db: Database.Database | undefined;
+  #busy = false;
+  #waiting: Array<(db: Database.Database) => void> = [];
+  #closed = false;
+  readonly #open: () => Database.Database;
+
+  constructor(open: () => Database.Database) {
+    this.#open = open;
+  }
+
+  tryAcquire(): DriverConnection | undefined {
+    if (this.#busy || this.#closed) return undefined;
+    this.#busy = true;
+    return (this.#db ??= this.#open());
+  }
+
+  acquire(): Promise<DriverConnection> {
+    if (this.#closed) return Promise.reject(new TransactionError('the SQLite connection is closed'));
+    const db = this.tryAcquire();
+    if (db) return Promise.resolve(db);
+    return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  release(): void {
+    const next = this.#waiting.shift();
+    if (next) next(this.#db!);
+    else this.#busy = false;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#db?.close();
+    this.#db = undefined;
+  }
+
+  // The tarn-shaped surface knex's `connectionPool` option expects.
+  toKnexPool(): object {
+    return {
+      acquire: () => ({ promise: this.acquire() }),
+      release: (connection: DriverConnection) => {
+        this.release();
+        return connection !== undefined;
+      },
+      destroy: () => Promise.resolve(),
+      numFree: () => (this.#busy ? 0 : 1),
+      numUsed: () => (this.#busy ? 1 : 0),
+      numPendingAcquires: () => this.#waiting.length,
+    };
+  }
+}
+
+const statementCache = new WeakMap<Database.Database, Map<string, Statement>>();
+
+function statementFor(db: Database.Database, sql: string): Statement {
+  let cache = statementCache.get(db);
+  if (!cache) statementCache.set(db, (cache = new Map()));
+  let statement = cache.get(sql);
+  if (!statement) {
+    statement = db.prepare(sql) as Statement;
+    // Bound the cache: raw SQL with literals would otherwise grow it without limit.
+    if (cache.size >= 2000) cache.delete(cache.keys().next().value!);
+    cache.set(sql, statement);
+  }
+  return statement;
+}
+
+/** SQLite through better-sqlite3: synchronous, in-process, one gated connection. */
+export const sqliteDialect: DialectAdapter = {
+  driver: 'sqlite',
+  // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since SQLite 3.32.
+  maxBindings: 32_766,
+  rowsPerInsert: () => 1,
+  defaultPool: { min: 1, max: 1 },
+  insertReturning: false,
+  // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
+  beginStatement: 'BEGIN IMMEDIATE',
+  pingStatement: 'select 1',
+  codec: {
+    boolean: (value) => (value ? 1 : 0),
+    datetime: (value) => value.toISOString(),
+    date: utcDateString,
+    json: (value) => JSON.stringify(value),
+    bigint: (value) => value,
+  },
+
+  open(settings: ConnectionSettings) {
+    const gate = new SqliteConnectionGate(() => {
+      const db = new Database(settings.database, { timeout: settings.queryTimeoutMs ?? 5_000 });
+      // WAL lets readers in other processes proceed while this one writes.
+      if (settings.database !== ':memory:') db.pragma('journal_mode = WAL');
+      return db;
+    });
+    const knex = createKnex({ client: 'better-sqlite3', useNullAsDefault: true, connectionPool: gate.toKnexPool() } as Knex.Config);
+    return {
+      knex,
+      lender: gate,
+      close: async () => {
+        await knex.destroy();
+        await gate.close();
+      },
+    };
+  },
+
+  execute(connection, sql, bindings, options: ExecOptions): ExecResult {
+    const statement = options.prepared ? statementFor(connection as Database.Database, sql) : (connection as Database.Database).prepare(sql);
+    if (statement.reader) {
+      statement.safeIntegers(options.safeIntegers === true);
+      return { rows: statement.all(...(bindings as unknown[])) as Record<string, unknown>[], affected: 0 };
+    }
+    const info = statement.run(...(bindings as unknown[]));
+    return { rows: [], affected: info.changes, insertId: info.lastInsertRowid };
+  },
+
+  isTimeout: () => false,
+};

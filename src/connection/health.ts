@@ -1,0 +1,43 @@
+import type { Connection } from './connection.js';
+import type { DriverName } from './config.js';
+
+/** The answer of one health probe. */
+export interface HealthReport {
+  name: string;
+  driver: DriverName;
+  ok: boolean;
+  /** Round trip of the probe, or how long it waited before giving up. */
+  latencyMs: number;
+  /** Why the probe failed; absent when `ok`. Never contains the password. */
+  error?: string;
+}
+
+/**
+ * Runs the dialect's ping statement, bounded by `healthTimeoutMs` so a server that
+ * accepts TCP but never answers cannot hang the caller. Never throws.
+ */
+export async function probe(connection: Connection): Promise<HealthReport> {
+  const started = performance.now();
+  const timeoutMs = connection.settings.healthTimeoutMs;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  const report = { name: connection.name, driver: connection.driver };
+  try {
+    const ping = connection.execute(connection.dialect.pingStatement, []);
+    // The abandoned ping settles later (the connect timeout ends it); its outcome no longer matters.
+    ping.catch(() => undefined);
+    await Promise.race([ping, timeout]);
+    return { ...report, ok: true, latencyMs: elapsed(started) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ...report, ok: false, latencyMs: elapsed(started), error: connection.settings.redact(message) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}

@@ -1,0 +1,172 @@
+import { EventEmitter } from 'eventemitter3';
+import { runInFrame } from '../context/scope.js';
+import { ConfigError, ConnectionNotFoundError } from '../errors.js';
+import { runTransaction, type Transaction } from '../transaction/local.js';
+import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
+import { Connection } from './connection.js';
+import { dialects } from './dialects/index.js';
+import { probe, type HealthReport } from './health.js';
+
+/** Events a manager emits. */
+export interface ConnectionManagerEvents {
+  configured: (connection: Connection) => void;
+  removed: (name: string) => void;
+}
+
+/**
+ * A registry of named connections and aliases. Most applications use the default
+ * instance through the static helpers (`ConnectionManager.configure(...)` is
+ * `ConnectionManager.default.configure(...)`); tests and multi-tenant hosts can
+ * create their own and pass it to `@Model({ manager })`.
+ *
+ * @example
+ * ```ts
+ * ConnectionManager.configure('primary', { driver: 'sqlite', database: 'app.db' })
+ * ConnectionManager.configure('analytics', { url: process.env.ANALYTICS_URL })
+ * ConnectionManager.alias('reporting', 'analytics')
+ * ```
+ */
+export class ConnectionManager {
+  /** The process-wide manager behind the static helpers and models without an explicit `manager`. */
+  static readonly default = new ConnectionManager();
+
+  readonly events = new EventEmitter<ConnectionManagerEvents>();
+  readonly #connections = new Map<string, Connection>();
+  readonly #aliases = new Map<string, string>();
+
+  /**
+   * Registers a connection. Validates the config now (a {@link ConfigError} names the
+   * bad field); connects on first use.
+   */
+  configure(name: string, config: ConnectionConfig): Connection {
+    validateName(name);
+    if (this.#connections.has(name)) throw new ConfigError('name', `a connection named "${name}" is already configured`, name);
+    if (this.#aliases.has(name)) throw new ConfigError('name', `"${name}" is already an alias of "${this.#aliases.get(name)}"`, name);
+    const settings = parseConnectionConfig(name, config, (driver) => dialects[driver].defaultPool);
+    const connection = new Connection(settings, dialects[settings.driver]);
+    this.#connections.set(name, connection);
+    this.events.emit('configured', connection);
+    return connection;
+  }
+
+  /**
+   * Makes `alias` resolve to the connection `target` everywhere a name is accepted.
+   * An alias may not shadow a connection, point to another alias, or be defined twice.
+   */
+  alias(alias: string, target: string): void {
+    validateName(alias, 'alias');
+    if (this.#connections.has(alias)) throw new ConfigError('alias', `"${alias}" is a configured connection; an alias may not shadow it`, alias);
+    if (this.#aliases.has(alias)) throw new ConfigError('alias', `alias "${alias}" is already defined (to "${this.#aliases.get(alias)}")`, alias);
+    if (this.#aliases.has(target)) throw new ConfigError('target', `"${target}" is itself an alias; point "${alias}" at a connection`, alias);
+    if (!this.#connections.has(target)) throw new ConnectionNotFoundError(target, this.names(), this.aliases());
+    this.#aliases.set(alias, target);
+  }
+
+  /** The connection for a name or alias; {@link ConnectionNotFoundError} lists what exists. */
+  get(name: string): Connection {
+    const connection = this.#connections.get(name) ?? this.#connections.get(this.#aliases.get(name) ?? '');
+    if (!connection) throw new ConnectionNotFoundError(String(name), this.names(), this.aliases());
+    return connection;
+  }
+
+  has(name: string): boolean {
+    return this.#connections.has(name) || this.#aliases.has(name);
+  }
+
+  /** Configured connection names (not aliases). */
+  names(): string[] {
+    return [...this.#connections.keys()];
+  }
+
+  /** Defined aliases. */
+  aliases(): string[] {
+    return [...this.#aliases.keys()];
+  }
+
+  /** Closes a connection and forgets it, with the aliases pointing to it; removing an alias forgets only the alias. */
+  async remove(name: string): Promise<void> {
+    if (this.#aliases.delete(name)) return;
+    const connection = this.get(name);
+    this.#connections.delete(name);
+    for (const [alias, target] of this.#aliases) if (target === name) this.#aliases.delete(alias);
+    this.events.emit('removed', name);
+    await connection.close();
+  }
+
+  /** Closes and forgets every connection and alias. */
+  async closeAll(): Promise<void> {
+    const connections = [...this.#connections.values()];
+    this.#connections.clear();
+    this.#aliases.clear();
+    await Promise.all(connections.map((c) => c.close()));
+  }
+
+  /** Probes one connection (bounded by its `healthTimeoutMs`); never throws for a down database. */
+  health(name: string): Promise<HealthReport>;
+  /** Probes every connection in parallel. */
+  health(): Promise<HealthReport[]>;
+  health(name?: string): Promise<HealthReport | HealthReport[]> {
+    if (name !== undefined) return probe(this.get(name));
+    return Promise.all([...this.#connections.values()].map(probe));
+  }
+
+  /**
+   * Runs `fn` in a transaction on a connection. Every model query on that connection
+   * inside `fn` (and anything it awaits) joins it; a nested call makes a savepoint.
+   * A thrown error rolls back and is rethrown; otherwise resolves with `fn`'s result.
+   */
+  transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+    return runTransaction(this.get(name), fn);
+  }
+
+  /**
+   * Runs `fn` with connection names remapped for every model in the async scope,
+   * e.g. `{ primary: 'replica' }` sends models declared on `primary` to `replica`.
+   */
+  withConnections<T>(map: Record<string, string>, fn: () => T): T {
+    if (!map || typeof map !== 'object') throw new ConfigError('map', 'withConnections() needs an object of { from: to } names');
+    const remap = new Map<string, string>();
+    for (const [from, to] of Object.entries(map)) {
+      if (typeof to !== 'string') throw new ConfigError(from, 'must map to a connection name');
+      this.get(to);
+      remap.set(from, to);
+    }
+    return runInFrame({ remap }, fn);
+  }
+
+  static configure(name: string, config: ConnectionConfig): Connection {
+    return ConnectionManager.default.configure(name, config);
+  }
+  static alias(alias: string, target: string): void {
+    ConnectionManager.default.alias(alias, target);
+  }
+  static get(name: string): Connection {
+    return ConnectionManager.default.get(name);
+  }
+  static has(name: string): boolean {
+    return ConnectionManager.default.has(name);
+  }
+  static names(): string[] {
+    return ConnectionManager.default.names();
+  }
+  static aliases(): string[] {
+    return ConnectionManager.default.aliases();
+  }
+  static remove(name: string): Promise<void> {
+    return ConnectionManager.default.remove(name);
+  }
+  static closeAll(): Promise<void> {
+    return ConnectionManager.default.closeAll();
+  }
+  static health(name: string): Promise<HealthReport>;
+  static health(): Promise<HealthReport[]>;
+  static health(name?: string): Promise<HealthReport | HealthReport[]> {
+    return name === undefined ? ConnectionManager.default.health() : ConnectionManager.default.health(name);
+  }
+  static transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+    return ConnectionManager.default.transaction(name, fn);
+  }
+  static withConnections<T>(map: Record<string, string>, fn: () => T): T {
+    return ConnectionManager.default.withConnections(map, fn);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Every error polyrecord throws on purpose is a {@link PolyrecordError}; catch the
+ * subclasses to act on a specific failure. None of them ever carries a password.
+ *
+ * @module
+ */
+
+/** Base class of every error thrown by polyrecord. `code` is stable and machine-readable. */
+export class PolyrecordError extends Error {
+  /** Stable identifier, e.g. `E_CONFIG`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/**
+ * A connection configuration was rejected at `configure()` time.
+ *
+ * @example
+ * ```ts
+ * try { manager.configure('db', { driver: 'oracle' } as any) }
+ * catch (e) { if (e instanceof ConfigError) console.log(e.field) } // 'driver'
+ * ```
+ */
+export class ConfigError extends PolyrecordError {
+  /** The offending field, e.g. `driver`, `port`, `name`. */
+  readonly field: string;
+  /** The connection (or alias) being configured. */
+  readonly connection: string | undefined;
+
+  constructor(field: string, message: string, connection?: string) {
+    super('E_CONFIG', connection === undefined ? `${field}: ${message}` : `connection "${connection}": ${field}: ${message}`);
+    this.field = field;
+    this.connection = connection;
+  }
+}
+
+/** A connection name (or alias) that is not configured was asked for. The message lists what is. */
+export class ConnectionNotFoundError extends PolyrecordError {
+  readonly connection: string;
+  readonly available: readonly string[];
+
+  constructor(name: string, connections: readonly string[], aliases: readonly string[]) {
+    const known = connections.length ? connections.map((n) => `"${n}"`).join(', ') : '(none)';
+    const aliasList = aliases.length ? `; aliases: ${aliases.map((n) => `"${n}"`).join(', ')}` : '';
+    super('E_CONNECTION_NOT_FOUND', `No connection named "${name}". Configured connections: ${known}${aliasList}`);
+    this.connection = name;
+    this.available = [...connections, ...aliases];
+  }
+}
+
+/** `findOrFail()` or `reload()` found no row for the primary key. */
+export class RecordNotFoundError extends PolyrecordError {
+  readonly model: string;
+  readonly key: unknown;
+
+  constructor(model: string, key: unknown) {
+    super('E_RECORD_NOT_FOUND', `${model} with primary key ${formatKey(key)} was not found`);
+    this.model = model;
+    this.key = key;
+  }
+}
+
+/**
+ * A property name that is not a column of the model was used in a query, or an
+ * invalid operator or value shape was given. Raised before any SQL is sent.
+ */
+export class QueryBuilderError extends PolyrecordError {
+  constructor(message: string) {
+    super('E_INVALID_QUERY', message);
+  }
+}
+
+/** A property that is not a declared column of the model was named. Raised before any SQL is sent. */
+export class UnknownColumnError extends QueryBuilderError {
+  readonly model: string;
+  readonly property: string;
+
+  constructor(model: string, property: string, known: readonly string[]) {
+    super(`${model} has no column property "${property}". Known properties: ${known.join(', ')}`);
+    this.model = model;
+    this.property = property;
+  }
+}
+
+/** A model class is missing its decorators or declares something impossible. */
+export class ModelDefinitionError extends PolyrecordError {
+  constructor(message: string) {
+    super('E_MODEL_DEFINITION', message);
+  }
+}
+
+/**
+ * The database rejected a statement. Wraps the driver's error (`cause`), keeps its
+ * `code` as `driverCode` (SQLSTATE on PostgreSQL, error name on MySQL, `SQLITE_*` on SQLite)
+ * and names the connection. Passwords are scrubbed from the message.
+ */
+export class QueryError extends PolyrecordError {
+  readonly connection: string;
+  readonly driverCode: string | undefined;
+  readonly sql: string | undefined;
+
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_QUERY') {
+    super(code, `[${connection}] ${message}`, { cause });
+    this.connection = connection;
+    this.driverCode = driverCode;
+    this.sql = sql;
+  }
+}
+
+/** A statement ran longer than the connection's `queryTimeoutMs` and was cancelled by the server. The connection stays usable. */
+export class QueryTimeoutError extends QueryError {
+  readonly timeoutMs: number | undefined;
+
+  constructor(connection: string, timeoutMs: number | undefined, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, `query cancelled after exceeding queryTimeoutMs (${timeoutMs ?? '?'} ms)`, driverCode, sql, cause, 'E_QUERY_TIMEOUT');
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** A transaction was used after it finished, or a transaction control statement failed. */
+export class TransactionError extends PolyrecordError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_TRANSACTION', message, options);
+  }
+}
+
+function formatKey(key: unknown): string {
+  return typeof key === 'string' ? JSON.stringify(key) : String(key);
+}

@@ -1,0 +1,256 @@
+import { ConnectionManager } from '../connection/manager.js';
+import { runInFrame } from '../context/scope.js';
+import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
+import { runTransaction, type Transaction } from '../transaction/local.js';
+import { bulkWrite, type UpsertOptions } from './bulk.js';
+import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
+import { metaOf, type ModelMeta } from './metadata.js';
+import { assertNotDestroyed, deleteRecord, findByKey, insertRecord, instanceTarget, reloadRecord, updateRecord } from './persistence.js';
+import { ModelQuery, type Operator } from './query-builder.js';
+import { VIEW_CONNECTION, modelOf, resolveTarget } from './target.js';
+import type { Attributes, Prop } from './types.js';
+
+/** A model class (or a `using()` view of one) producing instances of `M`. */
+export type ModelClass<M extends ActiveRecord> = (new () => M) & Omit<typeof ActiveRecord, 'prototype'>;
+
+type Instance = RecordSlots & Record<string, unknown>;
+
+function meta(instance: ActiveRecord): ModelMeta {
+  return modelOf(instance.constructor).meta;
+}
+
+/**
+ * Base class of every model. Decorate a subclass with `@Model` and its columns, then
+ * query through the static methods and persist through the instance methods.
+ *
+ * Internal state lives under symbols, so any property name is free for your columns.
+ *
+ * @example
+ * ```ts
+ * @Model({ connection: 'primary', table: 'users' })
+ * class User extends ActiveRecord {
+ *   @PrimaryKey({ type: 'integer' }) id!: number
+ *   @Column({ type: 'string' }) email!: string
+ *   @Column({ type: 'boolean' }) active = true
+ *   @CreatedAt() createdAt!: Date
+ * }
+ *
+ * const user = await User.create({ email: 'ada@example.com' })
+ * const again = await User.using('replica').find(user.id)
+ * ```
+ */
+export class ActiveRecord {
+  // ---- switching -------------------------------------------------------------
+
+  /**
+   * A view of this model bound to connection `name`: every static method on it runs
+   * there, and instances it loads or creates remember it for `save()`/`destroy()`.
+   */
+  static using<T extends object>(this: T, name: string): T {
+    const { meta } = modelOf(this);
+    (meta.manager ?? ConnectionManager.default).get(name);
+    const view = Object.create(meta.ctor) as T & { [VIEW_CONNECTION]: string };
+    Object.defineProperty(view, VIEW_CONNECTION, { value: name, enumerable: false });
+    return view;
+  }
+
+  /**
+   * Runs `fn` with this model switched to connection `name` for the async scope only:
+   * awaited calls and callbacks inside see the switch, concurrent scopes do not.
+   */
+  static usingConnection<R>(this: object, name: string, fn: () => R): R {
+    const { meta } = modelOf(this);
+    (meta.manager ?? ConnectionManager.default).get(name);
+    return runInFrame({ model: meta.ctor, connection: name }, fn);
+  }
+
+  /** Runs `fn` in a transaction on this model's (resolved) connection; see `ConnectionManager.transaction`. */
+  static transaction<R>(this: object, fn: (trx: Transaction) => Promise<R> | R): Promise<R> {
+    const { meta, explicit } = modelOf(this);
+    return runTransaction(resolveTarget(meta, explicit).connection, fn);
+  }
+
+  // ---- queries ---------------------------------------------------------------
+
+  /** A new query over every row. */
+  static query<M extends ActiveRecord>(this: ModelClass<M>): ModelQuery<M> {
+    const { meta, explicit } = modelOf(this);
+    return new ModelQuery<M>(meta, explicit);
+  }
+
+  static where<M extends ActiveRecord>(this: ModelClass<M>, conditions: Partial<Attributes<M>>): ModelQuery<M>;
+  static where<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, value: M[K] | null): ModelQuery<M>;
+  static where<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, operator: Operator, value: M[K] | null): ModelQuery<M>;
+  static where<M extends ActiveRecord>(this: ModelClass<M>, ...args: unknown[]): ModelQuery<M> {
+    return (this.query() as unknown as { where(...a: unknown[]): ModelQuery<M> }).where(...args);
+  }
+
+  static whereIn<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, values: readonly M[K][]): ModelQuery<M> {
+    return this.query().whereIn(property, values);
+  }
+
+  static whereNull<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): ModelQuery<M> {
+    return this.query().whereNull(property);
+  }
+
+  static orderBy<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, direction: 'asc' | 'desc' = 'asc'): ModelQuery<M> {
+    return this.query().orderBy(property, direction);
+  }
+
+  static limit<M extends ActiveRecord>(this: ModelClass<M>, count: number): ModelQuery<M> {
+    return this.query().limit(count);
+  }
+
+  static select<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, ...properties: K[]): ModelQuery<M> {
+    return this.query().select(...properties);
+  }
+
+  static all<M extends ActiveRecord>(this: ModelClass<M>): Promise<M[]> {
+    return this.query().all();
+  }
+
+  static first<M extends ActiveRecord>(this: ModelClass<M>): Promise<M | null> {
+    return this.query().first();
+  }
+
+  static count<M extends ActiveRecord>(this: ModelClass<M>): Promise<number> {
+    return this.query().count();
+  }
+
+  /** Iterates every row in primary-key pages; see {@link ModelQuery.batch}. */
+  static batch<M extends ActiveRecord>(this: ModelClass<M>, size: number): AsyncGenerator<M[], void, undefined> {
+    return this.query().batch(size);
+  }
+
+  /** The record with this primary key, or `null`. */
+  static async find<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M | null> {
+    const { meta, explicit } = modelOf(this);
+    if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
+    return (await findByKey(meta, resolveTarget(meta, explicit), key)) as M | null;
+  }
+
+  /** The record with this primary key, or a {@link RecordNotFoundError}. */
+  static async findOrFail<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M> {
+    const found = await this.find(key);
+    if (!found) throw new RecordNotFoundError(modelOf(this).meta.name, key);
+    return found;
+  }
+
+  /** Builds an instance from `attributes` and inserts it. Unknown properties are refused. */
+  static async create<M extends ActiveRecord>(this: ModelClass<M>, attributes: Partial<Attributes<M>> = {}): Promise<M> {
+    const { meta, explicit } = modelOf(this);
+    const instance = new (meta.ctor as new () => M)();
+    instance.fill(attributes);
+    await insertRecord(meta, instance as unknown as Instance, resolveTarget(meta, explicit));
+    return instance;
+  }
+
+  /** Inserts many rows in chunks, in one transaction. No per-record hooks run. Resolves with the row count. */
+  static bulkInsert<M extends ActiveRecord>(this: ModelClass<M>, rows: readonly Partial<Attributes<M>>[]): Promise<number> {
+    const { meta, explicit } = modelOf(this);
+    return bulkWrite(meta, resolveTarget(meta, explicit), rows, undefined);
+  }
+
+  /**
+   * Inserts many rows, updating those whose `conflictKeys` already exist (PostgreSQL and
+   * SQLite `ON CONFLICT … DO UPDATE`, MySQL `ON DUPLICATE KEY UPDATE`). One transaction,
+   * no per-record hooks. Resolves with the row count.
+   */
+  static bulkInsertOrUpdate<M extends ActiveRecord>(this: ModelClass<M>, rows: readonly Partial<Attributes<M>>[], options: UpsertOptions<Prop<M>>): Promise<number> {
+    const { meta, explicit } = modelOf(this);
+    return bulkWrite(meta, resolveTarget(meta, explicit), rows, options);
+  }
+
+  /**
+   * Runs hand-written SQL (`?` placeholders, values bound) on the model's connection and
+   * hydrates the rows: known columns are typed, extra fields are copied as they are.
+   */
+  static async rawQuery<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = []): Promise<M[]> {
+    const { meta, explicit } = modelOf(this);
+    if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('rawQuery() needs SQL text');
+    const target = resolveTarget(meta, explicit);
+    const native = target.connection.knex.raw(sql, bindings as never[]).toSQL().toNative();
+    const raw = { prepared: false };
+    const { rows } = target.transaction ? await target.transaction.execute(native.sql, native.bindings, raw) : await target.connection.execute(native.sql, native.bindings, raw);
+    return rows.map((row) => hydrateLoose(meta, row, target.connection.name) as M);
+  }
+
+  // ---- instances -------------------------------------------------------------
+
+  /** Assigns properties; unknown ones are refused. Returns `this`. */
+  fill(attributes: Partial<Attributes<this>>): this {
+    const m = meta(this);
+    if (attributes === null || typeof attributes !== 'object') throw new QueryBuilderError(`${m.name}.fill() takes an object`);
+    for (const [property, value] of Object.entries(attributes)) {
+      m.column(property);
+      (this as unknown as Instance)[property] = value;
+    }
+    return this;
+  }
+
+  /** Inserts the record when new, else updates the columns that changed. */
+  async save(): Promise<this> {
+    const m = meta(this);
+    const instance = this as unknown as Instance;
+    assertNotDestroyed(m, instance, 'save');
+    const target = instanceTarget(m, instance);
+    if (instance[ORIGINAL]) await updateRecord(m, instance, target);
+    else await insertRecord(m, instance, target);
+    return this;
+  }
+
+  /** Deletes the record. It cannot be saved again afterwards. */
+  async destroy(): Promise<void> {
+    const m = meta(this);
+    const instance = this as unknown as Instance;
+    assertNotDestroyed(m, instance, 'destroy');
+    await deleteRecord(m, instance, instanceTarget(m, instance));
+  }
+
+  /** Re-reads every column from the database, dropping unsaved changes. */
+  async reload(): Promise<this> {
+    const m = meta(this);
+    const instance = this as unknown as Instance;
+    await reloadRecord(m, instance, instanceTarget(m, instance));
+    return this;
+  }
+
+  /** Whether the record (or one property) has unsaved changes. A new record is dirty once any column is set. */
+  isDirty(property?: Prop<this>): boolean {
+    const changed = changedColumns(meta(this), this as unknown as Instance);
+    return property === undefined ? changed.length > 0 : changed.some((c) => c.property === property);
+  }
+
+  /** The properties with unsaved changes and their current values. */
+  getDirty(): Partial<Attributes<this>> {
+    const instance = this as unknown as Instance;
+    return Object.fromEntries(changedColumns(meta(this), instance).map((c) => [c.property, instance[c.property]])) as Partial<Attributes<this>>;
+  }
+
+  /** Whether the record exists in the database (was loaded or saved, and not destroyed). */
+  get isPersisted(): boolean {
+    return (this as unknown as Instance)[ORIGINAL] !== undefined;
+  }
+
+  /** The canonical name of the connection the record was read from or written to. */
+  get connectionName(): string | undefined {
+    return (this as unknown as Instance)[CONNECTION];
+  }
+
+  /** The column properties as plain JSON-ready values (bigint as string, Date as ISO string). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const instance = this as unknown as Instance;
+    for (const column of meta(this).columns) {
+      const value = instance[column.property];
+      if (value === undefined) continue;
+      out[column.property] = typeof value === 'bigint' ? value.toString() : value;
+    }
+    return out;
+  }
+}
+
+/** The metadata of a model class, for tools built on polyrecord. */
+export function modelMetadata(model: Function): ModelMeta | undefined {
+  return metaOf(model);
+}

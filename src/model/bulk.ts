@@ -1,0 +1,93 @@
+import { QueryBuilderError } from '../errors.js';
+import { runTransaction } from '../transaction/local.js';
+import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
+import { encodeFor, execOptions, type Target } from './target.js';
+
+/** Options of `bulkInsertOrUpdate`. */
+export interface UpsertOptions<P extends string = string> {
+  /** Properties of the unique key that decides "already exists". MySQL uses whichever unique key conflicts. */
+  conflictKeys: readonly P[];
+  /** Properties to overwrite on conflict. Default: every inserted property except the conflict keys, the primary key and `@CreatedAt`. */
+  update?: readonly P[];
+}
+
+interface Run {
+  columns: ColumnMeta[];
+  rows: Record<string, unknown>[];
+}
+
+/**
+ * Inserts (or upserts) many rows, chunked to stay under the dialect's bind-parameter
+ * limit and run in one transaction (a savepoint inside an open one), so either every
+ * row is written or none. Runs no per-record hooks. Resolves with the number of rows sent.
+ */
+export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly object[], upsert: UpsertOptions | undefined): Promise<number> {
+  if (!Array.isArray(rows)) throw new QueryBuilderError('bulk operations take an array of objects');
+  if (rows.length === 0) return 0;
+  const conflict = upsert ? conflictColumns(meta, upsert) : undefined;
+  const runs = groupByColumns(meta, rows);
+  const explicitUpdate = upsert?.update?.map((p) => meta.column(p));
+  await runTransaction(target.connection, async (trx) => {
+    for (const run of runs) {
+      const update = conflict ? (explicitUpdate ?? run.columns.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined;
+      const perStatement = Math.max(1, Math.min(target.connection.dialect.rowsPerInsert(run.columns.length), run.rows.length));
+      const options = execOptions(meta);
+      let statement: CompiledStatement | undefined;
+      for (let start = 0; start < run.rows.length; start += perStatement) {
+        const chunk = run.rows.slice(start, start + perStatement);
+        if (statement === undefined || chunk.length !== perStatement) statement = bulkStatement(meta, target, run.columns, chunk.length, conflict, update);
+        const values: unknown[] = [];
+        for (const row of chunk) for (const column of run.columns) values.push(encodeFor(target, column, row[column.property]));
+        // SQLite answers synchronously: await only where the driver is asynchronous.
+        try {
+          const result = target.connection.dialect.execute(trx.driverConnection, statement.sql, bindingsFor(statement, values), options);
+          if (result instanceof Promise) await result;
+        } catch (error) {
+          throw target.connection.toQueryError(error, statement.sql);
+        }
+      }
+    }
+  });
+  return rows.length;
+}
+
+function bulkStatement(meta: ModelMeta, target: Target, columns: ColumnMeta[], count: number, conflict: ColumnMeta[] | undefined, update: ColumnMeta[] | undefined): CompiledStatement {
+  const names = columns.map((c) => c.column).join(',');
+  const key = `bulk:${names}:${count}:${conflict ? `${conflict.map((c) => c.column).join(',')}>${update!.map((c) => c.column).join(',')}` : ''}`;
+  return compiled(meta, target.connection, key, (knex) => {
+    const records = Array.from({ length: count }, (_, r) => Object.fromEntries(columns.map((c, i) => [c.column, slot(r * columns.length + i)])));
+    const insert = knex(meta.tableName).insert(records);
+    if (!conflict) return insert;
+    const onConflict = insert.onConflict(conflict.map((c) => c.column));
+    return update!.length ? onConflict.merge(update!.map((c) => c.column)) : onConflict.ignore();
+  });
+}
+
+function conflictColumns(meta: ModelMeta, upsert: UpsertOptions): ColumnMeta[] {
+  if (!upsert || !Array.isArray(upsert.conflictKeys) || upsert.conflictKeys.length === 0) throw new QueryBuilderError('bulkInsertOrUpdate() needs { conflictKeys: [...] }');
+  return upsert.conflictKeys.map((p) => meta.column(p));
+}
+
+/** Validates rows, fills timestamps, and groups consecutive rows with the same set of columns. */
+function groupByColumns(meta: ModelMeta, rows: readonly object[]): Run[] {
+  const now = new Date();
+  const runs: Run[] = [];
+  let current: Run | undefined;
+  let signature = '';
+  for (const input of rows) {
+    if (input === null || typeof input !== 'object') throw new QueryBuilderError('bulk operations take an array of objects');
+    const row: Record<string, unknown> = { ...(input as Record<string, unknown>) };
+    for (const column of meta.columns) if (column.role && row[column.property] === undefined) row[column.property] = now;
+    for (const property of Object.keys(row)) meta.column(property);
+    const columns = meta.columns.filter((c) => row[c.property] !== undefined);
+    const sig = columns.map((c) => c.property).join(',');
+    if (!current || sig !== signature) {
+      current = { columns, rows: [] };
+      runs.push(current);
+      signature = sig;
+    }
+    current.rows.push(row);
+  }
+  return runs;
+}

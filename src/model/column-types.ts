@@ -1,0 +1,117 @@
+import type { ValueCodec } from '../connection/dialects/dialect.js';
+
+/**
+ * Declared column types. Every dialect returns each type as the same JS type:
+ *
+ * | type       | JS value            | stored as (SQLite / PostgreSQL / MySQL)           |
+ * |------------|---------------------|---------------------------------------------------|
+ * | `string`   | `string`            | text                                              |
+ * | `integer`  | `number`            | integer                                           |
+ * | `bigint`   | `bigint`            | 64-bit integer, never rounded                     |
+ * | `float`    | `number`            | real / double / decimal                           |
+ * | `boolean`  | `boolean`           | 0/1 / boolean / TINYINT(1)                        |
+ * | `date`     | `Date` (UTC midnight) | `YYYY-MM-DD` / date / DATE                      |
+ * | `datetime` | `Date`              | ISO-8601 text / timestamp(tz) / DATETIME (UTC)    |
+ * | `json`     | parsed JSON value   | text / json(b) / JSON                             |
+ */
+export type ColumnType = 'string' | 'integer' | 'bigint' | 'float' | 'boolean' | 'date' | 'datetime' | 'json';
+
+/** Internal: `any` means the type is unknown and values pass through as the driver returns them. */
+export type ResolvedType = ColumnType | 'any';
+
+export const COLUMN_TYPES: readonly ColumnType[] = ['string', 'integer', 'bigint', 'float', 'boolean', 'date', 'datetime', 'json'];
+
+/** Maps compiler-emitted `design:type` constructors to column types, when present. */
+export function inferType(designType: unknown): ResolvedType {
+  switch (designType) {
+    case String:
+      return 'string';
+    case Number:
+      return 'float';
+    case Boolean:
+      return 'boolean';
+    case Date:
+      return 'datetime';
+    case BigInt:
+      return 'bigint';
+    case Object:
+    case Array:
+      return 'json';
+    default:
+      return 'any';
+  }
+}
+
+const NAIVE_DATETIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
+function toDate(value: unknown): Date {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (typeof value === 'number') return new Date(value);
+  if (typeof value === 'bigint') return new Date(Number(value));
+  const text = String(value);
+  // Zone-less text (MySQL DATETIME, PostgreSQL TIMESTAMP) was written as UTC wall time.
+  if (NAIVE_DATETIME.test(text)) return new Date(`${text.replace(' ', 'T')}Z`);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return new Date(`${text}T00:00:00Z`);
+  return new Date(text);
+}
+
+function toBoolean(value: unknown): boolean {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string') return value !== '0' && value !== '' && value !== 'f' && value !== 'false';
+  if (value instanceof Uint8Array) return value.length > 0 && value[0] !== 0;
+  return Boolean(value);
+}
+
+/** Database value → JS value, by declared type. `null` stays `null`. */
+export const decoders: Record<ResolvedType, (value: unknown) => unknown> = {
+  string: (value) => (value === null || typeof value === 'string' ? value : String(value)),
+  integer: (value) => (value === null || typeof value === 'number' ? value : Number(value)),
+  float: (value) => (value === null || typeof value === 'number' ? value : Number(value)),
+  bigint: (value) => (value === null || typeof value === 'bigint' ? value : BigInt(value as string | number)),
+  boolean: (value) => (value === null ? null : toBoolean(value)),
+  date: (value) => (value === null ? null : toDate(value)),
+  datetime: (value) => (value === null ? null : toDate(value)),
+  json: (value) => (value === null ? null : typeof value === 'string' ? JSON.parse(value) : value),
+  any: (value) => value,
+};
+
+/** JS value → the value bound for the column on a dialect. `undefined` binds as `null`. */
+export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCodec): unknown {
+  if (value === null || value === undefined) return null;
+  switch (type) {
+    case 'boolean':
+      return codec.boolean(toBoolean(value));
+    case 'datetime':
+      return codec.datetime(value instanceof Date ? value : toDate(value));
+    case 'date':
+      return codec.date(value instanceof Date ? value : toDate(value));
+    case 'json':
+      return codec.json(value);
+    case 'bigint':
+      return codec.bigint(typeof value === 'bigint' ? value : BigInt(value as string | number));
+    case 'any':
+      return encodeUntyped(value, codec);
+    default:
+      return value;
+  }
+}
+
+function encodeUntyped(value: unknown, codec: ValueCodec): unknown {
+  if (value instanceof Date) return codec.datetime(value);
+  if (typeof value === 'boolean') return codec.boolean(value);
+  if (typeof value === 'bigint') return codec.bigint(value);
+  if (typeof value === 'object' && !(value instanceof Uint8Array)) return codec.json(value);
+  return value;
+}
+
+/**
+ * Whether two JS values of a column are the same for change tracking. Dates compare
+ * by instant, JSON by serialization, bigints by value.
+ */
+export function sameValue(type: ResolvedType, a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || a === undefined || b === undefined) return false;
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
+  if (type === 'json' || (typeof a === 'object' && typeof b === 'object')) return JSON.stringify(a) === JSON.stringify(b);
+  return false;
+}

@@ -1,0 +1,94 @@
+import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { decoders, sameValue } from './column-types.js';
+
+/** Column-keyed values as last read from or written to the database; absent on new records. */
+export const ORIGINAL = Symbol('polyrecord.original');
+/** The canonical connection name a record was read from or written to. */
+export const CONNECTION = Symbol('polyrecord.connection');
+/** Set once `destroy()` has deleted the record. */
+export const DESTROYED = Symbol('polyrecord.destroyed');
+
+/** Internal slots every model instance may carry. */
+export interface RecordSlots {
+  [ORIGINAL]?: Record<string, unknown>;
+  [CONNECTION]?: string;
+  [DESTROYED]?: boolean;
+}
+
+export type Hydrator = (row: Record<string, unknown>, connection: string) => object;
+
+/**
+ * A row → instance function for one list of columns, generated once so each row
+ * costs one constructor call and one typed assignment per column. The row itself
+ * becomes the instance's original snapshot (JSON values are kept there as text,
+ * so in-place edits of the instance's object show up as changes).
+ */
+export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hydrator {
+  const key = columns.map((c) => c.property).join(',');
+  let hydrator = meta.hydrators.get(key) as Hydrator | undefined;
+  if (!hydrator) {
+    const body = columns.map((c) => assignment(c)).join('\n');
+    const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v;\n${body}\n o[ORIGINAL] = row;\n o[CONNECTION] = connection;\n return o;\n}`);
+    hydrator = factory(meta.ctor, decoders, ORIGINAL, CONNECTION) as Hydrator;
+    meta.hydrators.set(key, hydrator);
+  }
+  return hydrator;
+}
+
+function assignment(column: ColumnMeta): string {
+  const p = JSON.stringify(column.property);
+  const c = JSON.stringify(column.column);
+  switch (column.type) {
+    case 'any':
+      return ` o[${p}] = row[${c}];`;
+    case 'string':
+      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'string' ? v : dec.string(v);`;
+    case 'integer':
+    case 'float':
+      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'number' ? v : Number(v);`;
+    case 'boolean':
+      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'boolean' ? v : dec.boolean(v);`;
+    case 'json':
+      return ` v = row[${c}]; if (v !== null && typeof v !== 'string') { row[${c}] = JSON.stringify(v); o[${p}] = v; } else o[${p}] = v === null ? null : JSON.parse(v);`;
+    default:
+      return ` o[${p}] = dec.${column.type}(row[${c}]);`;
+  }
+}
+
+/** Hydrates rows of hand-written SQL: known columns are typed, other fields are copied as they are. */
+export function hydrateLoose(meta: ModelMeta, row: Record<string, unknown>, connection: string): object {
+  const instance = new (meta.ctor as new () => Record<string | symbol, unknown>)();
+  for (const [name, value] of Object.entries(row)) {
+    const column = meta.byColumn.get(name);
+    if (column) instance[column.property] = decoders[column.type](value);
+    else instance[name] = value;
+  }
+  instance[ORIGINAL] = row;
+  instance[CONNECTION] = connection;
+  return instance;
+}
+
+/** What a value looks like in the original snapshot after it was written. */
+export function snapshotValue(column: ColumnMeta, value: unknown): unknown {
+  if (value instanceof Date) return new Date(value.getTime());
+  if (column.type === 'json' && value !== null && value !== undefined) return JSON.stringify(value);
+  return value;
+}
+
+/** Columns whose current value differs from the original snapshot (all set columns on a new record). */
+export function changedColumns(meta: ModelMeta, instance: RecordSlots & Record<string, unknown>): ColumnMeta[] {
+  const original = instance[ORIGINAL];
+  const changed: ColumnMeta[] = [];
+  for (const column of meta.columns) {
+    const current = instance[column.property];
+    if (current === undefined) continue;
+    if (!original || !(column.column in original)) {
+      changed.push(column);
+      continue;
+    }
+    const before = original[column.column];
+    if (before === current) continue;
+    if (!sameValue(column.type, before === null ? null : decoders[column.type](before), current)) changed.push(column);
+  }
+  return changed;
+}

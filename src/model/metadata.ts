@@ -1,0 +1,157 @@
+import 'reflect-metadata';
+import { ModelDefinitionError, UnknownColumnError } from '../errors.js';
+import type { DriverName } from '../connection/config.js';
+import type { ConnectionManager } from '../connection/manager.js';
+import { COLUMN_TYPES, inferType, type ColumnType, type ResolvedType } from './column-types.js';
+import { snakeCase } from './naming.js';
+import type { CompiledStatement } from './statement-compiler.js';
+
+/** Options shared by `@Column`, `@PrimaryKey`, `@CreatedAt` and `@UpdatedAt`. */
+export interface ColumnOptions {
+  /** Database column name. Default: the snake_case of the property name. */
+  name?: string;
+  /** Declared type; wins over compiler-emitted `design:type` metadata. */
+  type?: ColumnType;
+}
+
+/** One mapped column. */
+export interface ColumnMeta {
+  readonly property: string;
+  readonly column: string;
+  readonly type: ResolvedType;
+  readonly primary: boolean;
+  readonly role: 'createdAt' | 'updatedAt' | undefined;
+}
+
+/** Options of `@Model`. */
+export interface ModelOptions {
+  /** The connection name (or alias) the model lives on. */
+  connection: string;
+  /** Table name; may be schema-qualified (`analytics.users`). */
+  table: string;
+  /** The manager holding `connection`. Default: `ConnectionManager.default`. */
+  manager?: ConnectionManager;
+}
+
+/**
+ * Everything polyrecord knows about one model class. Each class owns its metadata
+ * (a subclass starts from a copy of its parent's), keyed by the class object itself,
+ * so two classes with the same name never collide.
+ */
+export class ModelMeta {
+  readonly ctor: Function;
+  table: string | undefined;
+  connection: string | undefined;
+  manager: ConnectionManager | undefined;
+  readonly columns: ColumnMeta[];
+  readonly byProperty = new Map<string, ColumnMeta>();
+  readonly byColumn = new Map<string, ColumnMeta>();
+  /** Compiled SQL per dialect and query shape. */
+  readonly statements: Record<DriverName, Map<string, CompiledStatement>> = { sqlite: new Map(), postgresql: new Map(), mysql: new Map() };
+  /** Row → instance functions per selected column list. */
+  readonly hydrators = new Map<string, unknown>();
+
+  constructor(ctor: Function, parent: ModelMeta | undefined) {
+    this.ctor = ctor;
+    this.table = parent?.table;
+    this.connection = parent?.connection;
+    this.manager = parent?.manager;
+    this.columns = [];
+    for (const column of parent?.columns ?? []) this.#add(column);
+  }
+
+  get name(): string {
+    return this.ctor.name || 'AnonymousModel';
+  }
+
+  get primaryKey(): ColumnMeta {
+    const primary = this.columns.find((c) => c.primary);
+    if (!primary) throw new ModelDefinitionError(`${this.name} has no @PrimaryKey() column`);
+    return primary;
+  }
+
+  get createdAt(): ColumnMeta | undefined {
+    return this.columns.find((c) => c.role === 'createdAt');
+  }
+
+  get updatedAt(): ColumnMeta | undefined {
+    return this.columns.find((c) => c.role === 'updatedAt');
+  }
+
+  get hasBigint(): boolean {
+    return this.columns.some((c) => c.type === 'bigint');
+  }
+
+  /** The column for a property name, or an {@link UnknownColumnError} before anything reaches SQL. */
+  column(property: string): ColumnMeta {
+    const column = typeof property === 'string' ? this.byProperty.get(property) : undefined;
+    if (!column) throw new UnknownColumnError(this.name, String(property), [...this.byProperty.keys()]);
+    return column;
+  }
+
+  /** The table, or a clear error for a class that was never decorated with `@Model`. */
+  get tableName(): string {
+    if (!this.table) throw new ModelDefinitionError(`${this.name} is not decorated with @Model({ connection, table })`);
+    return this.table;
+  }
+
+  addColumn(column: ColumnMeta): void {
+    if (column.primary && this.columns.some((c) => c.primary && c.property !== column.property)) {
+      throw new ModelDefinitionError(`${this.name} declares more than one @PrimaryKey(); composite keys are not supported`);
+    }
+    const clash = this.columns.find((c) => c.column === column.column && c.property !== column.property);
+    if (clash) throw new ModelDefinitionError(`${this.name}.${column.property} and ${this.name}.${clash.property} both map to column "${column.column}"`);
+    const index = this.columns.findIndex((c) => c.property === column.property);
+    if (index >= 0) {
+      this.byColumn.delete(this.columns[index]!.column);
+      this.columns.splice(index, 1);
+    }
+    this.#add(column);
+  }
+
+  #add(column: ColumnMeta): void {
+    this.columns.push(column);
+    this.byProperty.set(column.property, column);
+    this.byColumn.set(column.column, column);
+  }
+}
+
+const metas = new WeakMap<Function, ModelMeta>();
+
+/** The metadata a class owns, created on first use from its parent's. */
+export function ownMeta(ctor: Function): ModelMeta {
+  let meta = metas.get(ctor);
+  if (!meta) {
+    const parent = Object.getPrototypeOf(ctor) as Function | null;
+    meta = new ModelMeta(ctor, parent && parent !== Function.prototype ? metaOf(parent) : undefined);
+    metas.set(ctor, meta);
+  }
+  return meta;
+}
+
+/** The metadata of a class, or undefined for classes polyrecord never saw. */
+export function metaOf(ctor: Function): ModelMeta | undefined {
+  return metas.get(ctor) ?? (hasColumnsUpTheChain(ctor) ? ownMeta(ctor) : undefined);
+}
+
+function hasColumnsUpTheChain(ctor: Function): boolean {
+  for (let c: Function | null = Object.getPrototypeOf(ctor); c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
+    if (metas.has(c)) return true;
+  }
+  return false;
+}
+
+/** Builds a column from decorator options; `role`/`primary` come from which decorator was used. */
+export function columnFromOptions(target: object, property: string | symbol, options: ColumnOptions | undefined, extra: { primary?: boolean; role?: ColumnMeta['role'] }): ColumnMeta {
+  if (typeof property !== 'string') throw new ModelDefinitionError('column properties must have string names');
+  if (options !== undefined && (options === null || typeof options !== 'object')) throw new ModelDefinitionError(`${property}: column options must be an object`);
+  const type = options?.type;
+  if (type !== undefined && !COLUMN_TYPES.includes(type)) {
+    throw new ModelDefinitionError(`${property}: unknown column type "${String(type)}"; use one of ${COLUMN_TYPES.join(', ')}`);
+  }
+  const name = options?.name ?? snakeCase(property);
+  if (typeof name !== 'string' || name === '') throw new ModelDefinitionError(`${property}: column name must be a non-empty string`);
+  const defaultType: ResolvedType = extra.role ? 'datetime' : 'any';
+  const inferred = inferType(Reflect.getMetadata('design:type', target, property));
+  return { property, column: name, type: type ?? (inferred === 'any' ? defaultType : inferred), primary: extra.primary ?? false, role: extra.role };
+}

@@ -1,0 +1,119 @@
+import { PolyrecordError, RecordNotFoundError } from '../errors.js';
+import { decoders } from './column-types.js';
+import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
+import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { compiled, slot } from './statement-compiler.js';
+import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
+
+type Instance = RecordSlots & Record<string, unknown>;
+
+/** The target for an instance: the connection it came from, else the model's resolution. */
+export function instanceTarget(meta: ModelMeta, instance: Instance, explicit?: string): Target {
+  return resolveTarget(meta, instance[CONNECTION] ?? explicit);
+}
+
+/** Inserts a new record; fills a generated primary key and the timestamps. */
+export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
+  const now = new Date();
+  for (const column of meta.columns) {
+    if (column.role && instance[column.property] === undefined) instance[column.property] = new Date(now.getTime());
+  }
+  const columns = meta.columns.filter((c) => instance[c.property] !== undefined);
+  const pk = meta.primaryKey;
+  const generated = instance[pk.property] === undefined;
+  const returning = generated && target.connection.dialect.insertReturning;
+  const statement = compiled(meta, target.connection, `insert:${columnList(columns)}:${returning ? 'r' : ''}`, (knex) => {
+    const q = knex(meta.tableName).insert(Object.fromEntries(columns.map((c, i) => [c.column, slot(i)])));
+    return returning ? q.returning(pk.column) : q;
+  });
+  const values = columns.map((c) => encodeFor(target, c, instance[c.property]));
+  const result = await runStatement(target, statement, values, execOptions(meta));
+  if (generated) {
+    const id = returning ? result.rows[0]?.[pk.column] : result.insertId;
+    if (id !== undefined && id !== null) instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](id);
+  }
+  remember(instance, columns, target);
+  if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+}
+
+/** Updates the changed columns of a persisted record; resolves false when nothing changed. */
+export async function updateRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<boolean> {
+  const changed = changedColumns(meta, instance);
+  if (changed.length === 0) return false;
+  const updatedAt = meta.updatedAt;
+  if (updatedAt && !changed.includes(updatedAt)) {
+    instance[updatedAt.property] = new Date();
+    changed.push(updatedAt);
+  }
+  const pk = meta.primaryKey;
+  const statement = compiled(meta, target.connection, `save:${columnList(changed)}`, (knex) =>
+    knex(meta.tableName)
+      .where(pk.column, slot(changed.length))
+      .update(Object.fromEntries(changed.map((c, i) => [c.column, slot(i)]))),
+  );
+  const values = changed.map((c) => encodeFor(target, c, instance[c.property]));
+  values.push(encodeFor(target, pk, originalKey(meta, instance)));
+  const result = await runStatement(target, statement, values, execOptions(meta));
+  // Every adapter reports matched rows (mysql2 connects with FOUND_ROWS), so 0 means the row is gone.
+  if (result.affected === 0) {
+    throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
+  }
+  remember(instance, changed, target);
+  return true;
+}
+
+/** Deletes a persisted record by primary key. */
+export async function deleteRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
+  const pk = meta.primaryKey;
+  const statement = compiled(meta, target.connection, 'destroy', (knex) => knex(meta.tableName).where(pk.column, slot(0)).delete());
+  await runStatement(target, statement, [encodeFor(target, pk, originalKey(meta, instance))], execOptions(meta));
+  instance[DESTROYED] = true;
+  instance[ORIGINAL] = undefined;
+}
+
+/** Loads one record by primary key, or null. */
+export async function findByKey(meta: ModelMeta, target: Target, key: unknown): Promise<object | null> {
+  const pk = meta.primaryKey;
+  const statement = compiled(meta, target.connection, 'find', (knex) =>
+    knex(meta.tableName)
+      .select(meta.columns.map((c) => c.column))
+      .where(pk.column, slot(0)),
+  );
+  const { rows } = await runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta));
+  const row = rows[0];
+  return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
+}
+
+/** Re-reads every column of a persisted record from its connection. */
+export async function reloadRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
+  const key = originalKey(meta, instance);
+  const fresh = (await findByKey(meta, target, key)) as Instance | null;
+  if (!fresh) throw new RecordNotFoundError(meta.name, key);
+  for (const column of meta.columns) instance[column.property] = fresh[column.property];
+  instance[ORIGINAL] = fresh[ORIGINAL];
+  instance[CONNECTION] = fresh[CONNECTION];
+}
+
+/** Refuses to write through a record that was destroyed. */
+export function assertNotDestroyed(meta: ModelMeta, instance: Instance, operation: string): void {
+  if (instance[DESTROYED]) throw new PolyrecordError('E_RECORD_DESTROYED', `cannot ${operation} a destroyed ${meta.name}`);
+}
+
+/** The primary key the database knows the record by (before any unsaved change to it). */
+export function originalKey(meta: ModelMeta, instance: Instance): unknown {
+  const pk = meta.primaryKey;
+  const original = instance[ORIGINAL];
+  const key = original && pk.column in original ? decoders[pk.type](original[pk.column]) : instance[pk.property];
+  if (key === undefined || key === null) throw new PolyrecordError('E_NO_PRIMARY_KEY', `${meta.name} has no primary key value`);
+  return key;
+}
+
+function remember(instance: Instance, columns: readonly ColumnMeta[], target: Target): void {
+  const original = (instance[ORIGINAL] ??= {});
+  for (const column of columns) original[column.column] = snapshotValue(column, instance[column.property]);
+  instance[CONNECTION] = target.connection.name;
+}
+
+function columnList(columns: readonly ColumnMeta[]): string {
+  return columns.map((c) => c.column).join(',');
+}

@@ -1,0 +1,347 @@
+import type { Knex } from 'knex';
+import { QueryBuilderError } from '../errors.js';
+import { decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
+import { hydratorFor } from './hydration.js';
+import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { compiled, slot } from './statement-compiler.js';
+import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
+import type { Attributes, Prop } from './types.js';
+
+/** Comparison operators accepted by `where(prop, op, value)`. Anything else is refused before SQL is built. */
+export const OPERATORS = ['=', '!=', '<>', '<', '<=', '>', '>=', 'like', 'not like'] as const;
+export type Operator = (typeof OPERATORS)[number];
+
+type Bool = 'and' | 'or';
+type WhereNode =
+  | { kind: 'op'; bool: Bool; column: string; op: Operator }
+  | { kind: 'in'; bool: Bool; column: string; not: boolean; count: number }
+  | { kind: 'null'; bool: Bool; column: string; not: boolean }
+  | { kind: 'raw'; bool: Bool; sql: string; count: number };
+
+interface QueryState {
+  readonly explicit: string | undefined;
+  /** Shape of the WHERE part: the compiled-statement cache key. */
+  readonly key: string;
+  readonly wheres: readonly WhereNode[];
+  readonly values: readonly unknown[];
+  readonly types: readonly ResolvedType[];
+  readonly orders: readonly { column: string; direction: 'asc' | 'desc' }[];
+  readonly limit: number | undefined;
+  readonly offset: number | undefined;
+  readonly select: readonly ColumnMeta[] | undefined;
+}
+
+/**
+ * A chainable, immutable query over one model: every method returns a new query.
+ * Awaiting it (or `.all()`) resolves with model instances. Property names are checked
+ * against the model's columns and values are always bound parameters.
+ *
+ * @example
+ * ```ts
+ * const active = await User.where({ status: 'active' }).where('score', '>', 10).orderBy('createdAt', 'desc').limit(20)
+ * ```
+ */
+export class ModelQuery<M extends object> implements PromiseLike<M[]> {
+  readonly #meta: ModelMeta;
+  readonly #state: QueryState;
+
+  /** @internal Use `Model.query()`. */
+  constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState) {
+    this.#meta = meta;
+    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined };
+  }
+
+  #with(patch: Partial<QueryState>): ModelQuery<M> {
+    return new ModelQuery<M>(this.#meta, undefined, { ...this.#state, ...patch });
+  }
+
+  #addWhere(node: WhereNode, keyPart: string, values: readonly unknown[], type: ResolvedType): ModelQuery<M> {
+    const s = this.#state;
+    return this.#with({
+      key: `${s.key}${node.bool === 'or' ? '|' : '&'}${keyPart};`,
+      wheres: [...s.wheres, node],
+      values: values.length ? [...s.values, ...values] : s.values,
+      types: values.length ? [...s.types, ...values.map(() => type)] : s.types,
+    });
+  }
+
+  /** `where({ status: 'active', deletedAt: null })`, `where('score', 10)` or `where('score', '>', 10)`. */
+  where(conditions: Partial<Attributes<M>>): ModelQuery<M>;
+  where<K extends Prop<M>>(property: K, value: M[K] | null): ModelQuery<M>;
+  where<K extends Prop<M>>(property: K, operator: Operator, value: M[K] | null): ModelQuery<M>;
+  where(...args: unknown[]): ModelQuery<M> {
+    return this.#where('and', args);
+  }
+
+  /** Like {@link where}, joined with OR. */
+  orWhere(conditions: Partial<Attributes<M>>): ModelQuery<M>;
+  orWhere<K extends Prop<M>>(property: K, value: M[K] | null): ModelQuery<M>;
+  orWhere<K extends Prop<M>>(property: K, operator: Operator, value: M[K] | null): ModelQuery<M>;
+  orWhere(...args: unknown[]): ModelQuery<M> {
+    return this.#where('or', args);
+  }
+
+  #where(bool: Bool, args: unknown[]): ModelQuery<M> {
+    if (args.length === 1) {
+      const conditions = args[0];
+      if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) throw new QueryBuilderError('where() takes an object of { property: value }, or (property, value), or (property, operator, value)');
+      let query: ModelQuery<M> = this;
+      for (const [property, value] of Object.entries(conditions)) query = query.#comparison(bool, property, '=', value);
+      return query;
+    }
+    if (args.length === 2) return this.#comparison(bool, args[0] as string, '=', args[1]);
+    if (args.length === 3) return this.#comparison(bool, args[0] as string, args[1] as Operator, args[2]);
+    throw new QueryBuilderError(`where() takes 1 to 3 arguments, got ${args.length}`);
+  }
+
+  #comparison(bool: Bool, property: string, operator: Operator, value: unknown): ModelQuery<M> {
+    const column = this.#meta.column(property);
+    if (!OPERATORS.includes(operator)) throw new QueryBuilderError(`unknown operator ${JSON.stringify(operator)}; use one of ${OPERATORS.join(', ')}`);
+    if (value === null) {
+      if (operator !== '=' && operator !== '!=' && operator !== '<>') throw new QueryBuilderError(`cannot compare ${property} ${operator} null`);
+      return this.#addWhere({ kind: 'null', bool, column: column.column, not: operator !== '=' }, `n${operator === '=' ? '' : '!'}${column.column}`, [], column.type);
+    }
+    checkValue(column, value);
+    return this.#addWhere({ kind: 'op', bool, column: column.column, op: operator }, `${column.column}${operator}`, [value], column.type);
+  }
+
+  /** `whereNot('status', 'banned')`: `status <> 'banned'`. */
+  whereNot<K extends Prop<M>>(property: K, value: M[K] | null): ModelQuery<M> {
+    return this.#comparison('and', property, '<>', value);
+  }
+
+  /** `whereIn('id', [1, 2, 3])`; an empty list matches nothing. */
+  whereIn<K extends Prop<M>>(property: K, values: readonly M[K][]): ModelQuery<M> {
+    return this.#in(property, values, false);
+  }
+
+  whereNotIn<K extends Prop<M>>(property: K, values: readonly M[K][]): ModelQuery<M> {
+    return this.#in(property, values, true);
+  }
+
+  #in(property: string, values: readonly unknown[], not: boolean): ModelQuery<M> {
+    const column = this.#meta.column(property);
+    if (!Array.isArray(values)) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) needs an array of values`);
+    for (const value of values) {
+      if (value === null || value === undefined) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) cannot contain null; use whereNull()`);
+      checkValue(column, value);
+    }
+    return this.#addWhere({ kind: 'in', bool: 'and', column: column.column, not, count: values.length }, `${not ? '!' : ''}in${column.column}#${values.length}`, values, column.type);
+  }
+
+  whereNull<K extends Prop<M>>(property: K): ModelQuery<M> {
+    return this.#comparison('and', property, '=', null);
+  }
+
+  whereNotNull<K extends Prop<M>>(property: K): ModelQuery<M> {
+    return this.#comparison('and', property, '<>', null);
+  }
+
+  /**
+   * A hand-written condition with `?` placeholders, for what the builder cannot say.
+   * The SQL text is yours: never build it from user input; pass values as bindings.
+   */
+  whereRaw(sql: string, bindings: readonly unknown[] = []): ModelQuery<M> {
+    if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('whereRaw() needs SQL text');
+    return this.#addWhere({ kind: 'raw', bool: 'and', sql, count: bindings.length }, `raw(${sql})#${bindings.length}`, bindings, 'any');
+  }
+
+  orderBy<K extends Prop<M>>(property: K, direction: 'asc' | 'desc' = 'asc'): ModelQuery<M> {
+    const column = this.#meta.column(property);
+    if (direction !== 'asc' && direction !== 'desc') throw new QueryBuilderError(`orderBy direction must be 'asc' or 'desc', got ${JSON.stringify(direction)}`);
+    return this.#with({ orders: [...this.#state.orders, { column: column.column, direction }] });
+  }
+
+  limit(count: number): ModelQuery<M> {
+    return this.#with({ limit: nonNegativeInteger('limit', count) });
+  }
+
+  offset(count: number): ModelQuery<M> {
+    return this.#with({ offset: nonNegativeInteger('offset', count) });
+  }
+
+  /** Loads only these properties (the others stay unset on the instances). */
+  select<K extends Prop<M>>(...properties: K[]): ModelQuery<M> {
+    if (properties.length === 0) throw new QueryBuilderError('select() needs at least one property');
+    return this.#with({ select: properties.map((p) => this.#meta.column(p)) });
+  }
+
+  /** Runs the query and hydrates model instances. */
+  async all(): Promise<M[]> {
+    const target = this.#target();
+    const columns = this.#state.select ?? this.#meta.columns;
+    const statement = this.#compile(target, 'all', (q) => q.select(columns.map((c) => c.column)));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const hydrate = hydratorFor(this.#meta, columns);
+    const name = target.connection.name;
+    const out = new Array<M>(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = hydrate(rows[i]!, name) as M;
+    return out;
+  }
+
+  /** The first matching instance, or `null`. */
+  async first(): Promise<M | null> {
+    const [first] = await this.limit(1).all();
+    return first ?? null;
+  }
+
+  /** Number of matching rows. */
+  async count(): Promise<number> {
+    const target = this.#target();
+    const statement = this.#compile(target, 'count', (q) => q.clearOrder().count({ count: '*' }));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    return Number(rows[0]?.count ?? 0);
+  }
+
+  /** Whether any row matches. */
+  async exists(): Promise<boolean> {
+    const target = this.#target();
+    const statement = this.#compile(target, 'exists', (q) => q.clearOrder().select(q.client.raw('1 as e')).limit(1));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    return rows.length > 0;
+  }
+
+  /** The values of one property, typed like the model's. */
+  async pluck<K extends Prop<M>>(property: K): Promise<M[K][]> {
+    const column = this.#meta.column(property);
+    const target = this.#target();
+    const statement = this.#compile(target, `pluck:${column.column}`, (q) => q.select(column.column));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const decode = decoders[column.type];
+    return rows.map((row) => decode(row[column.column]) as M[K]);
+  }
+
+  /**
+   * Updates every matching row in one statement; resolves with the number of rows
+   * changed. Runs no per-record hooks and does not touch `@UpdatedAt` unless you set it.
+   */
+  async update(attributes: Partial<Attributes<M>>): Promise<number> {
+    this.#assertNoOrderOrPaging('update');
+    const entries = Object.entries(attributes ?? {}).filter(([, v]) => v !== undefined);
+    if (entries.length === 0) throw new QueryBuilderError('update() needs at least one property to set');
+    const columns = entries.map(([property]) => this.#meta.column(property));
+    const target = this.#target();
+    const whereCount = this.#state.values.length;
+    const statement = this.#compile(target, `update:${columns.map((c) => c.column).join(',')}`, (q) =>
+      q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
+    );
+    const values = [...this.#encodedValues(target), ...entries.map(([, value], i) => encodeFor(target, columns[i]!, value))];
+    return (await runStatement(target, statement, values, execOptions(this.#meta))).affected;
+  }
+
+  /** Deletes every matching row in one statement; resolves with the number deleted. Runs no per-record hooks. */
+  async delete(): Promise<number> {
+    this.#assertNoOrderOrPaging('delete');
+    const target = this.#target();
+    const statement = this.#compile(target, 'delete', (q) => q.delete());
+    return (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta))).affected;
+  }
+
+  /**
+   * Iterates matching rows in arrays of `size`, paging by primary key (keyset, not
+   * OFFSET), so memory stays flat however many rows there are.
+   *
+   * @example
+   * ```ts
+   * for await (const users of User.where({ active: true }).batch(1000)) await process(users)
+   * ```
+   */
+  async *batch(size: number): AsyncGenerator<M[], void, undefined> {
+    nonNegativeInteger('batch size', size);
+    if (size < 1) throw new QueryBuilderError('batch size must be at least 1');
+    if (this.#state.orders.length || this.#state.limit !== undefined || this.#state.offset !== undefined) {
+      throw new QueryBuilderError('batch() pages by primary key: remove orderBy/limit/offset from the query');
+    }
+    const pk = this.#meta.primaryKey;
+    const base = this.orderBy(pk.property as Prop<M>).limit(size);
+    let page = await base.all();
+    while (page.length > 0) {
+      yield page;
+      if (page.length < size) return;
+      const last = (page[page.length - 1] as Record<string, unknown>)[pk.property];
+      if (last === undefined || last === null) throw new QueryBuilderError('batch() needs the primary key in the selected properties');
+      page = await base.where(pk.property as Prop<M>, '>', last as M[Prop<M>]).all();
+    }
+  }
+
+  // Lets `await query` run it, like `.all()`.
+  then<R1 = M[], R2 = never>(onfulfilled?: ((value: M[]) => R1 | PromiseLike<R1>) | null, onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
+    return this.all().then(onfulfilled, onrejected);
+  }
+
+  #target(): Target {
+    return resolveTarget(this.#meta, this.#state.explicit);
+  }
+
+  #encodedValues(target: Target): unknown[] {
+    const { values, types } = this.#state;
+    const codec = target.connection.dialect.codec;
+    const out = new Array<unknown>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      out[i] = types[i] === 'string' || types[i] === 'integer' || types[i] === 'float' ? value : encodeForType(types[i]!, value, codec);
+    }
+    return out;
+  }
+
+  #assertNoOrderOrPaging(operation: string): void {
+    if (this.#state.orders.length || this.#state.limit !== undefined || this.#state.offset !== undefined) {
+      throw new QueryBuilderError(`${operation}() applies to every matching row: remove orderBy/limit/offset`);
+    }
+  }
+
+  #compile(target: Target, mode: string, finish: (q: Knex.QueryBuilder) => Knex.QueryBuilder): ReturnType<typeof compiled> {
+    const s = this.#state;
+    const select = s.select ? s.select.map((c) => c.column).join(',') : '*';
+    const key = `${mode}|${s.key}|o${s.orders.map((o) => `${o.column} ${o.direction}`).join(',')}|l${s.limit ?? ''}|f${s.offset ?? ''}|s${select}`;
+    return compiled(this.#meta, target.connection, key, (knex) => {
+      let q = knex(this.#meta.tableName);
+      let index = 0;
+      for (const node of s.wheres) {
+        index = applyWhere(q, node, index);
+      }
+      for (const order of s.orders) q = q.orderBy(order.column, order.direction);
+      if (s.limit !== undefined) q = q.limit(s.limit);
+      if (s.offset !== undefined) q = q.offset(s.offset);
+      return finish(q);
+    });
+  }
+}
+
+function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): number {
+  const or = node.bool === 'or';
+  switch (node.kind) {
+    case 'op':
+      if (or) q.orWhere(node.column, node.op, slot(index));
+      else q.where(node.column, node.op, slot(index));
+      return index + 1;
+    case 'null':
+      if (or) (node.not ? q.orWhereNotNull(node.column) : q.orWhereNull(node.column));
+      else node.not ? q.whereNotNull(node.column) : q.whereNull(node.column);
+      return index;
+    case 'in': {
+      const slots = Array.from({ length: node.count }, (_, i) => slot(index + i));
+      if (node.not) q.whereNotIn(node.column, slots);
+      else q.whereIn(node.column, slots);
+      return index + node.count;
+    }
+    case 'raw': {
+      const slots = Array.from({ length: node.count }, (_, i) => slot(index + i));
+      if (or) q.orWhereRaw(node.sql, slots);
+      else q.whereRaw(node.sql, slots);
+      return index + node.count;
+    }
+  }
+}
+
+function checkValue(column: ColumnMeta, value: unknown): void {
+  if (value === undefined) throw new QueryBuilderError(`the value for ${column.property} is undefined; use null to match NULL`);
+  if (column.type !== 'json' && column.type !== 'any' && typeof value === 'object' && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array)) {
+    throw new QueryBuilderError(`the value for ${column.property} must be a scalar${Array.isArray(value) ? '; use whereIn() for a list' : ''}`);
+  }
+}
+
+function nonNegativeInteger(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new QueryBuilderError(`${what} must be a non-negative integer, got ${String(value)}`);
+  return value;
+}

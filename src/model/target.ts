@@ -1,0 +1,61 @@
+import type { Connection } from '../connection/connection.js';
+import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
+import { ConnectionManager } from '../connection/manager.js';
+import { currentFrame, scopedConnection } from '../context/scope.js';
+import { ModelDefinitionError } from '../errors.js';
+import { currentTransaction } from '../transaction/local.js';
+import type { Transaction } from '../transaction/local.js';
+import { encodeValue } from './column-types.js';
+import { metaOf, type ColumnMeta, type ModelMeta } from './metadata.js';
+import { bindingsFor, type CompiledStatement } from './statement-compiler.js';
+
+/** Set on the object `Model.using(name)` returns: the connection every static call on it uses. */
+export const VIEW_CONNECTION = Symbol('polyrecord.using');
+
+/** Where one model operation runs: a connection and, if one is open there in scope, its transaction. */
+export interface Target {
+  readonly meta: ModelMeta;
+  readonly connection: Connection;
+  readonly transaction: Transaction | undefined;
+}
+
+/** The model class and explicit connection behind a static call's `this` (a class, or a `using()` view). */
+export function modelOf(self: object): { meta: ModelMeta; explicit: string | undefined } {
+  const explicit = (self as { [VIEW_CONNECTION]?: string })[VIEW_CONNECTION];
+  const ctor = explicit === undefined ? self : Object.getPrototypeOf(self);
+  const meta = metaOf(ctor as Function);
+  if (!meta?.table) throw new ModelDefinitionError(`${(ctor as Function).name || 'this class'} is not a model: decorate it with @Model({ connection, table })`);
+  return { meta, explicit };
+}
+
+/**
+ * Resolves the connection for a model operation. Precedence: an explicit
+ * `using()` name, then the innermost async scope (`usingConnection` /
+ * `withConnections`), then the model's own connection. Aliases resolve here.
+ */
+export function resolveTarget(meta: ModelMeta, explicit: string | undefined): Target {
+  const declared = meta.connection!;
+  const frame = currentFrame();
+  const name = explicit ?? (frame === undefined ? undefined : scopedConnection(frame, meta.ctor, declared)) ?? declared;
+  const connection = (meta.manager ?? ConnectionManager.default).get(name);
+  return { meta, connection, transaction: frame === undefined ? undefined : currentTransaction(connection.name) };
+}
+
+/** Runs a compiled statement with already-encoded values on the target (inside its transaction if any). */
+export function runStatement(target: Target, statement: CompiledStatement, values: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
+  const bindings = bindingsFor(statement, values);
+  return target.transaction ? target.transaction.execute(statement.sql, bindings, options) : target.connection.execute(statement.sql, bindings, options);
+}
+
+/** Encodes a value for a column on the target's dialect. */
+export function encodeFor(target: Target, column: ColumnMeta, value: unknown): unknown {
+  return encodeValue(column.type, value, target.connection.dialect.codec);
+}
+
+const PREPARED: ExecOptions = { prepared: true };
+const PREPARED_BIGINT: ExecOptions = { prepared: true, safeIntegers: true };
+
+/** Exec options for a model's compiled statements (64-bit integers stay exact where the model has bigint columns). */
+export function execOptions(meta: ModelMeta): ExecOptions {
+  return meta.hasBigint ? PREPARED_BIGINT : PREPARED;
+}

@@ -1,0 +1,176 @@
+import type { Knex } from 'knex';
+import type { Connection } from '../connection/connection.js';
+import type { DriverConnection, ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
+
+const RAW: ExecOptions = { prepared: false };
+import { currentFrame, runInFrame, scopedTransaction } from '../context/scope.js';
+import { TransactionError } from '../errors.js';
+
+type Callback = () => unknown;
+type State = 'active' | 'committed' | 'rolled back';
+
+/**
+ * An open local transaction (or savepoint) on one connection. Model queries on the
+ * connection join it automatically inside the callback; use {@link Transaction.table}
+ * and {@link Transaction.query} for SQL polyrecord does not model.
+ */
+export class Transaction {
+  readonly connection: Connection;
+  /** The enclosing transaction when this is a savepoint. */
+  readonly parent: Transaction | undefined;
+  readonly #driverConnection: DriverConnection;
+  #state: State = 'active';
+  #afterCommit: Callback[] = [];
+  #afterRollback: Callback[] = [];
+  // Savepoints of one transaction share its connection: they run one after another.
+  #savepointQueue: Promise<unknown> = Promise.resolve();
+  #savepoints = 0;
+
+  constructor(connection: Connection, driverConnection: DriverConnection, parent: Transaction | undefined) {
+    this.connection = connection;
+    this.#driverConnection = driverConnection;
+    this.parent = parent;
+  }
+
+  /** 0 for the outermost transaction, 1 for a savepoint inside it, and so on. */
+  get depth(): number {
+    return this.parent ? this.parent.depth + 1 : 0;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  get isActive(): boolean {
+    return this.#state === 'active' && (this.parent?.isActive ?? true);
+  }
+
+  /** The driver connection the transaction holds. Throws once the transaction has finished. */
+  get driverConnection(): DriverConnection {
+    if (!this.isActive) throw new TransactionError(`the transaction on "${this.connection.name}" has already ${this.#state === 'active' ? 'finished' : this.#state}; a query cannot join it`);
+    return this.#driverConnection;
+  }
+
+  /** Runs one statement inside the transaction. */
+  execute(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
+    let connection: DriverConnection;
+    try {
+      connection = this.driverConnection;
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.connection.executeOn(connection, sql, bindings, options);
+  }
+
+  /** Raw SQL with `?` placeholders, inside the transaction. Resolves with the rows. */
+  async query<Row = Record<string, unknown>>(sql: string, bindings: readonly unknown[] = []): Promise<Row[]> {
+    const native = this.connection.knex.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative();
+    return (await this.execute(native.sql, native.bindings, RAW)).rows as Row[];
+  }
+
+  /** A knex query builder for `table` bound to the transaction's connection. */
+  table(table: string): Knex.QueryBuilder {
+    return this.connection.knex(table).connection(this.driverConnection);
+  }
+
+  /** Runs `callback` once the outermost transaction commits (immediately never; not at all on rollback). */
+  afterCommit(callback: Callback): void {
+    this.#afterCommit.push(callback);
+  }
+
+  /** Runs `callback` if this transaction (or savepoint) rolls back, or an enclosing one does. */
+  afterRollback(callback: Callback): void {
+    this.#afterRollback.push(callback);
+  }
+
+  /** @internal Runs `fn` inside a savepoint of this transaction. */
+  savepoint<T>(fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+    const run = this.#savepointQueue.then(() => this.#runSavepoint(fn));
+    this.#savepointQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  async #runSavepoint<T>(fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+    const name = `polyrecord_sp_${this.depth + 1}_${++this.#savepoints}`;
+    await this.execute(`SAVEPOINT ${name}`, [], RAW);
+    const child = new Transaction(this.connection, this.#driverConnection, this);
+    let result: T;
+    try {
+      result = await runInFrame({ transaction: { connection: this.connection.name, handle: child } }, () => fn(child));
+    } catch (error) {
+      if (this.isActive) await this.execute(`ROLLBACK TO SAVEPOINT ${name}`, [], RAW);
+      child.#finish('rolled back');
+      throw error;
+    }
+    await this.execute(`RELEASE SAVEPOINT ${name}`, [], RAW);
+    child.#finish('committed');
+    return result;
+  }
+
+  /** @internal Marks the end; a released savepoint hands its callbacks to its parent. */
+  #finish(state: Exclude<State, 'active'>): void {
+    this.#state = state;
+    const parent = this.parent;
+    if (state === 'committed' && parent) {
+      parent.#afterCommit.push(...this.#afterCommit);
+      parent.#afterRollback.push(...this.#afterRollback);
+    } else if (state === 'committed') {
+      runCallbacks(this.#afterCommit, 'afterCommit');
+    } else {
+      runCallbacks(this.#afterRollback, 'afterRollback');
+    }
+    this.#afterCommit = [];
+    this.#afterRollback = [];
+  }
+
+  /** @internal Opens a transaction on `connection` and runs `fn` in it. */
+  static async begin<T>(connection: Connection, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+    const driverConnection = await connection.acquire();
+    try {
+      await connection.executeOn(driverConnection, connection.dialect.beginStatement, []);
+    } catch (error) {
+      connection.release(driverConnection);
+      throw error;
+    }
+    const trx = new Transaction(connection, driverConnection, undefined);
+    let result: T;
+    try {
+      result = await runInFrame({ transaction: { connection: connection.name, handle: trx } }, () => fn(trx));
+      await connection.executeOn(driverConnection, 'COMMIT', []);
+    } catch (error) {
+      // A failed COMMIT leaves nothing to roll back on most servers; ROLLBACK errors must not hide the cause.
+      await connection.executeOn(driverConnection, 'ROLLBACK', []).catch(() => undefined);
+      connection.release(driverConnection);
+      trx.#finish('rolled back');
+      throw error;
+    }
+    connection.release(driverConnection);
+    trx.#finish('committed');
+    return result;
+  }
+}
+
+/**
+ * Runs `fn` in a transaction on `connection`: a new one, or a savepoint of the
+ * transaction already open on that connection in the current async scope.
+ */
+export function runTransaction<T>(connection: Connection, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+  const open = currentTransaction(connection.name);
+  return open ? open.savepoint(fn) : Transaction.begin(connection, fn);
+}
+
+const isLive = (trx: Transaction) => trx.isActive;
+
+/** The innermost transaction still open on `connectionName` in the current async scope, if any. */
+export function currentTransaction(connectionName: string): Transaction | undefined {
+  return scopedTransaction<Transaction>(currentFrame(), connectionName, isLive);
+}
+
+function runCallbacks(callbacks: Callback[], kind: string): void {
+  for (const callback of callbacks) {
+    // The transaction's outcome is settled: a failing callback must not turn it into an error, but it must be seen.
+    Promise.resolve()
+      .then(callback)
+      .catch((error: unknown) => process.emitWarning(`polyrecord ${kind} callback failed: ${error instanceof Error ? error.stack : String(error)}`, 'PolyrecordWarning'));
+  }
+}
