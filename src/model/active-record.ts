@@ -117,6 +117,14 @@ export class ActiveRecord {
     return this.query().count();
   }
 
+  static exists<M extends ActiveRecord>(this: ModelClass<M>): Promise<boolean> {
+    return this.query().exists();
+  }
+
+  static pluck<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<M[K][]> {
+    return this.query().pluck(property);
+  }
+
   /** Iterates every row in primary-key pages; see {@link ModelQuery.batch}. */
   static batch<M extends ActiveRecord>(this: ModelClass<M>, size: number): AsyncGenerator<M[], void, undefined> {
     return this.query().batch(size);

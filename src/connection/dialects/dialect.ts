@@ -109,3 +109,20 @@ export function knexPoolLender(knex: Knex): ConnectionLender {
     },
   };
 }
+
+/**
+ * knex's logger for one connection: knex warns on pool errors with the driver's
+ * message, so the text goes through the password filter first.
+ */
+export function knexLogger(settings: ConnectionSettings): Knex.Logger {
+  const write = (level: 'warn' | 'error' | 'debug', message: unknown) => {
+    const text = settings.redact(typeof message === 'string' ? message : JSON.stringify(message) ?? String(message));
+    if (level !== 'debug') console[level](`[polyrecord:${settings.name}] ${text}`);
+  };
+  return {
+    warn: (message) => write('warn', message),
+    error: (message) => write('error', message),
+    deprecate: (method, alternative) => write('warn', `${method} is deprecated, use ${alternative}`),
+    debug: (message) => write('debug', message),
+  };
+}

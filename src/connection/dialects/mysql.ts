@@ -1,6 +1,6 @@
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
-import { driverErrorCode, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
@@ -86,6 +86,7 @@ export const mysqlDialect: DialectAdapter = {
       }),
       pool: { min: settings.pool.min, max: settings.pool.max, afterCreate: applyQueryTimeout(settings.queryTimeoutMs) },
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
+      log: knexLogger(settings),
     } as Knex.Config);
     return { knex, lender: knexPoolLender(knex), close: () => knex.destroy() };
   },

@@ -1,7 +1,7 @@
 import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
-import { driverErrorCode, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -74,6 +74,7 @@ export const postgresDialect: DialectAdapter = {
       }),
       pool: { min: settings.pool.min, max: settings.pool.max },
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
+      log: knexLogger(settings),
     } as Knex.Config);
     return { knex, lender: knexPoolLender(knex), close: () => knex.destroy() };
   },

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { TransactionError } from '../../errors.js';
-import { utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -106,7 +106,7 @@ export const sqliteDialect: DialectAdapter = {
       if (settings.database !== ':memory:') db.pragma('journal_mode = WAL');
       return db;
     });
-    const knex = createKnex({ client: 'better-sqlite3', useNullAsDefault: true, connectionPool: gate.toKnexPool() } as Knex.Config);
+    const knex = createKnex({ client: 'better-sqlite3', useNullAsDefault: true, connectionPool: gate.toKnexPool(), log: knexLogger(settings) } as Knex.Config);
     return {
       knex,
       lender: gate,

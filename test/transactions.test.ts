@@ -1,0 +1,161 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { ConnectionManager, TransactionError } from '../src/index.js';
+import { describeEachDialect } from './support/dialects.js';
+import { setUpPrimaryAndSecondary, truncateUsers, User } from './support/schema.js';
+
+describeEachDialect('local transactions', (dialect) => {
+  let teardown: () => Promise<void>;
+  beforeAll(async () => {
+    teardown = await setUpPrimaryAndSecondary(dialect);
+  });
+  afterAll(() => teardown());
+  beforeEach(() => truncateUsers());
+
+  const countOn = async (name: string) => Number((await ConnectionManager.get(name).knex('users').count({ n: '*' }))[0]!.n);
+
+  it('commits and returns the callback result; every model query joins without passing trx', async () => {
+    const result = await ConnectionManager.transaction('primary', async (trx) => {
+      const user = await User.create({ email: 'a@t.io' });
+      user.score = 5;
+      await user.save();
+      await User.bulkInsert([{ email: 'b@t.io' }, { email: 'c@t.io' }]);
+      expect(await User.count()).toBe(3);
+      expect((await trx.query<{ n: number }>('select count(*) as n from users'))[0]!.n).toEqual(expect.anything());
+      return 'done';
+    });
+    expect(result).toBe('done');
+    expect(await countOn('primary')).toBe(3);
+  });
+
+  it('a thrown error rolls back everything and is rethrown', async () => {
+    const boom = new Error('boom');
+    await expect(
+      User.transaction(async () => {
+        await User.create({ email: 'gone@t.io' });
+        await User.where({ email: 'gone@t.io' }).update({ score: 3 });
+        throw boom;
+      }),
+    ).rejects.toBe(boom);
+    expect(await countOn('primary')).toBe(0);
+  });
+
+  it('is invisible to other connections and to concurrent work outside it until commit', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let inside!: () => void;
+    const started = new Promise<void>((resolve) => (inside = resolve));
+    const trx = ConnectionManager.transaction('primary', async () => {
+      await User.create({ email: 'pending@t.io' });
+      await User.using('secondary').create({ email: 'other-db@t.io' });
+      inside();
+      await gate;
+    });
+    await started;
+    // The write on secondary is not part of the primary transaction: it is already committed.
+    expect(await countOn('secondary')).toBe(1);
+    if (dialect.driver !== 'sqlite') {
+      // A separate pooled connection does not see the uncommitted row.
+      expect(await User.where({ email: 'pending@t.io' }).count()).toBe(0);
+    }
+    release();
+    await trx;
+    expect(await User.where({ email: 'pending@t.io' }).count()).toBe(1);
+  });
+
+  it('nested calls make savepoints: an inner failure rolls back only the inner work', async () => {
+    await User.transaction(async () => {
+      await User.create({ email: 'outer@t.io' });
+      await expect(
+        User.transaction(async (inner) => {
+          expect(inner.depth).toBe(1);
+          await User.create({ email: 'inner@t.io' });
+          throw new Error('inner failure');
+        }),
+      ).rejects.toThrow('inner failure');
+      await User.transaction(async () => {
+        await User.create({ email: 'inner-ok@t.io' });
+        await User.transaction(() => User.create({ email: 'deep@t.io' }));
+      });
+    });
+    expect((await User.orderBy('email').pluck('email'))).toEqual(['deep@t.io', 'inner-ok@t.io', 'outer@t.io']);
+  });
+
+  it('an outer rollback undoes released savepoints too', async () => {
+    await expect(
+      User.transaction(async () => {
+        await User.transaction(() => User.create({ email: 'inner@t.io' }));
+        throw new Error('outer failure');
+      }),
+    ).rejects.toThrow('outer failure');
+    expect(await User.count()).toBe(0);
+  });
+
+  it('concurrent nested transactions on one connection are serialized, not interleaved', async () => {
+    await User.transaction(async () => {
+      await Promise.all([
+        User.transaction(async () => {
+          await User.create({ email: 'x1@t.io' });
+          await new Promise((r) => setTimeout(r, 5));
+          throw new Error('x fails');
+        }).catch(() => undefined),
+        User.transaction(async () => {
+          await User.create({ email: 'y1@t.io' });
+        }),
+      ]);
+    });
+    expect(await User.pluck('email')).toEqual(['y1@t.io']);
+  });
+
+  it('afterCommit runs after commit only; afterRollback after rollback only', async () => {
+    const events: string[] = [];
+    await User.transaction(async (trx) => {
+      trx.afterCommit(() => events.push('outer committed'));
+      trx.afterRollback(() => events.push('outer rolled back'));
+      await User.transaction(async (sp) => {
+        sp.afterCommit(() => events.push('savepoint committed'));
+      });
+      await User.transaction(async (sp) => {
+        sp.afterCommit(() => events.push('failed savepoint committed'));
+        sp.afterRollback(() => events.push('failed savepoint rolled back'));
+        throw new Error('x');
+      }).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 5));
+      // The failed savepoint's rollback is final at once; nothing has committed yet.
+      expect(events).toEqual(['failed savepoint rolled back']);
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(events.sort()).toEqual(['failed savepoint rolled back', 'outer committed', 'savepoint committed']);
+  });
+
+  it('a finished transaction refuses to run queries', async () => {
+    let saved: import('../src/index.js').Transaction | undefined;
+    await User.transaction(async (trx) => {
+      saved = trx;
+    });
+    expect(saved!.isActive).toBe(false);
+    await expect(saved!.query('select 1')).rejects.toBeInstanceOf(TransactionError);
+  });
+
+  it('trx.table() builds knex queries inside the transaction', async () => {
+    await expect(
+      ConnectionManager.transaction('primary', async (trx) => {
+        await trx.table('users').insert({ email: 'knex@t.io' });
+        expect(await User.where({ email: 'knex@t.io' }).count()).toBe(1);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(await User.count()).toBe(0);
+  });
+
+  it('the pool stays healthy after failed transactions', async () => {
+    for (let i = 0; i < 15; i++) {
+      await User.transaction(async () => {
+        await User.create({ email: `dup@t.io` });
+        await User.create({ email: `dup@t.io` });
+      }).catch(() => undefined);
+    }
+    expect(await User.count()).toBe(0);
+    await User.create({ email: 'after@t.io' });
+    expect(await User.count()).toBe(1);
+  });
+});
