@@ -1,4 +1,5 @@
 import type { ValueCodec } from '../connection/dialects/dialect.js';
+import { QueryBuilderError } from '../errors.js';
 
 /**
  * Declared column types. Every dialect returns each type as the same JS type:
@@ -91,9 +92,23 @@ export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCode
       return codec.bigint(typeof value === 'bigint' ? value : BigInt(value as string | number));
     case 'any':
       return encodeUntyped(value, codec);
+    case 'integer':
+    case 'float':
+      return assertNumeric(type, value);
     default:
       return value;
   }
+}
+
+const NUMERIC_TEXT = /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/;
+
+/**
+ * Refuses values a numeric column cannot hold, before they reach SQL (MySQL would
+ * otherwise quietly cast `'1; DELETE …'` to 1).
+ */
+export function assertNumeric(type: 'integer' | 'float', value: unknown): unknown {
+  if (typeof value === 'number' ? Number.isFinite(value) : typeof value === 'bigint' || (typeof value === 'string' && NUMERIC_TEXT.test(value))) return value;
+  throw new QueryBuilderError(`expected a number for a ${type} column, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
 }
 
 function encodeUntyped(value: unknown, codec: ValueCodec): unknown {

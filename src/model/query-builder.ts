@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { QueryBuilderError } from '../errors.js';
-import { decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
+import { assertNumeric, decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
 import { hydratorFor } from './hydration.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
@@ -336,6 +336,7 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): numbe
 
 function checkValue(column: ColumnMeta, value: unknown): void {
   if (value === undefined) throw new QueryBuilderError(`the value for ${column.property} is undefined; use null to match NULL`);
+  if (column.type === 'integer' || column.type === 'float') assertNumeric(column.type, value);
   if (column.type !== 'json' && column.type !== 'any' && typeof value === 'object' && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array)) {
     throw new QueryBuilderError(`the value for ${column.property} must be a scalar${Array.isArray(value) ? '; use whereIn() for a list' : ''}`);
   }

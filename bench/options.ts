@@ -1,0 +1,89 @@
+/**
+ * What one `npm run bench` run covers, read from the environment.
+ *
+ * - `BENCH_DIALECTS=sqlite,postgresql,mysql`: which databases (default: SQLite, plus
+ *   PostgreSQL / MySQL when `POLYRECORD_PG_URL` / `POLYRECORD_MYSQL_URL` are set).
+ * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
+ * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all three).
+ */
+export type Dialect = 'sqlite' | 'postgresql' | 'mysql';
+export type ContenderName = 'raw' | 'knex' | 'polyrecord';
+export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'knex', 'polyrecord'];
+
+export interface DialectChoice {
+  readonly dialect: Dialect;
+  /** Server URL whose server gets a fresh database for the run; undefined for SQLite. */
+  readonly url: string | undefined;
+}
+
+export interface BenchOptions {
+  readonly dialects: readonly DialectChoice[];
+  /** Workload ids to run, or undefined for all. */
+  readonly only: ReadonlySet<string> | undefined;
+  readonly contenders: readonly ContenderName[];
+}
+
+const SPELLINGS: Record<string, Dialect> = {
+  sqlite: 'sqlite',
+  sqlite3: 'sqlite',
+  pg: 'postgresql',
+  postgres: 'postgresql',
+  postgresql: 'postgresql',
+  mysql: 'mysql',
+  mariadb: 'mysql',
+};
+
+const URL_VARIABLE: Record<Dialect, string | undefined> = {
+  sqlite: undefined,
+  postgresql: 'POLYRECORD_PG_URL',
+  mysql: 'POLYRECORD_MYSQL_URL',
+};
+
+function list(value: string | undefined): string[] | undefined {
+  const items = value
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return items && items.length > 0 ? items : undefined;
+}
+
+function urlFor(dialect: Dialect, env: NodeJS.ProcessEnv): string | undefined {
+  const variable = URL_VARIABLE[dialect];
+  return variable === undefined ? undefined : env[variable] || undefined;
+}
+
+function dialectsFrom(env: NodeJS.ProcessEnv): DialectChoice[] {
+  const asked = list(env.BENCH_DIALECTS);
+  if (!asked) {
+    return (['sqlite', 'postgresql', 'mysql'] as const)
+      .filter((dialect) => dialect === 'sqlite' || urlFor(dialect, env) !== undefined)
+      .map((dialect) => ({ dialect, url: urlFor(dialect, env) }));
+  }
+  const dialects = [...new Set(asked.map((name) => {
+    const dialect = SPELLINGS[name.toLowerCase()];
+    if (!dialect) throw new Error(`BENCH_DIALECTS: unknown dialect "${name}"; use sqlite, postgresql or mysql`);
+    return dialect;
+  }))];
+  return dialects.map((dialect) => {
+    const url = urlFor(dialect, env);
+    const variable = URL_VARIABLE[dialect];
+    if (variable !== undefined && url === undefined) throw new Error(`BENCH_DIALECTS includes ${dialect}: set ${variable}`);
+    return { dialect, url };
+  });
+}
+
+export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string[]): BenchOptions {
+  const only = list(env.BENCH_ONLY)?.map((id) => id.toUpperCase());
+  for (const id of only ?? []) {
+    if (!workloadIds.includes(id)) throw new Error(`BENCH_ONLY: unknown workload "${id}"; use ${workloadIds.join(', ')}`);
+  }
+  const contenders = list(env.BENCH_CONTENDERS)?.map((name) => name.toLowerCase()) ?? CONTENDER_NAMES;
+  for (const name of contenders) {
+    if (!CONTENDER_NAMES.includes(name as ContenderName)) throw new Error(`BENCH_CONTENDERS: unknown contender "${name}"; use ${CONTENDER_NAMES.join(', ')}`);
+  }
+  return {
+    dialects: dialectsFrom(env),
+    only: only ? new Set(only) : undefined,
+    contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
+  };
+}
