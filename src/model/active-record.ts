@@ -131,10 +131,14 @@ export class ActiveRecord {
   }
 
   /** The record with this primary key, or `null`. */
-  static async find<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M | null> {
-    const { meta, explicit } = modelOf(this);
-    if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
-    return (await findByKey(meta, resolveTarget(meta, explicit), key)) as M | null;
+  static find<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M | null> {
+    try {
+      const { meta, explicit } = modelOf(this);
+      if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
+      return findByKey(meta, resolveTarget(meta, explicit), key) as Promise<M | null>;
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** The record with this primary key, or a {@link RecordNotFoundError}. */

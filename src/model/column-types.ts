@@ -50,6 +50,8 @@ function toDate(value: unknown): Date {
   if (typeof value === 'number') return new Date(value);
   if (typeof value === 'bigint') return new Date(Number(value));
   const text = String(value);
+  // ISO-8601 with a zone (what SQLite stores) parses directly; test the cheap case first.
+  if (text.charCodeAt(text.length - 1) === 90 /* Z */) return new Date(text);
   // Zone-less text (MySQL DATETIME, PostgreSQL TIMESTAMP) was written as UTC wall time.
   if (NAIVE_DATETIME.test(text)) return new Date(`${text.replace(' ', 'T')}Z`);
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return new Date(`${text}T00:00:00Z`);

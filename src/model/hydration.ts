@@ -24,7 +24,8 @@ export type Hydrator = (row: Record<string, unknown>, connection: string) => obj
  * so in-place edits of the instance's object show up as changes).
  */
 export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hydrator {
-  const key = columns.map((c) => c.property).join(',');
+  // The full column list is by far the most common: key it without building a string.
+  const key = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
   let hydrator = meta.hydrators.get(key) as Hydrator | undefined;
   if (!hydrator) {
     const body = columns.map((c) => assignment(c)).join('\n');

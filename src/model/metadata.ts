@@ -64,22 +64,29 @@ export class ModelMeta {
     return this.ctor.name || 'AnonymousModel';
   }
 
+  #derived: { primaryKey: ColumnMeta | undefined; updatedAt: ColumnMeta | undefined; hasBigint: boolean } | undefined;
+
+  // Derived once per column set: these are read on every query.
+  #derive() {
+    return (this.#derived ??= {
+      primaryKey: this.columns.find((c) => c.primary),
+      updatedAt: this.columns.find((c) => c.role === 'updatedAt'),
+      hasBigint: this.columns.some((c) => c.type === 'bigint'),
+    });
+  }
+
   get primaryKey(): ColumnMeta {
-    const primary = this.columns.find((c) => c.primary);
+    const primary = this.#derive().primaryKey;
     if (!primary) throw new ModelDefinitionError(`${this.name} has no @PrimaryKey() column`);
     return primary;
   }
 
-  get createdAt(): ColumnMeta | undefined {
-    return this.columns.find((c) => c.role === 'createdAt');
-  }
-
   get updatedAt(): ColumnMeta | undefined {
-    return this.columns.find((c) => c.role === 'updatedAt');
+    return this.#derive().updatedAt;
   }
 
   get hasBigint(): boolean {
-    return this.columns.some((c) => c.type === 'bigint');
+    return this.#derive().hasBigint;
   }
 
   /** The column for a property name, or an {@link UnknownColumnError} before anything reaches SQL. */
@@ -110,6 +117,8 @@ export class ModelMeta {
   }
 
   #add(column: ColumnMeta): void {
+    this.#derived = undefined;
+    this.hydrators.clear();
     this.columns.push(column);
     this.byProperty.set(column.property, column);
     this.byColumn.set(column.column, column);

@@ -72,16 +72,17 @@ export async function deleteRecord(meta: ModelMeta, instance: Instance, target: 
 }
 
 /** Loads one record by primary key, or null. */
-export async function findByKey(meta: ModelMeta, target: Target, key: unknown): Promise<object | null> {
+export function findByKey(meta: ModelMeta, target: Target, key: unknown): Promise<object | null> {
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, 'find', (knex) =>
     knex(meta.tableName)
       .select(meta.columns.map((c) => c.column))
       .where(pk.column, slot(0)),
   );
-  const { rows } = await runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta));
-  const row = rows[0];
-  return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
+  return runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta)).then(({ rows }) => {
+    const row = rows[0];
+    return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
+  });
 }
 
 /** Re-reads every column of a persisted record from its connection. */

@@ -65,14 +65,17 @@ export class SqliteConnectionGate implements ConnectionLender {
   }
 }
 
-const statementCache = new WeakMap<Database.Database, Map<string, Statement>>();
+// Prepared statements per connection, one cache per safeIntegers mode (a statement keeps its mode).
+const statementCache = new WeakMap<Database.Database, [Map<string, Statement>, Map<string, Statement>]>();
 
-function statementFor(db: Database.Database, sql: string): Statement {
-  let cache = statementCache.get(db);
-  if (!cache) statementCache.set(db, (cache = new Map()));
+function statementFor(db: Database.Database, sql: string, safeIntegers: boolean): Statement {
+  let caches = statementCache.get(db);
+  if (!caches) statementCache.set(db, (caches = [new Map(), new Map()]));
+  const cache = caches[safeIntegers ? 1 : 0];
   let statement = cache.get(sql);
   if (!statement) {
     statement = db.prepare(sql) as Statement;
+    if (statement.reader) statement.safeIntegers(safeIntegers);
     // Bound the cache: raw SQL with literals would otherwise grow it without limit.
     if (cache.size >= 2000) cache.delete(cache.keys().next().value!);
     cache.set(sql, statement);
@@ -118,9 +121,10 @@ export const sqliteDialect: DialectAdapter = {
   },
 
   execute(connection, sql, bindings, options: ExecOptions): ExecResult {
-    const statement = options.prepared ? statementFor(connection as Database.Database, sql) : (connection as Database.Database).prepare(sql);
+    const safeIntegers = options.safeIntegers === true;
+    const statement = options.prepared ? statementFor(connection as Database.Database, sql, safeIntegers) : (connection as Database.Database).prepare(sql);
     if (statement.reader) {
-      statement.safeIntegers(options.safeIntegers === true);
+      if (!options.prepared) statement.safeIntegers(safeIntegers);
       return { rows: statement.all(...(bindings as unknown[])) as Record<string, unknown>[], affected: 0 };
     }
     const info = statement.run(...(bindings as unknown[]));

@@ -1,0 +1,46 @@
+import { performance } from 'node:perf_hooks';
+
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) process.emitWarning('run node with --expose-gc (npm run bench does) so each timed section starts from a collected heap');
+
+/** Collects garbage so one section's leftovers are not charged to the next. */
+export function collectGarbage(): void {
+  gc?.();
+}
+
+/** Milliseconds `fn` takes, starting from a collected heap. */
+export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  collectGarbage();
+  const start = performance.now();
+  await fn();
+  return performance.now() - start;
+}
+
+/** Awaits `step(i)` for i = `from` … `from + count - 1`, one after the other. */
+export async function repeat(count: number, step: (i: number) => unknown, from = 0): Promise<void> {
+  for (let i = from; i < from + count; i++) await step(i);
+}
+
+/**
+ * The largest growth of the resident set since `start()`, from samples the caller
+ * takes (`process.memoryUsage.rss()`: the same number as `memoryUsage().rss`
+ * without walking the heap).
+ */
+export class RssPeak {
+  #baseline = 0;
+  #peak = 0;
+
+  start(): void {
+    collectGarbage();
+    this.#baseline = this.#peak = process.memoryUsage.rss();
+  }
+
+  sample(): void {
+    const rss = process.memoryUsage.rss();
+    if (rss > this.#peak) this.#peak = rss;
+  }
+
+  get growthMB(): number {
+    return (this.#peak - this.#baseline) / (1024 * 1024);
+  }
+}

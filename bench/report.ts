@@ -1,0 +1,35 @@
+import { checkGoals } from './goals.js';
+import { geometricMean, ratio, type DialectResult } from './results.js';
+
+const ms = (value: number | undefined) => (value === undefined ? '–' : Math.round(value).toLocaleString('en'));
+const times = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}x`);
+const mb = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+/** One dialect's results as a Markdown table (readable as text too), followed by the goal checks. */
+export function renderDialect(result: DialectResult): string {
+  const others = result.contenders.filter((name) => name !== 'raw');
+  const header = ['Workload', 'raw ms', ...others.flatMap((name) => [`${name} ms`, `${name} / raw`])];
+  const lines = [
+    `### ${result.label} (${result.version})`,
+    '',
+    row(header),
+    row(header.map((_, i) => (i === 0 ? '---' : '---:'))),
+  ];
+  for (const r of result.workloads) {
+    lines.push(row([`${r.workload.id} ${r.workload.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))])]));
+  }
+  const ids = result.workloads.map((r) => r.workload.id);
+  lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`])]));
+  const w6 = result.workloads.find((r) => r.workload.id === 'W6');
+  if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), ''])]));
+  lines.push('');
+  for (const check of checkGoals(result)) {
+    const mark = check.met === undefined ? 'n/a' : check.met ? 'met' : 'NOT met';
+    lines.push(`- ${check.goal}: **${mark}** (${check.detail})`);
+  }
+  return lines.join('\n');
+}

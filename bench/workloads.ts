@@ -1,0 +1,148 @@
+import type { Contender } from './contenders/index.js';
+import { user, users } from './data.js';
+import type { BenchDatabase } from './database.js';
+import { RssPeak, repeat, timed } from './measure.js';
+
+/** What one contender scored on one workload. */
+export interface Measurement {
+  readonly ms: number;
+  /** W6 only: peak resident-set growth during the timed iteration. */
+  readonly rssMB?: number;
+}
+
+/**
+ * One workload. `measure` gives the contender a freshly recreated and seeded table,
+ * warms it up briefly (then recreates the table if the warm-up wrote to it), times
+ * the workload and checks the database afterwards.
+ */
+export interface Workload {
+  readonly id: string;
+  readonly title: string;
+  measure(contender: Contender, db: BenchDatabase): Promise<Measurement>;
+}
+
+// Users numbered from here are warm-up only: they never collide with measured ones.
+const WARM = 1_000_000;
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`bench check failed: ${message}`);
+}
+
+async function expectCount(db: BenchDatabase, expected: number, condition?: string): Promise<void> {
+  const actual = await db.count(condition);
+  check(actual === expected, `expected ${expected} rows${condition ? ` where ${condition}` : ''}, found ${actual}`);
+}
+
+const FIND_SEEDED = 10_000;
+const FIND_LOOKUPS = 20_000;
+
+const READ_ROWS = 10_000;
+const READ_REPEATS = 20;
+
+const INSERT_ONE = 5_000;
+const BULK_INSERT = 100_000;
+const UPSERT = 50_000;
+const ITERATE_ROWS = 200_000;
+const ITERATE_PAGE = 1_000;
+const UPDATE_SEEDED = 10_000;
+const UPDATES = 5_000;
+
+export const WORKLOADS: readonly Workload[] = [
+  {
+    id: 'W1',
+    title: `find by primary key (${FIND_LOOKUPS.toLocaleString('en')} lookups)`,
+    async measure(c, db) {
+      await db.reset(users(0, FIND_SEEDED));
+      const find = async (i: number) => check((await c.findById((i % FIND_SEEDED) + 1)) != null, `id ${(i % FIND_SEEDED) + 1} not found`);
+      await repeat(1_000, find);
+      return { ms: await timed(() => repeat(FIND_LOOKUPS, find)) };
+    },
+  },
+  {
+    id: 'W2',
+    title: `read ${READ_ROWS.toLocaleString('en')} rows (x${READ_REPEATS})`,
+    async measure(c, db) {
+      await db.reset(users(0, READ_ROWS));
+      const read = async () => check((await c.readRows(READ_ROWS)).length === READ_ROWS, `read fewer than ${READ_ROWS} rows`);
+      await repeat(2, read);
+      return { ms: await timed(() => repeat(READ_REPEATS, read)) };
+    },
+  },
+  {
+    id: 'W3',
+    title: `insert one row, returning id (${INSERT_ONE.toLocaleString('en')})`,
+    async measure(c, db) {
+      const insert = async (i: number) => check((await c.insertOne(user(i))) > 0, 'no generated id');
+      await db.reset();
+      await repeat(200, insert, WARM);
+      await db.reset();
+      const ms = await timed(() => repeat(INSERT_ONE, insert));
+      await expectCount(db, INSERT_ONE);
+      return { ms };
+    },
+  },
+  {
+    id: 'W4',
+    title: `bulk insert ${BULK_INSERT.toLocaleString('en')} rows`,
+    async measure(c, db) {
+      const rows = users(0, BULK_INSERT);
+      await db.reset();
+      await c.bulkInsert(users(WARM, 5_000));
+      await db.reset();
+      const ms = await timed(async () => c.bulkInsert(rows));
+      await expectCount(db, BULK_INSERT);
+      return { ms };
+    },
+  },
+  {
+    id: 'W5',
+    title: `bulk upsert ${UPSERT.toLocaleString('en')} rows, half existing`,
+    async measure(c, db) {
+      // Every even-numbered user exists; the upsert sends revision 1 of all of them.
+      const existing = users(0, UPSERT / 2, 0, 2);
+      const rows = users(0, UPSERT, 1);
+      await db.reset(existing);
+      await c.bulkUpsert(rows.slice(0, 2_000));
+      await db.reset(existing);
+      const ms = await timed(async () => c.bulkUpsert(rows));
+      await expectCount(db, UPSERT);
+      await expectCount(db, UPSERT, 'score >= 10000');
+      return { ms };
+    },
+  },
+  {
+    id: 'W6',
+    title: `batch-iterate ${ITERATE_ROWS.toLocaleString('en')} rows (pages of ${ITERATE_PAGE.toLocaleString('en')})`,
+    async measure(c, db) {
+      await db.reset(users(0, ITERATE_ROWS));
+      let pages = 0;
+      await c.iterate(ITERATE_PAGE, () => ++pages < 10);
+      const rss = new RssPeak();
+      let visited = 0;
+      const ms = await timed(async () => {
+        rss.start();
+        visited = await c.iterate(ITERATE_PAGE, (page) => {
+          rss.sample();
+          check(page.length > 0, 'empty page');
+        });
+      });
+      check(visited === ITERATE_ROWS, `visited ${visited} of ${ITERATE_ROWS} rows`);
+      return { ms, rssMB: rss.growthMB };
+    },
+  },
+  {
+    id: 'W7',
+    title: `update one row by primary key (${UPDATES.toLocaleString('en')})`,
+    async measure(c, db) {
+      const warm = 200;
+      await db.reset(users(0, UPDATE_SEEDED));
+      // Ids 1..UPDATES are measured, the next `warm` ones only warm up.
+      const update = await c.prepareUpdates(Array.from({ length: UPDATES + warm }, (_, i) => i + 1));
+      const step = (i: number) => update(i, -1 - i);
+      await repeat(warm, step, UPDATES);
+      const ms = await timed(() => repeat(UPDATES, step));
+      await expectCount(db, UPDATES + warm, 'score < 0');
+      return { ms };
+    },
+  },
+];
