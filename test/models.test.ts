@@ -226,6 +226,26 @@ describeEachDialect('models', (dialect) => {
     });
   });
 
+  describe('keyset paging', () => {
+    it('whereAfter pages by (score, id) without skipping or repeating equal scores', async () => {
+      await User.bulkInsert(Array.from({ length: 57 }, (_, i) => ({ email: `k${i}@x.io`, score: Math.floor(i / 10) })));
+      const seen: number[] = [];
+      let cursor: [number, number] | undefined;
+      for (;;) {
+        let query = User.query().orderBy('score').orderBy('id').limit(7);
+        if (cursor) query = query.whereAfter(['score', 'id'], cursor);
+        const page = await query;
+        if (page.length === 0) break;
+        seen.push(...page.map((u) => u.id));
+        const last = page[page.length - 1]!;
+        cursor = [last.score!, last.id];
+      }
+      expect(seen).toHaveLength(57);
+      expect(new Set(seen).size).toBe(57);
+      expect(() => User.query().whereAfter(['score'], [])).toThrow(QueryBuilderError);
+    });
+  });
+
   describe('bulk', () => {
     it('bulkInsert writes 100,000 rows in chunks', async () => {
       const rows = Array.from({ length: 100_000 }, (_, i) => ({ email: `bulk${i}@x.io`, score: i, active: i % 2 === 0 }));

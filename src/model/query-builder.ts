@@ -16,7 +16,8 @@ type WhereNode =
   | { kind: 'op'; bool: Bool; column: string; op: Operator }
   | { kind: 'in'; bool: Bool; column: string; not: boolean; count: number }
   | { kind: 'null'; bool: Bool; column: string; not: boolean }
-  | { kind: 'raw'; bool: Bool; sql: string; count: number };
+  | { kind: 'raw'; bool: Bool; sql: string; count: number }
+  | { kind: 'after'; bool: Bool; columns: readonly string[] };
 
 interface QueryState {
   readonly explicit: string | undefined;
@@ -144,6 +145,34 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   whereRaw(sql: string, bindings: readonly unknown[] = []): ModelQuery<M> {
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('whereRaw() needs SQL text');
     return this.#addWhere({ kind: 'raw', bool: 'and', sql, count: bindings.length }, `raw(${sql})#${bindings.length}`, bindings, 'any');
+  }
+
+  /**
+   * Keyset condition: rows strictly after `values` in the order of `properties`, i.e.
+   * `(a, b) > (x, y)` written as `a > x OR (a = x AND b > y)`. Pair it with
+   * `orderBy` on the same properties to page through a table without OFFSET.
+   */
+  whereAfter<K extends Prop<M>>(properties: readonly K[], values: readonly unknown[]): ModelQuery<M> {
+    if (!Array.isArray(properties) || properties.length === 0 || properties.length !== values?.length) {
+      throw new QueryBuilderError('whereAfter() needs a non-empty list of properties and one value per property');
+    }
+    const columns = properties.map((p) => this.#meta.column(p));
+    columns.forEach((column, i) => checkValue(column, values[i]));
+    const expanded: unknown[] = [];
+    const types: ResolvedType[] = [];
+    for (let i = 0; i < columns.length; i++) {
+      for (let j = 0; j <= i; j++) {
+        expanded.push(values[j]);
+        types.push(columns[j]!.type);
+      }
+    }
+    const s = this.#state;
+    return this.#with({
+      key: `${s.key}&after(${columns.map((c) => c.column).join(',')});`,
+      wheres: [...s.wheres, { kind: 'after', bool: 'and', columns: columns.map((c) => c.column) }],
+      values: [...s.values, ...expanded],
+      types: [...s.types, ...types],
+    });
   }
 
   orderBy<K extends Prop<M>>(property: K, direction: 'asc' | 'desc' = 'asc'): ModelQuery<M> {
@@ -330,6 +359,20 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): numbe
       if (or) q.orWhereRaw(node.sql, slots);
       else q.whereRaw(node.sql, slots);
       return index + node.count;
+    }
+    case 'after': {
+      let next = index;
+      const group = function (this: Knex.QueryBuilder) {
+        node.columns.forEach((column, i) => {
+          this.orWhere(function (this: Knex.QueryBuilder) {
+            for (let j = 0; j < i; j++) this.where(node.columns[j]!, slot(next++));
+            this.where(column, '>', slot(next++));
+          });
+        });
+      };
+      if (or) q.orWhere(group);
+      else q.where(group);
+      return next;
     }
   }
 }
