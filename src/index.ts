@@ -18,6 +18,22 @@ export type { ColumnType } from './model/column-types.js';
 export { ModelQuery, OPERATORS, type Operator } from './model/query-builder.js';
 export type { UpsertOptions } from './model/bulk.js';
 export type { Attributes, Prop } from './model/types.js';
+export {
+  BeforeValidate,
+  BeforeSave,
+  AfterSave,
+  BeforeCreate,
+  AfterCreate,
+  BeforeUpdate,
+  AfterUpdate,
+  BeforeDestroy,
+  AfterDestroy,
+  AfterCommit,
+  AfterRollback,
+  type HookName,
+} from './model/hooks.js';
+export type { ModelEvents, RecordEvent, BulkEvent, SyncFailedEvent, HookFailedEvent, Changes } from './model/events.js';
+export type { LifecycleParticipant, WriteContext } from './model/lifecycle.js';
 
 export { Transaction } from './transaction/local.js';
 

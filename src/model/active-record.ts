@@ -1,11 +1,14 @@
+import type { EventEmitter } from 'eventemitter3';
 import { ConnectionManager } from '../connection/manager.js';
+import type { ModelEvents } from './events.js';
 import { runInFrame } from '../context/scope.js';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
 import { bulkWrite, type UpsertOptions } from './bulk.js';
 import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
 import { metaOf, type ModelMeta } from './metadata.js';
-import { assertNotDestroyed, deleteRecord, findByKey, insertRecord, instanceTarget, reloadRecord, updateRecord } from './persistence.js';
+import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
+import { destroyRecord, saveRecord } from './lifecycle.js';
 import { ModelQuery, type Operator } from './query-builder.js';
 import { VIEW_CONNECTION, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop } from './types.js';
@@ -40,6 +43,15 @@ function meta(instance: ActiveRecord): ModelMeta {
  * ```
  */
 export class ActiveRecord {
+  /**
+   * This model class's event emitter: `'created' | 'updated' | 'saved' | 'destroyed'`
+   * (inside the write's transaction), `'committed'` / `'rolledBack'` (after the outcome),
+   * `'bulk'`, `'syncFailed'`, `'hookFailed'`.
+   */
+  static get events(): EventEmitter<ModelEvents> {
+    return modelOf(this).meta.events;
+  }
+
   // ---- switching -------------------------------------------------------------
 
   /**
@@ -153,7 +165,7 @@ export class ActiveRecord {
     const { meta, explicit } = modelOf(this);
     const instance = new (meta.ctor as new () => M)();
     instance.fill(attributes);
-    await insertRecord(meta, instance as unknown as Instance, resolveTarget(meta, explicit));
+    await saveRecord(meta, instance as unknown as Instance, explicit);
     return instance;
   }
 
@@ -202,21 +214,13 @@ export class ActiveRecord {
 
   /** Inserts the record when new, else updates the columns that changed. */
   async save(): Promise<this> {
-    const m = meta(this);
-    const instance = this as unknown as Instance;
-    assertNotDestroyed(m, instance, 'save');
-    const target = instanceTarget(m, instance);
-    if (instance[ORIGINAL]) await updateRecord(m, instance, target);
-    else await insertRecord(m, instance, target);
+    await saveRecord(meta(this), this as unknown as Instance);
     return this;
   }
 
-  /** Deletes the record. It cannot be saved again afterwards. */
+  /** Deletes the record. It cannot be saved again afterwards (unless the transaction that deleted it rolls back). */
   async destroy(): Promise<void> {
-    const m = meta(this);
-    const instance = this as unknown as Instance;
-    assertNotDestroyed(m, instance, 'destroy');
-    await deleteRecord(m, instance, instanceTarget(m, instance));
+    await destroyRecord(meta(this), this as unknown as Instance);
   }
 
   /** Re-reads every column from the database, dropping unsaved changes. */

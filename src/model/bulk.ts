@@ -49,6 +49,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
       }
     }
   });
+  meta.events.emit('bulk', { operation: upsert ? 'upsert' : 'insert', count: rows.length });
   return rows.length;
 }
 

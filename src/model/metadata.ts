@@ -5,6 +5,10 @@ import type { ConnectionManager } from '../connection/manager.js';
 import { COLUMN_TYPES, inferType, type ColumnType, type ResolvedType } from './column-types.js';
 import { snakeCase } from './naming.js';
 import type { CompiledStatement } from './statement-compiler.js';
+import type { HookName } from './hooks.js';
+import type { LifecycleParticipant } from './lifecycle.js';
+import { EventEmitter } from 'eventemitter3';
+import type { ModelEvents } from './events.js';
 
 /** Options shared by `@Column`, `@PrimaryKey`, `@CreatedAt` and `@UpdatedAt`. */
 export interface ColumnOptions {
@@ -50,6 +54,12 @@ export class ModelMeta {
   readonly statements: Record<DriverName, Map<string, CompiledStatement>> = { sqlite: new Map(), postgresql: new Map(), mysql: new Map() };
   /** Row → instance functions per selected column list. */
   readonly hydrators = new Map<string, unknown>();
+  /** Hook method names per lifecycle moment, parent class first. */
+  readonly hooks = new Map<HookName, string[]>();
+  /** Extensions that act on every write (outbox rows, real-time sync), inherited by subclasses. */
+  readonly participants: LifecycleParticipant[];
+  /** This class's own emitter (`Model.events`). */
+  readonly events = new EventEmitter<ModelEvents>();
 
   constructor(ctor: Function, parent: ModelMeta | undefined) {
     this.ctor = ctor;
@@ -58,6 +68,19 @@ export class ModelMeta {
     this.manager = parent?.manager;
     this.columns = [];
     for (const column of parent?.columns ?? []) this.#add(column);
+    for (const [hook, methods] of parent?.hooks ?? []) this.hooks.set(hook, [...methods]);
+    this.participants = [...(parent?.participants ?? [])];
+  }
+
+  addHook(hook: HookName, method: string): void {
+    const methods = this.hooks.get(hook) ?? [];
+    // An overriding method keeps its parent's place: it runs once.
+    if (!methods.includes(method)) methods.push(method);
+    this.hooks.set(hook, methods);
+  }
+
+  addParticipant(participant: LifecycleParticipant): void {
+    this.participants.push(participant);
   }
 
   get name(): string {

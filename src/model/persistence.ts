@@ -2,6 +2,7 @@ import { PolyrecordError, RecordNotFoundError } from '../errors.js';
 import { decoders } from './column-types.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
+import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
 
@@ -12,8 +13,8 @@ export function instanceTarget(meta: ModelMeta, instance: Instance, explicit?: s
   return resolveTarget(meta, instance[CONNECTION] ?? explicit);
 }
 
-/** Inserts a new record; fills a generated primary key and the timestamps. */
-export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
+/** Inserts a new record; fills a generated primary key and the timestamps. Resolves with the written values. */
+export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes> {
   const now = new Date();
   for (const column of meta.columns) {
     if (column.role && instance[column.property] === undefined) instance[column.property] = new Date(now.getTime());
@@ -34,12 +35,15 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   }
   remember(instance, columns, target);
   if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+  const changes: Changes = {};
+  for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: undefined, new: instance[column.property] };
+  return changes;
 }
 
-/** Updates the changed columns of a persisted record; resolves false when nothing changed. */
-export async function updateRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<boolean> {
+/** Updates the changed columns of a persisted record; resolves with old and new values, or undefined when nothing changed. */
+export async function updateRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes | undefined> {
   const changed = changedColumns(meta, instance);
-  if (changed.length === 0) return false;
+  if (changed.length === 0) return undefined;
   const updatedAt = meta.updatedAt;
   if (updatedAt && !changed.includes(updatedAt)) {
     instance[updatedAt.property] = new Date();
@@ -58,17 +62,26 @@ export async function updateRecord(meta: ModelMeta, instance: Instance, target: 
   if (result.affected === 0) {
     throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
   }
+  const original = instance[ORIGINAL]!;
+  const changes: Changes = {};
+  for (const column of changed) {
+    const before = original[column.column];
+    changes[column.property] = { old: before === undefined || before === null ? before : decoders[column.type](before), new: instance[column.property] };
+  }
   remember(instance, changed, target);
-  return true;
+  return changes;
 }
 
-/** Deletes a persisted record by primary key. */
-export async function deleteRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
+/** Deletes a persisted record by primary key. Resolves with the values it had. */
+export async function deleteRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes> {
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, 'destroy', (knex) => knex(meta.tableName).where(pk.column, slot(0)).delete());
   await runStatement(target, statement, [encodeFor(target, pk, originalKey(meta, instance))], execOptions(meta));
   instance[DESTROYED] = true;
   instance[ORIGINAL] = undefined;
+  const changes: Changes = {};
+  for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: instance[column.property], new: undefined };
+  return changes;
 }
 
 /** Loads one record by primary key, or null. */

@@ -255,7 +255,9 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
     const values = [...this.#encodedValues(target), ...entries.map(([, value], i) => encodeFor(target, columns[i]!, value))];
-    return (await runStatement(target, statement, values, execOptions(this.#meta))).affected;
+    const count = (await runStatement(target, statement, values, execOptions(this.#meta))).affected;
+    this.#meta.events.emit('bulk', { operation: 'update', count });
+    return count;
   }
 
   /** Deletes every matching row in one statement; resolves with the number deleted. Runs no per-record hooks. */
@@ -263,7 +265,9 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     this.#assertNoOrderOrPaging('delete');
     const target = this.#target();
     const statement = this.#compile(target, 'delete', (q) => q.delete());
-    return (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta))).affected;
+    const count = (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta))).affected;
+    this.#meta.events.emit('bulk', { operation: 'delete', count });
+    return count;
   }
 
   /**

@@ -20,8 +20,9 @@ export class Transaction {
   readonly parent: Transaction | undefined;
   readonly #driverConnection: DriverConnection;
   #state: State = 'active';
-  #afterCommit: Callback[] = [];
-  #afterRollback: Callback[] = [];
+  // Keyed so one record written twice in a transaction runs its callbacks once (the last registration wins, the first position stays).
+  #afterCommit = new Map<unknown, Callback>();
+  #afterRollback = new Map<unknown, Callback>();
   // Savepoints of one transaction share its connection: they run one after another.
   #savepointQueue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
@@ -73,14 +74,19 @@ export class Transaction {
     return this.connection.knex(table).connection(this.driverConnection);
   }
 
-  /** Runs `callback` once the outermost transaction commits (immediately never; not at all on rollback). */
-  afterCommit(callback: Callback): void {
-    this.#afterCommit.push(callback);
+  /**
+   * Runs `callback` once the outermost transaction has committed, before the
+   * transaction's promise resolves; never if it rolls back. Registering again with
+   * the same `key` replaces the earlier callback. A failing callback does not undo or
+   * fail the committed transaction: it is reported as a process warning.
+   */
+  afterCommit(callback: Callback, key: unknown = Symbol('afterCommit')): void {
+    this.#afterCommit.set(key, callback);
   }
 
-  /** Runs `callback` if this transaction (or savepoint) rolls back, or an enclosing one does. */
-  afterRollback(callback: Callback): void {
-    this.#afterRollback.push(callback);
+  /** Runs `callback` if this transaction (or savepoint) rolls back, or an enclosing one does. Same `key` rule as {@link afterCommit}. */
+  afterRollback(callback: Callback, key: unknown = Symbol('afterRollback')): void {
+    this.#afterRollback.set(key, callback);
   }
 
   /** @internal Runs `fn` inside a savepoint of this transaction. */
@@ -99,28 +105,30 @@ export class Transaction {
       result = await runInFrame({ transaction: { connection: this.connection.name, handle: child } }, () => fn(child));
     } catch (error) {
       if (this.isActive) await this.execute(`ROLLBACK TO SAVEPOINT ${name}`, [], RAW);
-      child.#finish('rolled back');
+      await child.#finish('rolled back');
       throw error;
     }
     await this.execute(`RELEASE SAVEPOINT ${name}`, [], RAW);
-    child.#finish('committed');
+    await child.#finish('committed');
     return result;
   }
 
   /** @internal Marks the end; a released savepoint hands its callbacks to its parent. */
-  #finish(state: Exclude<State, 'active'>): void {
+  async #finish(state: Exclude<State, 'active'>): Promise<void> {
     this.#state = state;
+    const commit = this.#afterCommit;
+    const rollback = this.#afterRollback;
+    this.#afterCommit = new Map();
+    this.#afterRollback = new Map();
     const parent = this.parent;
     if (state === 'committed' && parent) {
-      parent.#afterCommit.push(...this.#afterCommit);
-      parent.#afterRollback.push(...this.#afterRollback);
+      for (const [key, callback] of commit) parent.#afterCommit.set(key, callback);
+      for (const [key, callback] of rollback) parent.#afterRollback.set(key, callback);
     } else if (state === 'committed') {
-      runCallbacks(this.#afterCommit, 'afterCommit');
+      await runCallbacks(commit, 'afterCommit');
     } else {
-      runCallbacks(this.#afterRollback, 'afterRollback');
+      await runCallbacks(rollback, 'afterRollback');
     }
-    this.#afterCommit = [];
-    this.#afterRollback = [];
   }
 
   /** @internal Opens a transaction on `connection` and runs `fn` in it. */
@@ -141,11 +149,11 @@ export class Transaction {
       // A failed COMMIT leaves nothing to roll back on most servers; ROLLBACK errors must not hide the cause.
       await connection.executeOn(driverConnection, 'ROLLBACK', []).catch(() => undefined);
       connection.release(driverConnection);
-      trx.#finish('rolled back');
+      await trx.#finish('rolled back');
       throw error;
     }
     connection.release(driverConnection);
-    trx.#finish('committed');
+    await trx.#finish('committed');
     return result;
   }
 }
@@ -166,11 +174,13 @@ export function currentTransaction(connectionName: string): Transaction | undefi
   return scopedTransaction<Transaction>(currentFrame(), connectionName, isLive);
 }
 
-function runCallbacks(callbacks: Callback[], kind: string): void {
-  for (const callback of callbacks) {
-    // The transaction's outcome is settled: a failing callback must not turn it into an error, but it must be seen.
-    Promise.resolve()
-      .then(callback)
-      .catch((error: unknown) => process.emitWarning(`polyrecord ${kind} callback failed: ${error instanceof Error ? error.stack : String(error)}`, 'PolyrecordWarning'));
+async function runCallbacks(callbacks: Map<unknown, Callback>, kind: string): Promise<void> {
+  for (const callback of callbacks.values()) {
+    try {
+      await callback();
+    } catch (error) {
+      // The outcome is settled: a failing callback must not turn it into an error, but it must be seen.
+      process.emitWarning(`polyrecord ${kind} callback failed: ${error instanceof Error ? error.stack : String(error)}`, 'PolyrecordWarning');
+    }
   }
 }

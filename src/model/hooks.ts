@@ -1,0 +1,67 @@
+import { ModelDefinitionError } from '../errors.js';
+import { ownMeta } from './metadata.js';
+
+/** Lifecycle moments a model method can be attached to. */
+export type HookName =
+  | 'beforeValidate'
+  | 'beforeSave'
+  | 'afterSave'
+  | 'beforeCreate'
+  | 'afterCreate'
+  | 'beforeUpdate'
+  | 'afterUpdate'
+  | 'beforeDestroy'
+  | 'afterDestroy'
+  | 'afterCommit'
+  | 'afterRollback';
+
+/** Hooks that run inside the write's transaction, after the write: their presence makes a write transactional. */
+export const IN_TRANSACTION_HOOKS: readonly HookName[] = ['afterSave', 'afterCreate', 'afterUpdate', 'afterDestroy'];
+
+type MethodDecorator = (target: object, property: string | symbol, descriptor?: PropertyDescriptor) => void;
+
+/**
+ * Makes a decorator usable bare (`@BeforeSave`) or called (`@BeforeSave()`).
+ */
+function hookDecorator(hook: HookName): MethodDecorator & (() => MethodDecorator) {
+  const apply: MethodDecorator = (target, property) => {
+    if (typeof property !== 'string') throw new ModelDefinitionError(`@${hook}: hook methods must have string names`);
+    if (typeof (target as Record<string, unknown>)[property] !== 'function') throw new ModelDefinitionError(`@${hook} must decorate a method (${property} is not one)`);
+    ownMeta(target.constructor).addHook(hook, property);
+  };
+  return ((...args: unknown[]) => (args.length === 0 ? apply : apply(args[0] as object, args[1] as string, args[2] as PropertyDescriptor))) as MethodDecorator & (() => MethodDecorator);
+}
+
+/** Runs first on `save()`, before `@BeforeSave`. Throw to abort: nothing is written. */
+export const BeforeValidate = hookDecorator('beforeValidate');
+/** Runs before every insert or update from `save()`. Throw to abort: nothing is written. */
+export const BeforeSave = hookDecorator('beforeSave');
+/** Runs after the insert or update, inside the same transaction. Throw to roll the write back. */
+export const AfterSave = hookDecorator('afterSave');
+/** Runs before an insert from `save()`/`create()`. Throw to abort. */
+export const BeforeCreate = hookDecorator('beforeCreate');
+/** Runs after the insert, inside the same transaction. */
+export const AfterCreate = hookDecorator('afterCreate');
+/** Runs before an update from `save()`. Throw to abort. */
+export const BeforeUpdate = hookDecorator('beforeUpdate');
+/** Runs after the update, inside the same transaction. */
+export const AfterUpdate = hookDecorator('afterUpdate');
+/** Runs before `destroy()`. Throw to abort: nothing is deleted. */
+export const BeforeDestroy = hookDecorator('beforeDestroy');
+/** Runs after the delete, inside the same transaction. */
+export const AfterDestroy = hookDecorator('afterDestroy');
+/**
+ * Runs once the enclosing transaction (including savepoints' parents and, later, a
+ * cross-database transaction) has committed; right after the write when there is none.
+ * Never after a rollback. A record written several times in one transaction runs it once.
+ */
+export const AfterCommit = hookDecorator('afterCommit');
+/** Runs when the transaction (or savepoint) that wrote the record rolls back. */
+export const AfterRollback = hookDecorator('afterRollback');
+
+/** Calls every method registered for `hook` on `instance`, parent class hooks first, awaiting each. */
+export async function runHooks(hooks: ReadonlyMap<HookName, readonly string[]>, hook: HookName, instance: object): Promise<void> {
+  const methods = hooks.get(hook);
+  if (!methods) return;
+  for (const method of methods) await (instance as Record<string, () => unknown>)[method]!();
+}

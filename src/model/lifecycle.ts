@@ -1,0 +1,115 @@
+import { currentTransaction, runTransaction } from '../transaction/local.js';
+import type { Changes } from './events.js';
+import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
+import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
+import type { ModelMeta } from './metadata.js';
+import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, updateRecord } from './persistence.js';
+import type { Target } from './target.js';
+
+type Instance = RecordSlots & Record<string, unknown>;
+
+/** One committed-or-not write of one record, as participants and callbacks see it. */
+export interface WriteContext {
+  readonly meta: ModelMeta;
+  readonly instance: object;
+  readonly operation: 'created' | 'updated' | 'destroyed';
+  readonly changes: Changes;
+  /** Where the write ran (its connection, and its transaction if any). */
+  readonly target: Target;
+}
+
+/**
+ * Something that acts on every write of a model: the outbox adds a row in the same
+ * transaction, `@SyncTo` copies the record after commit.
+ */
+export interface LifecycleParticipant {
+  /** Whether its `duringWrite` work must commit atomically with the write (forces a transaction). */
+  readonly transactional: boolean;
+  duringWrite?(context: WriteContext): Promise<void>;
+  /** Runs after the write committed; must handle its own failures (it cannot undo the write). */
+  afterCommit?(context: WriteContext): Promise<void>;
+}
+
+/** `save()`: hooks, insert or update, participants, events, commit callbacks. */
+export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): Promise<void> {
+  assertNotDestroyed(meta, instance, 'save');
+  const isNew = instance[ORIGINAL] === undefined;
+  await runHooks(meta.hooks, 'beforeValidate', instance);
+  await runHooks(meta.hooks, 'beforeSave', instance);
+  await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance);
+  await writeWithLifecycle(meta, instance, explicit, isNew ? 'created' : 'updated', async (target) =>
+    isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
+  );
+}
+
+/** `destroy()`: hooks, delete, participants, events, commit callbacks. */
+export async function destroyRecord(meta: ModelMeta, instance: Instance): Promise<void> {
+  assertNotDestroyed(meta, instance, 'destroy');
+  await runHooks(meta.hooks, 'beforeDestroy', instance);
+  await writeWithLifecycle(meta, instance, undefined, 'destroyed', (target) => deleteRecord(meta, instance, target));
+}
+
+const AFTER_HOOKS: Record<WriteContext['operation'], HookName[]> = {
+  created: ['afterCreate', 'afterSave'],
+  updated: ['afterUpdate', 'afterSave'],
+  destroyed: ['afterDestroy'],
+};
+
+async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>): Promise<void> {
+  const run = async () => {
+    const target = instanceTarget(meta, instance, explicit);
+    const before = { original: instance[ORIGINAL], connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
+    const changes = await write(target);
+    if (!changes) return;
+    const context: WriteContext = { meta, instance, operation, changes, target };
+    for (const participant of meta.participants) await participant.duringWrite?.(context);
+    for (const hook of AFTER_HOOKS[operation]) await runHooks(meta.hooks, hook, instance);
+    const event = { instance: instance as never, changes };
+    if (operation === 'destroyed') meta.events.emit('destroyed', event);
+    else {
+      meta.events.emit(operation, event);
+      meta.events.emit('saved', event);
+    }
+    const trx = target.transaction ?? currentTransaction(target.connection.name);
+    if (trx) {
+      trx.afterCommit(() => afterCommit(context), instance);
+      trx.afterRollback(() => afterRollback(context, before), instance);
+    } else {
+      await afterCommit(context);
+    }
+  };
+  const target = instanceTarget(meta, instance, explicit);
+  if (needsTransaction(meta)) await runTransaction(target.connection, run);
+  else await run();
+}
+
+function needsTransaction(meta: ModelMeta): boolean {
+  return meta.participants.some((p) => p.transactional) || IN_TRANSACTION_HOOKS.some((hook) => meta.hooks.has(hook));
+}
+
+async function afterCommit(context: WriteContext): Promise<void> {
+  await runSettledHook(context, 'afterCommit');
+  context.meta.events.emit('committed', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+  for (const participant of context.meta.participants) await participant.afterCommit?.(context);
+}
+
+async function afterRollback(context: WriteContext, before: { original: Record<string, unknown> | undefined; connection: string | undefined; destroyed: boolean | undefined; key: unknown }): Promise<void> {
+  // The database no longer has what this write did: put the record back as it was (new stays new, destroyed is alive again).
+  const instance = context.instance as Instance;
+  instance[ORIGINAL] = before.original;
+  instance[CONNECTION] = before.connection;
+  instance[DESTROYED] = before.destroyed;
+  if (context.operation === 'created') instance[context.meta.primaryKey.property] = before.key;
+  await runSettledHook(context, 'afterRollback');
+  context.meta.events.emit('rolledBack', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+}
+
+/** Runs an after-outcome hook; its failure is reported (`hookFailed`), never thrown: the outcome is already final. */
+async function runSettledHook(context: WriteContext, hook: 'afterCommit' | 'afterRollback'): Promise<void> {
+  try {
+    await runHooks(context.meta.hooks, hook, context.instance);
+  } catch (error) {
+    if (context.meta.events.listenerCount('hookFailed') > 0) context.meta.events.emit('hookFailed', { hook, instance: context.instance as never, error });
+    else process.emitWarning(`polyrecord: @${hook[0]!.toUpperCase()}${hook.slice(1)} hook of ${context.meta.name} failed: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning');
+  }
+}
