@@ -62,6 +62,9 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
     const changes = await write(target);
     if (!changes) return;
     const context: WriteContext = { meta, instance, operation, changes, target };
+    const trx = target.transaction ?? currentTransaction(target.connection.name);
+    // Registered before anything else can fail, so a failing after-hook still restores the instance.
+    trx?.afterRollback(() => afterRollback(context, before), instance);
     for (const participant of meta.participants) await participant.duringWrite?.(context);
     for (const hook of AFTER_HOOKS[operation]) await runHooks(meta.hooks, hook, instance);
     const event = { instance: instance as never, changes };
@@ -70,13 +73,8 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
       meta.events.emit(operation, event);
       meta.events.emit('saved', event);
     }
-    const trx = target.transaction ?? currentTransaction(target.connection.name);
-    if (trx) {
-      trx.afterCommit(() => afterCommit(context), instance);
-      trx.afterRollback(() => afterRollback(context, before), instance);
-    } else {
-      await afterCommit(context);
-    }
+    if (trx) trx.afterCommit(() => afterCommit(context), instance);
+    else await afterCommit(context);
   };
   const target = instanceTarget(meta, instance, explicit);
   if (needsTransaction(meta)) await runTransaction(target.connection, run);

@@ -20,7 +20,7 @@ export class Transaction {
   readonly parent: Transaction | undefined;
   readonly #driverConnection: DriverConnection;
   #state: State = 'active';
-  // Keyed so one record written twice in a transaction runs its callbacks once (the last registration wins, the first position stays).
+  // Keyed so one record written twice in a transaction runs its callbacks once.
   #afterCommit = new Map<unknown, Callback>();
   #afterRollback = new Map<unknown, Callback>();
   // Savepoints of one transaction share its connection: they run one after another.
@@ -84,9 +84,13 @@ export class Transaction {
     this.#afterCommit.set(key, callback);
   }
 
-  /** Runs `callback` if this transaction (or savepoint) rolls back, or an enclosing one does. Same `key` rule as {@link afterCommit}. */
+  /**
+   * Runs `callback` if this transaction (or savepoint) rolls back, or an enclosing one
+   * does. With a `key` already registered, the earlier callback is kept: it knows the
+   * state from before the transaction.
+   */
   afterRollback(callback: Callback, key: unknown = Symbol('afterRollback')): void {
-    this.#afterRollback.set(key, callback);
+    if (!this.#afterRollback.has(key)) this.#afterRollback.set(key, callback);
   }
 
   /** @internal Runs `fn` inside a savepoint of this transaction. */
@@ -123,7 +127,7 @@ export class Transaction {
     const parent = this.parent;
     if (state === 'committed' && parent) {
       for (const [key, callback] of commit) parent.#afterCommit.set(key, callback);
-      for (const [key, callback] of rollback) parent.#afterRollback.set(key, callback);
+      for (const [key, callback] of rollback) parent.afterRollback(callback, key);
     } else if (state === 'committed') {
       await runCallbacks(commit, 'afterCommit');
     } else {
