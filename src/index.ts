@@ -49,3 +49,9 @@ export {
   QueryTimeoutError,
   TransactionError,
 } from './errors.js';
+
+export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';
+export { Outbox } from './sync/outbox-writer.js';
+export { OutboxRelay, type OutboxEvent, type OutboxHandler, type OutboxRelayOptions, type OutboxRelayEvents, type RelayRunResult } from './sync/outbox-relay.js';
+export { SyncTo, type SyncToOptions } from './sync/sync-to.js';
+export type { RecordPayload } from './sync/payload.js';

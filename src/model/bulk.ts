@@ -2,7 +2,7 @@ import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
-import { encodeFor, execOptions, type Target } from './target.js';
+import { encodeFor, execOptions, runStatement, type Target } from './target.js';
 
 /** Options of `bulkInsertOrUpdate`. */
 export interface UpsertOptions<P extends string = string> {
@@ -28,27 +28,42 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
   const conflict = upsert ? conflictColumns(meta, upsert) : undefined;
   const runs = groupByColumns(meta, rows);
   const explicitUpdate = upsert?.update?.map((p) => meta.column(p));
-  await runTransaction(target.connection, async (trx) => {
-    for (const run of runs) {
-      const update = conflict ? (explicitUpdate ?? run.columns.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined;
-      const perStatement = Math.max(1, Math.min(target.connection.dialect.rowsPerInsert(run.columns.length), run.rows.length));
-      const options = execOptions(meta);
+  const options = execOptions(meta);
+  const plans = runs.map((run) => ({
+    run,
+    update: conflict ? (explicitUpdate ?? run.columns.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined,
+    perStatement: Math.max(1, Math.min(target.connection.dialect.rowsPerInsert(run.columns.length), run.rows.length)),
+  }));
+  const statements = plans.reduce((n, p) => n + Math.ceil(p.run.rows.length / p.perStatement), 0);
+  const writeAll = async (execute: (statement: CompiledStatement, values: unknown[]) => unknown) => {
+    for (const { run, update, perStatement } of plans) {
       let statement: CompiledStatement | undefined;
       for (let start = 0; start < run.rows.length; start += perStatement) {
         const chunk = run.rows.slice(start, start + perStatement);
         if (statement === undefined || chunk.length !== perStatement) statement = bulkStatement(meta, target, run.columns, chunk.length, conflict, update);
         const values: unknown[] = [];
         for (const row of chunk) for (const column of run.columns) values.push(encodeFor(target, column, row[column.property]));
-        // SQLite answers synchronously: await only where the driver is asynchronous.
+        const result = execute(statement, values);
+        if (result instanceof Promise) await result;
+      }
+    }
+  };
+  if (statements === 1) {
+    // One statement is atomic by itself: no transaction round trips.
+    await writeAll((statement, values) => runStatement(target, statement, values, options));
+  } else {
+    await runTransaction(target.connection, (trx) =>
+      writeAll((statement, values) => {
+        // SQLite answers synchronously: stay synchronous there (no promise per row).
         try {
           const result = target.connection.dialect.execute(trx.driverConnection, statement.sql, bindingsFor(statement, values), options);
-          if (result instanceof Promise) await result;
+          return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(target.connection.toQueryError(error, statement.sql))) : result;
         } catch (error) {
           throw target.connection.toQueryError(error, statement.sql);
         }
-      }
-    }
-  });
+      }),
+    );
+  }
   meta.events.emit('bulk', { operation: upsert ? 'upsert' : 'insert', count: rows.length });
   return rows.length;
 }

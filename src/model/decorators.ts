@@ -1,5 +1,6 @@
 import { ModelDefinitionError } from '../errors.js';
-import { columnFromOptions, ownMeta, type ColumnOptions, type ModelOptions } from './metadata.js';
+import { enableOutbox } from '../sync/outbox-writer.js';
+import { columnFromOptions, ownMeta, registerModelName, type ColumnOptions, type ModelOptions } from './metadata.js';
 
 /**
  * Binds a model class to a connection and table.
@@ -22,6 +23,8 @@ export function Model(options: ModelOptions): ClassDecorator {
     meta.table = options.table;
     meta.connection = options.connection;
     meta.manager = options.manager;
+    registerModelName(meta);
+    if (options.outbox) enableOutbox(meta);
   };
 }
 

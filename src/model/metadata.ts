@@ -31,6 +31,8 @@ export interface ColumnMeta {
 export interface ModelOptions {
   /** The connection name (or alias) the model lives on. */
   connection: string;
+  /** Write an outbox row for every create/update/destroy, in the same transaction (see `@Outbox`). */
+  outbox?: boolean;
   /** Table name; may be schema-qualified (`analytics.users`). */
   table: string;
   /** The manager holding `connection`. Default: `ConnectionManager.default`. */
@@ -149,6 +151,19 @@ export class ModelMeta {
 }
 
 const metas = new WeakMap<Function, ModelMeta>();
+const byName = new Map<string, ModelMeta[]>();
+
+/** Records a decorated model under its class name (outbox events name their model that way). */
+export function registerModelName(meta: ModelMeta): void {
+  const list = byName.get(meta.name) ?? [];
+  if (!list.includes(meta)) list.push(meta);
+  byName.set(meta.name, list);
+}
+
+/** Models decorated with `@Model` under this class name (usually one). */
+export function modelsNamed(name: string): readonly ModelMeta[] {
+  return byName.get(name) ?? [];
+}
 
 /** The metadata a class owns, created on first use from its parent's. */
 export function ownMeta(ctor: Function): ModelMeta {

@@ -60,6 +60,10 @@ export interface DialectAdapter {
   readonly defaultPool: { min: number; max: number };
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
   readonly insertReturning: boolean;
+  /** Whether `SELECT … FOR UPDATE SKIP LOCKED` exists (lets several outbox relays claim disjoint rows). */
+  readonly supportsSkipLocked: boolean;
+  /** Whether `UPDATE … RETURNING` exists (lets a claim be one statement). */
+  readonly supportsUpdateReturning: boolean;
   /** Statement that opens a transaction. */
   readonly beginStatement: string;
   /** Statement that probes liveness in `health()`. */

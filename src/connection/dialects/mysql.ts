@@ -57,6 +57,8 @@ export const mysqlDialect: DialectAdapter = {
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   defaultPool: { min: 0, max: 10 },
   insertReturning: false,
+  supportsSkipLocked: true,
+  supportsUpdateReturning: false,
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',
   codec: {

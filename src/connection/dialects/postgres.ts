@@ -47,6 +47,8 @@ export const postgresDialect: DialectAdapter = {
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   defaultPool: { min: 0, max: 10 },
   insertReturning: true,
+  supportsSkipLocked: true,
+  supportsUpdateReturning: true,
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',
   codec: {

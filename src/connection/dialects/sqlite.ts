@@ -92,6 +92,8 @@ export const sqliteDialect: DialectAdapter = {
   defaultPool: { min: 1, max: 1 },
   insertReturning: false,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
+  supportsSkipLocked: false,
+  supportsUpdateReturning: true,
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
   codec: {

@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'eventemitter3';
+import { ConnectionManager } from '../connection/manager.js';
+import { ConfigError, PolyrecordError } from '../errors.js';
+import { decoders } from '../model/column-types.js';
+import type { WriteContext } from '../model/lifecycle.js';
+import { modelsNamed, type ModelMeta } from '../model/metadata.js';
+import { claimEvents, markDone, markFailed, releaseClaims, reviveDead, type OutboxRow } from './outbox-claim.js';
+import { ensureOutboxTable } from './outbox-table.js';
+import { fromPayload, type RecordPayload } from './payload.js';
+import { applyToTarget, syncTargetsOf } from './sync-to.js';
+
+/** One outbox event handed to a handler. */
+export interface OutboxEvent {
+  id: string;
+  /** Model class name. */
+  aggregate: string;
+  /** The record's primary key, as text. */
+  key: string;
+  type: WriteContext['operation'];
+  /** The record's column values after the write (before it, for `destroyed`), JSON-safe. */
+  payload: RecordPayload;
+  /** Deliveries started so far, this one included. */
+  attempts: number;
+  createdAt: Date;
+  /** The payload as an instance of the model (not persisted). */
+  record<T = unknown>(): T;
+}
+
+export type OutboxHandler = (event: OutboxEvent) => unknown;
+
+/** Options of {@link OutboxRelay}. */
+export interface OutboxRelayOptions {
+  /** Connection holding the outbox table. */
+  connection: string;
+  /** Handlers keyed by model class name. A model with `@SyncTo` and no handler is delivered to its sync targets. */
+  handlers?: Record<string, OutboxHandler>;
+  /** Events claimed per round. Default 100. */
+  batchSize?: number;
+  /** Events delivered at once (never two of one record). Default 10. */
+  concurrency?: number;
+  /** Deliveries before an event is marked dead. Default 10. */
+  maxAttempts?: number;
+  /** Retry delay: `baseMs * 2^(attempt-1)`, capped at `maxMs`, with jitter. Default 500 / 60 000. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** How long a claim is held before another relay may take the event over. Default 30 000. */
+  leaseMs?: number;
+  /** Sleep between rounds that found less than a full batch. Default 1 000. */
+  pollIntervalMs?: number;
+  manager?: ConnectionManager;
+}
+
+/** What one round did. */
+export interface RelayRunResult {
+  delivered: number;
+  failed: number;
+  dead: number;
+}
+
+/** Events of `relay.events`. */
+export interface OutboxRelayEvents {
+  delivered: (event: OutboxEvent) => void;
+  failed: (event: OutboxEvent, error: unknown) => void;
+  dead: (event: OutboxEvent, error: unknown) => void;
+  /** A round itself failed (e.g. the database is down); the loop retries after `pollIntervalMs`. */
+  error: (error: unknown) => void;
+}
+
+/**
+ * Delivers outbox events at least once, in order per record. Several relays (in one
+ * process or several) may share an outbox: claims use `FOR UPDATE SKIP LOCKED` and a
+ * lease, and only the oldest unfinished event of each record is claimable, so one
+ * record never has two events in flight. A dead event holds back later events of the
+ * same record until {@link retryDead} revives it.
+ *
+ * @example
+ * ```ts
+ * const relay = new OutboxRelay({ connection: 'primary', handlers: { User: async (e) => publish(e) } })
+ * relay.start()
+ * // ...
+ * await relay.stop()
+ * ```
+ */
+export class OutboxRelay {
+  /** Identifies this relay's claims (`host:pid:random`). */
+  readonly id = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(4).toString('hex')}`;
+  readonly events = new EventEmitter<OutboxRelayEvents>();
+  readonly #options: Required<Omit<OutboxRelayOptions, 'handlers' | 'manager' | 'backoff'>> & { backoff: { baseMs: number; maxMs: number } };
+  readonly #handlers: Record<string, OutboxHandler>;
+  readonly #manager: ConnectionManager;
+  #tableReady = false;
+  #stopping = false;
+  #loop: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(options: OutboxRelayOptions) {
+    if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'OutboxRelay needs the connection holding the outbox');
+    const positive = (field: string, value: number | undefined, fallback: number) => {
+      if (value === undefined) return fallback;
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be a positive integer (got ${String(value)})`);
+      return value;
+    };
+    this.#options = {
+      connection: options.connection,
+      batchSize: positive('batchSize', options.batchSize, 100),
+      concurrency: positive('concurrency', options.concurrency, 10),
+      maxAttempts: positive('maxAttempts', options.maxAttempts, 10),
+      leaseMs: positive('leaseMs', options.leaseMs, 30_000),
+      pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1_000),
+      backoff: { baseMs: positive('backoff.baseMs', options.backoff?.baseMs, 500), maxMs: positive('backoff.maxMs', options.backoff?.maxMs, 60_000) },
+    };
+    this.#handlers = { ...(options.handlers ?? {}) };
+    this.#manager = options.manager ?? ConnectionManager.default;
+    this.#manager.get(options.connection);
+  }
+
+  /** Claims what is due now, delivers it, and resolves with the counts. */
+  async runOnce(): Promise<RelayRunResult> {
+    const connection = this.#manager.get(this.#options.connection);
+    if (!this.#tableReady) {
+      await ensureOutboxTable(this.#options.connection, this.#manager);
+      this.#tableReady = true;
+    }
+    const now = Date.now();
+    const rows = await claimEvents(connection, this.id, this.#options.batchSize, now, now + this.#options.leaseMs);
+    const result: RelayRunResult = { delivered: 0, failed: 0, dead: 0 };
+    const delivered: string[] = [];
+    const queue = [...rows];
+    const worker = async () => {
+      for (let row = queue.shift(); row && !this.#stopping; row = queue.shift()) {
+        const event = this.#toEvent(row);
+        const outcome = await this.#deliver(event);
+        if (outcome === 'delivered') {
+          delivered.push(row.id);
+          result.delivered += 1;
+        } else result[outcome] += 1;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#options.concurrency, rows.length) }, worker));
+    await markDone(connection, this.id, delivered, new Date());
+    // Stopping: hand back what was claimed but not started.
+    await releaseClaims(connection, this.id, queue.map((r) => r.id));
+    return result;
+  }
+
+  async #deliver(event: OutboxEvent): Promise<'delivered' | 'failed' | 'dead'> {
+    const connection = this.#manager.get(this.#options.connection);
+    if (event.attempts > this.#options.maxAttempts) {
+      // Claimed more often than allowed without finishing: earlier deliveries crashed or outlived their lease.
+      const error = new PolyrecordError('E_OUTBOX_ATTEMPTS', `event ${event.id} was claimed ${event.attempts} times without finishing`);
+      await markFailed(connection, this.id, event.id, error.message, true, 0);
+      this.events.emit('dead', event, error);
+      return 'dead';
+    }
+    try {
+      await this.#handle(event);
+      this.events.emit('delivered', event);
+      return 'delivered';
+    } catch (error) {
+      const dead = event.attempts >= this.#options.maxAttempts;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      await markFailed(connection, this.id, event.id, message, dead, Date.now() + this.#delay(event.attempts));
+      this.events.emit(dead ? 'dead' : 'failed', event, error);
+      return dead ? 'dead' : 'failed';
+    }
+  }
+
+  async #handle(event: OutboxEvent): Promise<void> {
+    const handler = this.#handlers[event.aggregate];
+    if (handler) {
+      await handler(event);
+      return;
+    }
+    const meta = this.#model(event.aggregate);
+    const targets = syncTargetsOf(meta);
+    if (targets.length === 0) throw new PolyrecordError('E_OUTBOX_NO_HANDLER', `no handler for ${event.aggregate} events and no @SyncTo on it`);
+    const record = event.record<object>();
+    for (const target of targets) await applyToTarget(target, record, event.type);
+  }
+
+  #model(aggregate: string): ModelMeta {
+    const metas = modelsNamed(aggregate);
+    const meta = metas.find((m) => syncTargetsOf(m).length > 0) ?? metas[0];
+    if (!meta) throw new PolyrecordError('E_OUTBOX_NO_MODEL', `no model named ${aggregate} is loaded in this process`);
+    return meta;
+  }
+
+  #toEvent(row: OutboxRow): OutboxEvent {
+    const payload = JSON.parse(row.payload) as RecordPayload;
+    return {
+      id: row.id,
+      aggregate: row.aggregate,
+      key: row.aggregate_key,
+      type: row.event_type as OutboxEvent['type'],
+      payload,
+      attempts: Number(row.attempts),
+      createdAt: decoders.datetime(row.created_at) as Date,
+      record: <T>() => fromPayload(this.#model(row.aggregate), payload) as T,
+    };
+  }
+
+  #delay(attempt: number): number {
+    const { baseMs, maxMs } = this.#options.backoff;
+    const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
+    // Full jitter on the upper half keeps retries of many events from arriving together.
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  /** Polls every `pollIntervalMs` (at once again after a full batch) until {@link stop}. */
+  start(): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#loop = (async () => {
+      while (!this.#stopping) {
+        let full = false;
+        try {
+          const result = await this.runOnce();
+          full = result.delivered + result.failed + result.dead >= this.#options.batchSize;
+        } catch (error) {
+          this.events.emit('error', error);
+        }
+        if (!full && !this.#stopping) await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, this.#options.pollIntervalMs);
+          this.#wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+    })();
+  }
+
+  /** Finishes events already being delivered, hands back the rest of the claim, and stops polling. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#wake?.();
+    await this.#loop;
+    this.#loop = undefined;
+  }
+
+  /** Puts dead events (all, or these ids) back to pending with a fresh attempt count. Resolves with how many. */
+  retryDead(ids?: readonly (string | number)[]): Promise<number> {
+    return reviveDead(this.#manager.get(this.#options.connection), ids?.map(String));
+  }
+}
