@@ -52,7 +52,7 @@ export class BenchDatabase {
   }
 
   async serverVersion(): Promise<string> {
-    const sql = this.#dialect === 'sqlite' ? 'select sqlite_version() as v' : 'select version() as v';
+    const sql = { sqlite: 'select sqlite_version() as v', postgresql: "select current_setting('server_version') as v", mysql: 'select version() as v' }[this.#dialect];
     const result = await this.#knex.raw(sql);
     const rows = this.#dialect === 'postgresql' ? result.rows : this.#dialect === 'mysql' ? result[0] : result;
     return String(rows[0].v);

@@ -5,6 +5,7 @@
  *   PostgreSQL / MySQL when `POLYRECORD_PG_URL` / `POLYRECORD_MYSQL_URL` are set).
  * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all three).
+ * - `BENCH_JSON=path`: also write the measurements there as JSON.
  */
 export type Dialect = 'sqlite' | 'postgresql' | 'mysql';
 export type ContenderName = 'raw' | 'knex' | 'polyrecord';
@@ -21,6 +22,8 @@ export interface BenchOptions {
   /** Workload ids to run, or undefined for all. */
   readonly only: ReadonlySet<string> | undefined;
   readonly contenders: readonly ContenderName[];
+  /** Where to write the measurements as JSON, if anywhere. */
+  readonly json: string | undefined;
 }
 
 const SPELLINGS: Record<string, Dialect> = {
@@ -85,5 +88,6 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     dialects: dialectsFrom(env),
     only: only ? new Set(only) : undefined,
     contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
+    json: env.BENCH_JSON || undefined,
   };
 }

@@ -29,3 +29,11 @@ export function geometricMean(results: readonly WorkloadResult[], name: Contende
   if (ratios.length === 0) return undefined;
   return Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
 }
+
+/** The measurements without the workload objects, for `BENCH_JSON`. */
+export function toPlain(results: readonly DialectResult[]): unknown {
+  return results.map(({ workloads, ...dialect }) => ({
+    ...dialect,
+    workloads: workloads.map(({ workload, by }) => ({ id: workload.id, title: workload.title, by })),
+  }));
+}

@@ -2,16 +2,23 @@
  * `npm run bench`: polyrecord against plain knex and the raw driver, workload by
  * workload, on SQLite and on the servers whose URLs are set. See docs/performance.md.
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
 import { readOptions, type DialectChoice, type ContenderName } from './options.js';
 import { renderDialect } from './report.js';
-import type { DialectResult, WorkloadResult } from './results.js';
+import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
 import { provisionTarget } from './targets.js';
 import { WORKLOADS, type Measurement } from './workloads.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/** The contenders starting at a different one for each workload, so none always runs first (right after the previous workload) or last. */
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const start = items.length ? by % items.length : 0;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
 
 async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[]): Promise<{ result: DialectResult; failures: string[] }> {
   const target = await provisionTarget(choice);
@@ -24,9 +31,9 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
     contenders = openContenders(target, names);
     log(`\n${target.label} ${version}: ${target.dialect === 'sqlite' ? target.location : 'fresh database'}`);
     const workloads: WorkloadResult[] = [];
-    for (const workload of WORKLOADS.filter((w) => !only || only.has(w.id))) {
+    for (const [index, workload] of WORKLOADS.filter((w) => !only || only.has(w.id)).entries()) {
       const by: Partial<Record<ContenderName, Measurement>> = {};
-      for (const contender of contenders) {
+      for (const contender of rotate(contenders, index)) {
         try {
           const m = await workload.measure(contender, db);
           by[contender.name] = m;
@@ -52,10 +59,13 @@ async function main(): Promise<void> {
   console.log(`# polyrecord bench, ${new Date().toISOString()}`);
   console.log(`Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
   const failures: string[] = [];
+  const results: DialectResult[] = [];
   for (const choice of options.dialects) {
     const started = Date.now();
     const run = await benchDialect(choice, options.only, options.contenders);
     failures.push(...run.failures);
+    results.push(run.result);
+    if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
     console.log(`\n${renderDialect(run.result)}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }

@@ -64,7 +64,7 @@ export const WORKLOADS: readonly Workload[] = [
     async measure(c, db) {
       await db.reset(users(0, READ_ROWS));
       const read = async () => check((await c.readRows(READ_ROWS)).length === READ_ROWS, `read fewer than ${READ_ROWS} rows`);
-      await repeat(2, read);
+      await repeat(5, read);
       return { ms: await timed(() => repeat(READ_REPEATS, read)) };
     },
   },
