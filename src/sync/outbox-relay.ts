@@ -128,7 +128,8 @@ export class OutboxRelay {
     const delivered: string[] = [];
     const queue = [...rows];
     const worker = async () => {
-      for (let row = queue.shift(); row && !this.#stopping; row = queue.shift()) {
+      while (!this.#stopping && queue.length > 0) {
+        const row = queue.shift()!;
         const event = this.#toEvent(row);
         const outcome = await this.#deliver(event);
         if (outcome === 'delivered') {

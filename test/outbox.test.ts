@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { ConnectionManager, ensureOutboxTable, OutboxRelay, OUTBOX_TABLE, type OutboxEvent } from '../src/index.js';
+import { describeEachDialect, SERVER_DIALECTS } from './support/dialects.js';
+import { createMemberTables, Member, MemberCopy } from './support/sync-models.js';
+
+describeEachDialect('outbox, relay and @SyncTo', (dialect) => {
+  let drop: () => Promise<void>;
+  beforeAll(async () => {
+    const provisioned = await dialect.provision(2);
+    drop = provisioned.drop;
+    ConnectionManager.configure('src', provisioned.configs[0]!);
+    ConnectionManager.configure('dst', provisioned.configs[1]!);
+    await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
+    await ensureOutboxTable('src');
+    await ensureOutboxTable('src');
+  });
+  afterAll(async () => {
+    await ConnectionManager.closeAll();
+    await drop();
+  });
+  beforeEach(async () => {
+    Member.events.removeAllListeners();
+    for (const [name, table] of [['src', 'members'], ['src', OUTBOX_TABLE], ['dst', 'member_copies']] as const) await ConnectionManager.get(name).knex(table).delete();
+  });
+
+  const outbox = () => ConnectionManager.get('src').knex(OUTBOX_TABLE).orderBy('id');
+  const copies = () => ConnectionManager.get('dst').knex('member_copies').orderBy('member_id').select('member_id', 'email', 'visits');
+
+  it('writes one outbox row per change in the same transaction; a rollback leaves neither', async () => {
+    const member = await Member.create({ email: 'a@o.io', visits: 1 });
+    member.visits = 2;
+    await member.save();
+    await member.destroy();
+    const rows = await outbox();
+    expect(rows.map((r) => r.event_type)).toEqual(['created', 'updated', 'destroyed']);
+    expect(rows.every((r) => r.aggregate === 'Member' && r.aggregate_key === String(member.id) && r.status === 'pending')).toBe(true);
+    expect(JSON.parse(rows[1].payload)).toMatchObject({ id: member.id, email: 'a@o.io', visits: 2 });
+
+    await expect(
+      Member.transaction(async () => {
+        await Member.create({ email: 'b@o.io', visits: 1 });
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    expect(await outbox()).toHaveLength(3);
+    expect(await Member.where({ email: 'b@o.io' }).count()).toBe(0);
+  });
+
+  it('@SyncTo copies after commit, once per record per transaction, and deletes on destroy', async () => {
+    const bulk: unknown[] = [];
+    MemberCopy.events.removeAllListeners();
+    MemberCopy.events.on('bulk', (e) => bulk.push(e));
+    let member!: Member;
+    await Member.transaction(async () => {
+      member = await Member.create({ email: 'c@o.io', visits: 1 });
+      member.visits = 5;
+      await member.save();
+      expect(await copies()).toEqual([]);
+    });
+    expect(await copies()).toEqual([{ member_id: member.id, email: 'c@o.io', visits: 5 }]);
+    expect(bulk).toHaveLength(1);
+    await member.destroy();
+    expect(await copies()).toEqual([]);
+    MemberCopy.events.removeAllListeners();
+  });
+
+  it('a failed real-time copy emits syncFailed and keeps the source write', async () => {
+    const failures: unknown[] = [];
+    Member.events.on('syncFailed', (e) => failures.push(e.target));
+    await ConnectionManager.get('dst').knex.schema.renameTable('member_copies', 'member_copies_away');
+    try {
+      const member = await Member.create({ email: 'd@o.io', visits: 1 });
+      expect(await Member.find(member.id)).not.toBeNull();
+    } finally {
+      await ConnectionManager.get('dst').knex.schema.renameTable('member_copies_away', 'member_copies');
+    }
+    expect(failures).toEqual(['dst/MemberCopy']);
+  });
+
+  it('the relay delivers to the sync targets, in order per record, and marks events done', async () => {
+    // Copies made by the real-time path are wiped: the relay alone must rebuild them.
+    const members = [];
+    for (let i = 0; i < 5; i++) members.push(await Member.create({ email: `r${i}@o.io`, visits: 0 }));
+    for (let round = 1; round <= 3; round++) {
+      for (const m of members) {
+        m.visits = round;
+        await m.save();
+      }
+    }
+    await members[4]!.destroy();
+    await ConnectionManager.get('dst').knex('member_copies').delete();
+    const relay = new OutboxRelay({ connection: 'src', batchSize: 50, concurrency: 4 });
+    const order: string[] = [];
+    relay.events.on('delivered', (e: OutboxEvent) => order.push(`${e.key}:${e.id}`));
+    let total = 0;
+    for (;;) {
+      const result = await relay.runOnce();
+      total += result.delivered;
+      expect(result.failed + result.dead).toBe(0);
+      if (result.delivered === 0) break;
+    }
+    expect(total).toBe(5 + 15 + 1);
+    expect(await copies()).toEqual(members.slice(0, 4).map((m) => ({ member_id: m.id, email: m.email, visits: 3 })));
+    expect((await outbox()).every((r) => r.status === 'done')).toBe(true);
+    const byKey = new Map<string, number[]>();
+    for (const entry of order) {
+      const [key, id] = entry.split(':');
+      byKey.set(key!, [...(byKey.get(key!) ?? []), Number(id)]);
+    }
+    for (const ids of byKey.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b));
+  });
+
+  it('retries with backoff, marks dead after maxAttempts, a dead event blocks its key until retryDead', async () => {
+    const a = await Member.create({ email: 'x@o.io', visits: 1 });
+    a.visits = 2;
+    await a.save();
+    const b = await Member.create({ email: 'y@o.io', visits: 1 });
+    let fail = true;
+    const seen: string[] = [];
+    const relay = new OutboxRelay({
+      connection: 'src',
+      maxAttempts: 2,
+      backoff: { baseMs: 1, maxMs: 2 },
+      handlers: {
+        Member: (event) => {
+          seen.push(`${event.key}:${event.type}:${event.attempts}`);
+          if (fail && event.key === String(a.id)) throw new Error('target down');
+        },
+      },
+    });
+    expect(await relay.runOnce()).toEqual({ delivered: 1, failed: 1, dead: 0 });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    // The dead 'created' event holds back a's 'updated' event.
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    const dead = (await outbox()).filter((r) => r.status === 'dead');
+    expect(dead).toHaveLength(1);
+    expect(dead[0].last_error).toContain('target down');
+    fail = false;
+    expect(await relay.retryDead([dead[0].id])).toBe(1);
+    expect(await relay.runOnce()).toEqual({ delivered: 1, failed: 0, dead: 0 });
+    expect(await relay.runOnce()).toEqual({ delivered: 1, failed: 0, dead: 0 });
+    expect(seen).toEqual([`${a.id}:created:1`, `${b.id}:created:1`, `${a.id}:created:2`, `${a.id}:created:1`, `${a.id}:updated:1`]);
+  });
+
+  it('an expired lease lets another relay take the event over; stop() is graceful', async () => {
+    await Member.create({ email: 'l@o.io', visits: 1 });
+    let release!: () => void;
+    const stuck = new Promise<void>((resolve) => (release = resolve));
+    const slow = new OutboxRelay({ connection: 'src', leaseMs: 200, handlers: { Member: () => stuck } });
+    const first = slow.runOnce();
+    await new Promise((r) => setTimeout(r, 50));
+    const other = new OutboxRelay({ connection: 'src', leaseMs: 200, handlers: { Member: () => undefined } });
+    expect((await other.runOnce()).delivered).toBe(0);
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await other.runOnce()).delivered).toBe(1);
+    release();
+    await first;
+    expect((await outbox()).map((r) => r.status)).toEqual(['done']);
+
+    for (let i = 0; i < 30; i++) await Member.create({ email: `s${i}@o.io`, visits: 1 });
+    const delivered: string[] = [];
+    const looping = new OutboxRelay({ connection: 'src', batchSize: 5, concurrency: 1, pollIntervalMs: 5, handlers: { Member: async (e) => void delivered.push(e.id) } });
+    looping.start();
+    while (delivered.length < 3) await new Promise((r) => setTimeout(r, 2));
+    await looping.stop();
+    const rows = await outbox();
+    // Nothing stays leased after a graceful stop, and nothing delivered is left pending.
+    expect(rows.filter((r) => r.locked_until !== null && r.status === 'pending')).toEqual([]);
+    expect(rows.filter((r) => r.status === 'done').length).toBe(1 + delivered.length);
+  });
+});
+

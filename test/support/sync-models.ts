@@ -1,0 +1,37 @@
+import { ActiveRecord, Column, Model, Outbox, PrimaryKey, SyncTo, UpdatedAt } from '../../src/index.js';
+import type { Knex } from 'knex';
+
+/** The analytics copy of a member, on connection `dst`. */
+@Model({ connection: 'dst', table: 'member_copies' })
+export class MemberCopy extends ActiveRecord {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Column({ type: 'integer' }) memberId!: number;
+  @Column({ type: 'string' }) email!: string;
+  @Column({ type: 'integer' }) visits!: number;
+}
+
+/** A member on connection `src`, with an outbox and a real-time copy on `dst`. */
+@Outbox()
+@SyncTo({ connection: 'dst', model: MemberCopy, map: (m: Member) => ({ memberId: m.id, email: m.email, visits: m.visits }), conflictKeys: ['memberId'], delete: true })
+@Model({ connection: 'src', table: 'members' })
+export class Member extends ActiveRecord {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Column({ type: 'string' }) email!: string;
+  @Column({ type: 'integer' }) visits!: number;
+  @UpdatedAt() updatedAt!: Date;
+}
+
+export async function createMemberTables(src: Knex, dst: Knex): Promise<void> {
+  await src.schema.createTable('members', (t) => {
+    t.increments('id');
+    t.string('email', 191);
+    t.integer('visits');
+    t.datetime('updated_at', { precision: 3 });
+  });
+  await dst.schema.createTable('member_copies', (t) => {
+    t.increments('id');
+    t.integer('member_id').unique();
+    t.string('email', 191);
+    t.integer('visits');
+  });
+}
