@@ -96,6 +96,37 @@ describeEachDialect('models', (dialect) => {
       })).rejects.toBeInstanceOf(RecordNotFoundError);
     });
 
+    it('a rolled-back update leaves the record dirty, so the next save writes it', async () => {
+      const user = await User.create({ email: 'rb@example.com', score: 1 });
+      await expect(
+        User.transaction(async () => {
+          user.score = 2;
+          await user.save();
+          throw new Error('undo');
+        }),
+      ).rejects.toThrow('undo');
+      expect(user.isDirty('score')).toBe(true);
+      await user.save();
+      expect((await User.findOrFail(user.id)).score).toBe(2);
+    });
+
+    it('a partial select does not let field defaults overwrite unloaded columns', async () => {
+      const created = await User.create({ email: 'partial@example.com', status: 'vip', score: 7 });
+      const [partial] = await User.select('id', 'email').where({ id: created.id });
+      expect(partial!.status).toBeUndefined();
+      partial!.email = 'partial2@example.com';
+      await partial!.save();
+      const fresh = await User.findOrFail(created.id);
+      expect(fresh).toMatchObject({ email: 'partial2@example.com', status: 'vip', score: 7 });
+    });
+
+    it('rawQuery binds Dates, booleans and bigints like the model API and keeps 64-bit precision', async () => {
+      const big = 9_007_199_254_740_993n;
+      await User.create({ email: 'raw@example.com', active: true, big, seenAt: new Date('2026-01-02T03:04:05.678Z') });
+      const [row] = await User.rawQuery('select * from users where active = ? and seen_at = ? and big = ?', [true, new Date('2026-01-02T03:04:05.678Z'), big]);
+      expect(row!.big).toBe(big);
+    });
+
     it('toJSON() gives the column properties', async () => {
       const user = await User.create({ email: 'j@example.com', big: 12n });
       const json = JSON.parse(JSON.stringify(user));

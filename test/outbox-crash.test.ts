@@ -67,7 +67,7 @@ describeEachDialect('outbox relay crash and concurrency', (dialect) => {
   async function assertConverged(events: number): Promise<void> {
     const src = ConnectionManager.get('src').knex;
     const dst = ConnectionManager.get('dst').knex;
-    const statuses = await src(OUTBOX_TABLE).select('status').count({ n: '*' }).groupBy('status');
+    const statuses = (await src(OUTBOX_TABLE).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: number | string }>;
     expect(statuses.map((s) => [s.status, Number(s.n)])).toEqual([['done', events]]);
     const expected = (await src('members').orderBy('id').select('id', 'email', 'visits')).map((m) => ({ member_id: m.id, email: m.email, visits: m.visits }));
     expect(await dst('member_copies').orderBy('member_id').select('member_id', 'email', 'visits')).toEqual(expected);

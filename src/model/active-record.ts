@@ -7,6 +7,7 @@ import { runTransaction, type Transaction } from '../transaction/local.js';
 import { bulkWrite, type UpsertOptions } from './bulk.js';
 import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
 import { metaOf, type ModelMeta } from './metadata.js';
+import { encodeRawBinding } from './column-types.js';
 import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
 import { destroyRecord, saveRecord } from './lifecycle.js';
 import { ModelQuery, type Operator } from './query-builder.js';
@@ -105,6 +106,26 @@ export class ActiveRecord {
     return this.query().whereNull(property);
   }
 
+  static whereNot<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, value: M[K] | null): ModelQuery<M> {
+    return this.query().whereNot(property, value);
+  }
+
+  static whereNotNull<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): ModelQuery<M> {
+    return this.query().whereNotNull(property);
+  }
+
+  static whereRaw<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = []): ModelQuery<M> {
+    return this.query().whereRaw(sql, bindings);
+  }
+
+  static whereAfter<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, properties: readonly K[], values: readonly unknown[]): ModelQuery<M> {
+    return this.query().whereAfter(properties, values);
+  }
+
+  static offset<M extends ActiveRecord>(this: ModelClass<M>, count: number): ModelQuery<M> {
+    return this.query().offset(count);
+  }
+
   static orderBy<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, direction: 'asc' | 'desc' = 'asc'): ModelQuery<M> {
     return this.query().orderBy(property, direction);
   }
@@ -193,8 +214,10 @@ export class ActiveRecord {
     const { meta, explicit } = modelOf(this);
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('rawQuery() needs SQL text');
     const target = resolveTarget(meta, explicit);
-    const native = target.connection.knex.raw(sql, bindings as never[]).toSQL().toNative();
-    const raw = { prepared: false };
+    const codec = target.connection.dialect.codec;
+    const encoded = bindings.map((value) => encodeRawBinding(value, codec));
+    const native = target.connection.knex.raw(sql, encoded as never[]).toSQL().toNative();
+    const raw = { prepared: false, safeIntegers: meta.hasBigint };
     const { rows } = target.transaction ? await target.transaction.execute(native.sql, native.bindings, raw) : await target.connection.execute(native.sql, native.bindings, raw);
     return rows.map((row) => hydrateLoose(meta, row, target.connection.name) as M);
   }
@@ -253,7 +276,7 @@ export class ActiveRecord {
     return (this as unknown as Instance)[CONNECTION];
   }
 
-  /** The column properties as plain JSON-ready values (bigint as string, Date as ISO string). */
+  /** The column properties, ready for `JSON.stringify` (bigints become strings; Dates stay Dates and stringify as ISO text). */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const instance = this as unknown as Instance;

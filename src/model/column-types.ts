@@ -35,7 +35,7 @@ export function inferType(designType: unknown): ResolvedType {
       return 'datetime';
     case BigInt:
       return 'bigint';
-    case Object:
+    // `string | null`, unions and unannotated fields all emit Object: too vague to guess.
     case Array:
       return 'json';
     default:
@@ -131,4 +131,14 @@ export function sameValue(type: ResolvedType, a: unknown, b: unknown): boolean {
   if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime();
   if (type === 'json' || (typeof a === 'object' && typeof b === 'object')) return JSON.stringify(a) === JSON.stringify(b);
   return false;
+}
+
+/**
+ * Encodes a binding of hand-written SQL: Dates, booleans, bigints and plain objects
+ * as the dialect stores them; arrays are passed to the driver as arrays (PostgreSQL
+ * array parameters), their items encoded.
+ */
+export function encodeRawBinding(value: unknown, codec: ValueCodec): unknown {
+  if (Array.isArray(value)) return value.map((item) => encodeRawBinding(item, codec));
+  return encodeValue('any', value, codec);
 }

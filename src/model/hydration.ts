@@ -28,7 +28,9 @@ export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hy
   const key = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
   let hydrator = meta.hydrators.get(key) as Hydrator | undefined;
   if (!hydrator) {
-    const body = columns.map((c) => assignment(c)).join('\n');
+    // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
+    const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
+    const body = [...columns.map((c) => assignment(c)), ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
     const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v;\n${body}\n o[ORIGINAL] = row;\n o[CONNECTION] = connection;\n return o;\n}`);
     hydrator = factory(meta.ctor, decoders, ORIGINAL, CONNECTION) as Hydrator;
     meta.hydrators.set(key, hydrator);

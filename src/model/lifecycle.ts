@@ -58,7 +58,7 @@ const AFTER_HOOKS: Record<WriteContext['operation'], HookName[]> = {
 async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>): Promise<void> {
   const run = async () => {
     const target = instanceTarget(meta, instance, explicit);
-    const before = { original: instance[ORIGINAL], connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
+    const before = { original: instance[ORIGINAL] && { ...instance[ORIGINAL] }, connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
     const changes = await write(target);
     if (!changes) return;
     const context: WriteContext = { meta, instance, operation, changes, target };

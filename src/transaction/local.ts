@@ -5,6 +5,7 @@ import type { DriverConnection, ExecOptions, ExecResult } from '../connection/di
 const RAW: ExecOptions = { prepared: false };
 import { currentFrame, runInFrame, scopedTransaction } from '../context/scope.js';
 import { TransactionError } from '../errors.js';
+import { encodeRawBinding } from '../model/column-types.js';
 
 type Callback = () => unknown;
 type State = 'active' | 'committed' | 'rolled back';
@@ -65,7 +66,9 @@ export class Transaction {
 
   /** Raw SQL with `?` placeholders, inside the transaction. Resolves with the rows. */
   async query<Row = Record<string, unknown>>(sql: string, bindings: readonly unknown[] = []): Promise<Row[]> {
-    const native = this.connection.knex.raw(sql, bindings as Knex.RawBinding[]).toSQL().toNative();
+    const codec = this.connection.dialect.codec;
+    const encoded = bindings.map((value) => encodeRawBinding(value, codec));
+    const native = this.connection.knex.raw(sql, encoded as Knex.RawBinding[]).toSQL().toNative();
     return (await this.execute(native.sql, native.bindings, RAW)).rows as Row[];
   }
 
