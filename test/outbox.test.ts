@@ -64,6 +64,23 @@ describeEachDialect('outbox, relay and @SyncTo', (dialect) => {
     MemberCopy.events.removeAllListeners();
   });
 
+  it('@SyncTo copies what was committed, not later in-memory or rolled-back values', async () => {
+    let member!: Member;
+    await Member.transaction(async () => {
+      member = await Member.create({ email: 'snap@o.io', visits: 1 });
+      member.visits = 5;
+      await member.save();
+      await Member.transaction(async () => {
+        member.visits = 6;
+        await member.save();
+        throw new Error('undo savepoint');
+      }).catch(() => undefined);
+      member.visits = 99; // never saved
+    });
+    expect((await Member.findOrFail(member.id)).visits).toBe(5);
+    expect(await copies()).toEqual([{ member_id: member.id, email: 'snap@o.io', visits: 5 }]);
+  });
+
   it('a failed real-time copy emits syncFailed and keeps the source write', async () => {
     const failures: unknown[] = [];
     Member.events.on('syncFailed', (e) => failures.push(e.target));

@@ -16,6 +16,12 @@ export interface WriteContext {
   readonly changes: Changes;
   /** Where the write ran (its connection, and its transaction if any). */
   readonly target: Target;
+  /**
+   * A copy of the record's column values as this write stored them, for work done after
+   * commit: later in-memory changes (unsaved, or rolled back with a savepoint) never leak
+   * into it. Present when a participant acts after commit.
+   */
+  readonly snapshot: object | undefined;
 }
 
 /**
@@ -61,7 +67,8 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
     const before = { original: instance[ORIGINAL] && { ...instance[ORIGINAL] }, connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
     const changes = await write(target);
     if (!changes) return;
-    const context: WriteContext = { meta, instance, operation, changes, target };
+    const snapshot = meta.participants.some((p) => p.afterCommit) ? snapshotOf(meta, instance) : undefined;
+    const context: WriteContext = { meta, instance, operation, changes, target, snapshot };
     const trx = target.transaction ?? currentTransaction(target.connection.name);
     // Registered before anything else can fail, so a failing after-hook still restores the instance.
     trx?.afterRollback(() => afterRollback(context, before), instance);
@@ -81,13 +88,30 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
   else await run();
 }
 
+const IN_WRITE_EVENTS = ['created', 'updated', 'saved', 'destroyed'] as const;
+
+// Listeners of in-write events run inside the write like after-hooks do: a throwing one rolls the write back.
 function needsTransaction(meta: ModelMeta): boolean {
-  return meta.participants.some((p) => p.transactional) || IN_TRANSACTION_HOOKS.some((hook) => meta.hooks.has(hook));
+  return meta.participants.some((p) => p.transactional) || IN_TRANSACTION_HOOKS.some((hook) => meta.hooks.has(hook)) || IN_WRITE_EVENTS.some((event) => meta.events.listenerCount(event) > 0);
+}
+
+/** The column values as written, on an object with the model's prototype (its methods work; its constructor does not run). */
+function snapshotOf(meta: ModelMeta, instance: Instance): object {
+  const copy = Object.create((meta.ctor as { prototype: object }).prototype) as Instance;
+  for (const column of meta.columns) {
+    const value = instance[column.property];
+    if (value !== undefined) copy[column.property] = structuredClone(value);
+  }
+  return copy;
 }
 
 async function afterCommit(context: WriteContext): Promise<void> {
   await runSettledHook(context, 'afterCommit');
-  context.meta.events.emit('committed', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+  try {
+    context.meta.events.emit('committed', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+  } catch (error) {
+    reportSettledFailure(context, 'committed listener', error);
+  }
   for (const participant of context.meta.participants) await participant.afterCommit?.(context);
 }
 
@@ -99,7 +123,11 @@ async function afterRollback(context: WriteContext, before: { original: Record<s
   instance[DESTROYED] = before.destroyed;
   if (context.operation === 'created') instance[context.meta.primaryKey.property] = before.key;
   await runSettledHook(context, 'afterRollback');
-  context.meta.events.emit('rolledBack', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+  try {
+    context.meta.events.emit('rolledBack', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+  } catch (error) {
+    reportSettledFailure(context, 'rolledBack listener', error);
+  }
 }
 
 /** Runs an after-outcome hook; its failure is reported (`hookFailed`), never thrown: the outcome is already final. */
@@ -107,7 +135,12 @@ async function runSettledHook(context: WriteContext, hook: 'afterCommit' | 'afte
   try {
     await runHooks(context.meta.hooks, hook, context.instance);
   } catch (error) {
-    if (context.meta.events.listenerCount('hookFailed') > 0) context.meta.events.emit('hookFailed', { hook, instance: context.instance as never, error });
-    else process.emitWarning(`polyrecord: @${hook[0]!.toUpperCase()}${hook.slice(1)} hook of ${context.meta.name} failed: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning');
+    reportSettledFailure(context, hook, error);
   }
+}
+
+/** After the outcome is final a failure can only be reported: `hookFailed`, or a process warning when nobody listens. */
+function reportSettledFailure(context: WriteContext, hook: string, error: unknown): void {
+  if (context.meta.events.listenerCount('hookFailed') > 0) context.meta.events.emit('hookFailed', { hook, instance: context.instance as never, error });
+  else process.emitWarning(`polyrecord: ${hook} of ${context.meta.name} failed after the outcome was final: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning');
 }

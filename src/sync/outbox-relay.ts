@@ -123,12 +123,15 @@ export class OutboxRelay {
       this.#tableReady = true;
     }
     const now = Date.now();
-    const rows = await claimEvents(connection, this.id, this.#options.batchSize, now, now + this.#options.leaseMs);
+    const leaseUntil = now + this.#options.leaseMs;
+    // Deliveries start only while the lease has a fifth of its length left: after that another relay may own the event.
+    const lastStart = leaseUntil - this.#options.leaseMs / 5;
+    const rows = await claimEvents(connection, this.id, this.#options.batchSize, now, leaseUntil);
     const result: RelayRunResult = { delivered: 0, failed: 0, dead: 0 };
     const delivered: string[] = [];
     const queue = [...rows];
     const worker = async () => {
-      while (!this.#stopping && queue.length > 0) {
+      while (!this.#stopping && queue.length > 0 && Date.now() < lastStart) {
         const row = queue.shift()!;
         const event = this.#toEvent(row);
         const outcome = await this.#deliver(event);
@@ -140,7 +143,7 @@ export class OutboxRelay {
     };
     await Promise.all(Array.from({ length: Math.min(this.#options.concurrency, rows.length) }, worker));
     await markDone(connection, this.id, delivered, new Date());
-    // Stopping: hand back what was claimed but not started.
+    // Stopping, or the lease is running out: hand back what was claimed but not started.
     await releaseClaims(connection, this.id, queue.map((r) => r.id));
     return result;
   }
@@ -219,7 +222,8 @@ export class OutboxRelay {
           const result = await this.runOnce();
           full = result.delivered + result.failed + result.dead >= this.#options.batchSize;
         } catch (error) {
-          this.events.emit('error', error);
+          if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
+          else process.emitWarning(`polyrecord OutboxRelay ${this.id}: round failed, retrying in ${this.#options.pollIntervalMs} ms: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning');
         }
         if (!full && !this.#stopping) await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, this.#options.pollIntervalMs);
@@ -238,6 +242,7 @@ export class OutboxRelay {
     this.#wake?.();
     await this.#loop;
     this.#loop = undefined;
+    this.#stopping = false;
   }
 
   /** Puts dead events (all, or these ids) back to pending with a fresh attempt count. Resolves with how many. */

@@ -66,7 +66,7 @@ const realtimeParticipant: LifecycleParticipant = {
   async afterCommit(context: WriteContext): Promise<void> {
     for (const target of syncTargetsOf(context.meta)) {
       try {
-        await applyToTarget(target, context.instance, context.operation);
+        await applyToTarget(target, context.snapshot ?? context.instance, context.operation);
       } catch (error) {
         if (context.meta.events.listenerCount('syncFailed') > 0) context.meta.events.emit('syncFailed', { target: target.name, instance: context.instance as never, error });
         else process.emitWarning(`polyrecord: @SyncTo ${context.meta.name} → ${target.name} failed: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning');
