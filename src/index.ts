@@ -55,3 +55,10 @@ export { Outbox } from './sync/outbox-writer.js';
 export { OutboxRelay, type OutboxEvent, type OutboxHandler, type OutboxRelayOptions, type OutboxRelayEvents, type RelayRunResult } from './sync/outbox-relay.js';
 export { SyncTo, type SyncToOptions } from './sync/sync-to.js';
 export type { RecordPayload } from './sync/payload.js';
+
+// Batch sync jobs (docs/sync-job.md).
+export { SyncJob, type SyncJobRunOptions, type SyncJobProgress, type SyncJobResult } from './sync/sync-job.js';
+export type { SyncJobOptions } from './sync/sync-job-options.js';
+export { SyncJobError, SyncJobAbortedError } from './sync/sync-job-errors.js';
+export { ensureSyncStateTable, SYNC_STATE_TABLE, type SyncJobCheckpoint } from './sync/sync-state.js';
+export type { CheckpointValue } from './sync/sync-state-codec.js';

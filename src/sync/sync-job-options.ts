@@ -56,7 +56,7 @@ const WATERMARK_TYPES = new Set(['datetime', 'date', 'integer', 'bigint', 'float
  * `UnknownColumnError`, bad shapes a `ConfigError` naming the option, a source or
  * target that is not a model a `ModelDefinitionError`.
  */
-export function planSyncJob(options: SyncJobOptions<never, never>): SyncJobPlan {
+export function planSyncJob(options: SyncJobOptions<any, any>): SyncJobPlan {
   if (options === null || typeof options !== 'object') throw new ConfigError('options', 'new SyncJob() takes an options object');
   const { name } = options;
   if (typeof name !== 'string' || name.trim() === '' || name.length > 191) throw new ConfigError('name', `a SyncJob needs a name of 1-191 characters (got ${describe(name)})`);

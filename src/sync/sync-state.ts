@@ -148,7 +148,7 @@ export async function deleteCheckpoint(connection: Connection, name: string): Pr
 function conflict(name: string, connection: Connection, cause?: unknown): SyncJobError {
   return new SyncJobError(
     name,
-    `its checkpoint in ${SYNC_STATE_TABLE} on "${connection.name}" was changed by someone else (another run of the same job, or reset()) while this run was going; nothing more was written`,
+    `its checkpoint in ${SYNC_STATE_TABLE} on "${connection.name}" was changed by someone else (another run of the same job, or reset()) while this run was going; this run stopped without moving it`,
     { cause },
   );
 }

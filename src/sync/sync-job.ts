@@ -1,0 +1,212 @@
+import type { Connection } from '../connection/connection.js';
+import { ConnectionManager } from '../connection/manager.js';
+import type { ActiveRecord, ModelClass } from '../model/active-record.js';
+import type { ModelQuery } from '../model/query-builder.js';
+import { modelOf, resolveTarget } from '../model/target.js';
+import { currentTransaction, runTransaction } from '../transaction/local.js';
+import { applyBatch, prepareBatch, type BatchOutcome, type PreparedBatch } from './sync-job-batch.js';
+import { SyncJobAbortedError, SyncJobError } from './sync-job-errors.js';
+import { planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
+import { advanceCheckpoint, deleteCheckpoint, type CheckpointAdvance, ensureStateTableOn, readCheckpoint, type StoredCheckpoint, type SyncJobCheckpoint } from './sync-state.js';
+import { assertAdvances, assertExactWatermarks } from './sync-job-watermark.js';
+
+/** Options of {@link SyncJob.run}. */
+export interface SyncJobRunOptions {
+  /** Stops the run between batches; `run()` then rejects with a {@link SyncJobAbortedError} (`name === 'AbortError'`). */
+  signal?: AbortSignal;
+  /** Called after each committed and checkpointed batch; an async callback is awaited before the next batch. */
+  onProgress?: (progress: SyncJobProgress) => void | Promise<void>;
+}
+
+/** What `onProgress` receives after each batch. */
+export interface SyncJobProgress {
+  /** Source rows applied in this run so far. */
+  readonly processed: number;
+  /** Rows that were left to sync when the run started (undefined with `countTotal: false`). Rows changed during the run are not in it. */
+  readonly total: number | undefined;
+  /** Rows per second in this run so far. */
+  readonly rate: number;
+  /** 1-based number of the batch just finished. */
+  readonly batch: number;
+  /** Source rows in the batch just finished. */
+  readonly batchRows: number;
+  /** The checkpoint after the batch. */
+  readonly checkpoint: SyncJobCheckpoint;
+}
+
+/** What {@link SyncJob.run} resolves with. */
+export interface SyncJobResult {
+  /** Source rows read and applied (upserted or deleted), including rows that mapped to an already-seen key. */
+  readonly processed: number;
+  /** Rows sent to the target's upsert. */
+  readonly upserted: number;
+  /** Upserted rows whose conflict key was new. Undefined with composite conflict keys, where only `upserted` is counted. */
+  readonly inserted: number | undefined;
+  /** Upserted rows whose conflict key already existed. Undefined with composite conflict keys. */
+  readonly updated: number | undefined;
+  /** Target rows deleted for soft-deleted source rows. */
+  readonly deleted: number;
+  /** Batches committed in this run. */
+  readonly batches: number;
+  readonly durationMs: number;
+  /** The checkpoint after the run (null when nothing has ever been synced). */
+  readonly checkpoint: SyncJobCheckpoint | null;
+}
+
+// One run per job name and state connection at a time in this process.
+const running = new WeakMap<Connection, Set<string>>();
+
+/**
+ * Copies rows that changed in a source model into a target model, in batches, resuming
+ * from a checkpoint. Each batch reads the next `batchSize` source rows in
+ * (watermark, primary key) order, maps them, upserts them into the target (deleting
+ * soft-deleted ones) in one transaction, and then advances the checkpoint in the
+ * `polyrecord_sync_state` table. With the checkpoint on the target's connection (the
+ * default) the batch and its checkpoint commit together. See docs/sync-job.md.
+ *
+ * @example
+ * ```ts
+ * const job = new SyncJob({
+ *   name: 'users-to-analytics',
+ *   source: User,
+ *   target: AnalyticsUser,
+ *   map: (u) => ({ sourceId: u.id, email: u.email, plan: u.plan }),
+ *   conflictKeys: ['sourceId'],
+ *   watermark: 'updatedAt',
+ *   batchSize: 1000,
+ * })
+ * const result = await job.run({ signal: AbortSignal.timeout(60_000), onProgress: (p) => console.log(p.processed, p.total) })
+ * ```
+ */
+export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveRecord = ActiveRecord> {
+  /** The job's name (its checkpoint's key). */
+  readonly name: string;
+  readonly #plan: SyncJobPlan;
+
+  /**
+   * Validates the options without touching a database: unknown `watermark`,
+   * `conflictKeys` or `softDeleteColumn` properties throw an `UnknownColumnError`, bad
+   * option values a `ConfigError`, a non-model source or target a `ModelDefinitionError`.
+   */
+  constructor(options: SyncJobOptions<S, T>) {
+    this.#plan = planSyncJob(options);
+    this.name = this.#plan.name;
+  }
+
+  /**
+   * Syncs everything that changed since the checkpoint, batch by batch, until no
+   * changed row is left. Creates the state table if needed. Must not be called inside
+   * a transaction on the target's or the state's connection.
+   */
+  async run(options: SyncJobRunOptions = {}): Promise<SyncJobResult> {
+    const started = performance.now();
+    const plan = this.#plan;
+    const { signal, onProgress } = options;
+    const totals = { processed: 0, upserted: 0, inserted: 0 as number | undefined, updated: 0 as number | undefined, deleted: 0, batches: 0 };
+    let checkpoint: StoredCheckpoint | null = null;
+    const result = (): SyncJobResult => ({ ...totals, durationMs: performance.now() - started, checkpoint: publicCheckpoint(checkpoint) });
+    if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
+
+    const { target, state } = this.#connections();
+    for (const connection of new Set([target, state])) {
+      if (currentTransaction(connection.name)) {
+        throw new SyncJobError(plan.name, `run() was called inside a transaction on "${connection.name}"; the job commits each batch itself, call it outside`);
+      }
+    }
+    const names = running.get(state) ?? new Set<string>();
+    if (names.has(plan.name)) throw new SyncJobError(plan.name, 'is already running in this process');
+    running.set(state, names.add(plan.name));
+    try {
+      await ensureStateTableOn(state);
+      checkpoint = await readCheckpoint(state, plan.name);
+      const total = plan.countTotal ? await this.#changedSince(checkpoint).count() : undefined;
+      const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
+      const source = modelOf(plan.source);
+      const sourceConnection = resolveTarget(source.meta, source.explicit).connection;
+
+      for (;;) {
+        if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
+        const records = await this.#changedSince(checkpoint).orderBy(wm).orderBy(pk).limit(plan.batchSize).all();
+        if (records.length === 0) break;
+        const last = records[records.length - 1] as unknown as Record<string, unknown>;
+        const next = { watermark: last[plan.watermark.property], lastKey: last[plan.primaryKey.property], rows: records.length } as CheckpointAdvance;
+        assertExactWatermarks(plan, sourceConnection, records);
+        assertAdvances(plan, checkpoint, next);
+        const batch = prepareBatch(plan, records);
+
+        let outcome: BatchOutcome;
+        [checkpoint, outcome] = await this.#commit(target, state, checkpoint, next, batch);
+
+        totals.batches++;
+        totals.processed += records.length;
+        totals.upserted += outcome.upserted;
+        totals.deleted += outcome.deleted;
+        totals.inserted = outcome.inserted === undefined || totals.inserted === undefined ? undefined : totals.inserted + outcome.inserted;
+        totals.updated = outcome.updated === undefined || totals.updated === undefined ? undefined : totals.updated + outcome.updated;
+        if (onProgress) {
+          const seconds = (performance.now() - started) / 1000;
+          await onProgress({ processed: totals.processed, total, rate: seconds > 0 ? totals.processed / seconds : 0, batch: totals.batches, batchRows: records.length, checkpoint: publicCheckpoint(checkpoint)! });
+        }
+        // A short batch was the end at the time it was read; later changes are the next run's.
+        if (records.length < plan.batchSize) break;
+      }
+      return result();
+    } finally {
+      names.delete(plan.name);
+    }
+  }
+
+  /**
+   * Writes one batch to the target and advances the checkpoint: in one transaction when
+   * the state lives on the target's connection, else target first, then the checkpoint.
+   */
+  async #commit(target: Connection, state: Connection, previous: StoredCheckpoint | null, next: CheckpointAdvance, batch: PreparedBatch): Promise<[StoredCheckpoint, BatchOutcome]> {
+    const plan = this.#plan;
+    if (state === target) {
+      // Checkpoint first: its row lock makes a second run of the same job wait, then fail, instead of interleaving.
+      return runTransaction(target, async (trx) => {
+        const checkpoint = await advanceCheckpoint(state, trx, plan.name, previous, next);
+        return [checkpoint, await applyBatch(plan, batch)];
+      });
+    }
+    const outcome = await runTransaction(target, () => applyBatch(plan, batch));
+    return [await advanceCheckpoint(state, undefined, plan.name, previous, next), outcome];
+  }
+
+  /** Deletes the job's checkpoint, so the next run starts from the beginning. Resolves with whether there was one. */
+  async reset(): Promise<boolean> {
+    const { state } = this.#connections();
+    await ensureStateTableOn(state);
+    return deleteCheckpoint(state, this.#plan.name);
+  }
+
+  /** The job's stored checkpoint, or null before the first batch (or after `reset()`). */
+  async checkpoint(): Promise<SyncJobCheckpoint | null> {
+    const { state } = this.#connections();
+    await ensureStateTableOn(state);
+    return publicCheckpoint(await readCheckpoint(state, this.#plan.name));
+  }
+
+  /** The target's connection (as the target model resolves it now) and the state connection. */
+  #connections(): { target: Connection; state: Connection } {
+    const plan = this.#plan;
+    const { meta, explicit } = modelOf(plan.target);
+    const target = resolveTarget(meta, explicit).connection;
+    const manager = plan.targetMeta.manager ?? ConnectionManager.default;
+    return { target, state: plan.stateConnection === undefined ? target : manager.get(plan.stateConnection) };
+  }
+
+  /** Source rows with a watermark, strictly after the checkpoint in (watermark, primary key) order. */
+  #changedSince(checkpoint: StoredCheckpoint | null): ModelQuery<ActiveRecord> {
+    const plan = this.#plan;
+    const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
+    const query = (plan.source as ModelClass<ActiveRecord>).query().whereNotNull(wm);
+    return checkpoint ? query.whereAfter([wm, pk], [checkpoint.watermark, checkpoint.lastKey]) : query;
+  }
+}
+
+function publicCheckpoint(checkpoint: StoredCheckpoint | null): SyncJobCheckpoint | null {
+  if (!checkpoint) return null;
+  const { name, watermark, lastKey, rowsProcessed, updatedAt } = checkpoint;
+  return { name, watermark, lastKey, rowsProcessed, updatedAt };
+}
