@@ -129,6 +129,86 @@ export class TransactionError extends PolyrecordError {
   }
 }
 
+/** What happened to one branch of a cross-database transaction. */
+export interface ParticipantOutcome {
+  connection: string;
+  outcome: 'not started' | 'active' | 'prepared' | 'committed' | 'rolled back' | 'failed';
+  error?: unknown;
+}
+
+/**
+ * A cross-database transaction did not commit. `outcomes` tells what became of each
+ * branch (all rolled back, unless `committed` branches are listed: then see the message).
+ */
+export class CrossDbTransactionError extends PolyrecordError {
+  readonly transactionId: string;
+  readonly outcomes: readonly ParticipantOutcome[];
+
+  constructor(transactionId: string, message: string, outcomes: readonly ParticipantOutcome[], cause?: unknown) {
+    super('E_CROSS_DB_TRANSACTION', `cross-database transaction ${transactionId}: ${message}`, { cause });
+    this.transactionId = transactionId;
+    this.outcomes = outcomes;
+  }
+}
+
+/**
+ * A branch was found resolved against the recorded decision (committed where the
+ * decision was abort, or the reverse): an operator must look. Never hidden.
+ */
+export class HeuristicOutcomeError extends PolyrecordError {
+  readonly transactionId: string;
+  readonly connection: string;
+
+  constructor(transactionId: string, connection: string, message: string) {
+    super('E_HEURISTIC_OUTCOME', `cross-database transaction ${transactionId} on "${connection}": ${message}`);
+    this.transactionId = transactionId;
+    this.connection = connection;
+  }
+}
+
 function formatKey(key: unknown): string {
   return typeof key === 'string' ? JSON.stringify(key) : String(key);
+}
+
+/**
+ * A saga run did not complete (see `Saga` in `polyrecord`). `status` tells what was done about it:
+ *
+ * - `'compensated'`: step `failedStep` failed (`cause` is its error) and the undo of
+ *   every step completed before it ran, in reverse order. Nothing of the run stands.
+ * - `'failed'`: compensation could not finish: the undo of `undoStep` kept failing after
+ *   its retries (`cause` is the undo's error; `stepError` the error that started the
+ *   compensation). Steps not yet undone still stand; with a log the run stays recorded
+ *   as failed and `saga.resume()` goes on compensating it.
+ *
+ * @example
+ * ```ts
+ * try { await saga.run(input) }
+ * catch (e) { if (e instanceof SagaError && e.status === 'failed') alertOps(e.runId, e.cause) }
+ * ```
+ */
+export class SagaError extends PolyrecordError {
+  /** The saga's name. */
+  readonly sagaName: string;
+  /** The run's id in the saga's log; undefined for a saga without a log. */
+  readonly runId: string | undefined;
+  readonly status: 'compensated' | 'failed';
+  /** The step whose failure started the compensation (undefined when `resume()` compensated an interrupted run). */
+  readonly failedStep: string | undefined;
+  /** With status `'failed'`: the step whose undo (or whose log write) could not be done. */
+  readonly undoStep: string | undefined;
+  /** The error that started the compensation (the same as `cause` when status is `'compensated'`). */
+  readonly stepError: unknown;
+
+  constructor(
+    message: string,
+    details: { sagaName: string; runId: string | undefined; status: 'compensated' | 'failed'; failedStep?: string; undoStep?: string; stepError?: unknown; cause: unknown },
+  ) {
+    super('E_SAGA', message, { cause: details.cause });
+    this.sagaName = details.sagaName;
+    this.runId = details.runId;
+    this.status = details.status;
+    this.failedStep = details.failedStep;
+    this.undoStep = details.undoStep;
+    this.stepError = details.stepError;
+  }
 }

@@ -36,6 +36,12 @@ export type { ModelEvents, RecordEvent, BulkEvent, SyncFailedEvent, HookFailedEv
 export type { LifecycleParticipant, WriteContext } from './model/lifecycle.js';
 
 export { Transaction } from './transaction/local.js';
+export { CrossDbTransaction, type CrossDbOptions } from './transaction/cross-db-transaction.js';
+export { TransactionCoordinator, type ActiveTransaction, type CoordinatorEvents } from './transaction/coordinator.js';
+export type { CoordinatorLog, TxRecord, TxState, ParticipantRecord } from './transaction/coordinator-log.js';
+export { TableLog, TX_LOG_TABLE } from './transaction/table-log.js';
+export { FileLog } from './transaction/file-log.js';
+export { recover, startRecovery, type RecoveryOptions, type RecoveryResult, type RecoveredBranch } from './transaction/recovery.js';
 
 export {
   PolyrecordError,
@@ -48,6 +54,9 @@ export {
   QueryError,
   QueryTimeoutError,
   TransactionError,
+  CrossDbTransactionError,
+  HeuristicOutcomeError,
+  type ParticipantOutcome,
 } from './errors.js';
 
 export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';

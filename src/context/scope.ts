@@ -15,6 +15,8 @@ export interface ScopeFrame {
   readonly remap?: ReadonlyMap<string, string>;
   /** An open transaction, keyed by the canonical connection name it runs on. */
   readonly transaction?: { readonly connection: string; readonly handle: unknown };
+  /** A cross-database transaction: hands out (and enlists on first use) its branch for a connection. */
+  readonly branches?: { branch(connection: string): unknown };
 }
 
 const storage = new AsyncLocalStorage<ScopeFrame>();
@@ -47,6 +49,8 @@ export function scopedConnection(frame: ScopeFrame | undefined, model: Function,
 export function scopedTransaction<T>(frame: ScopeFrame | undefined, name: string, live: (handle: T) => boolean): T | undefined {
   for (let f = frame; f; f = f.parent) {
     if (f.transaction?.connection === name && live(f.transaction.handle as T)) return f.transaction.handle as T;
+    const branch = f.branches?.branch(name) as T | undefined;
+    if (branch !== undefined && live(branch)) return branch;
   }
   return undefined;
 }

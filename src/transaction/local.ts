@@ -19,7 +19,10 @@ export class Transaction {
   readonly connection: Connection;
   /** The enclosing transaction when this is a savepoint. */
   readonly parent: Transaction | undefined;
-  readonly #driverConnection: DriverConnection;
+  #driverConnection: DriverConnection | undefined;
+  // A cross-database branch opens on its first statement: this starts it.
+  #starter: (() => Promise<DriverConnection>) | undefined;
+  #starting: Promise<DriverConnection> | undefined;
   #state: State = 'active';
   // Keyed so one record written twice in a transaction runs its callbacks once.
   #afterCommit = new Map<unknown, Callback>();
@@ -28,10 +31,28 @@ export class Transaction {
   #savepointQueue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
 
-  constructor(connection: Connection, driverConnection: DriverConnection, parent: Transaction | undefined) {
+  /**
+   * @internal Pass the driver connection of an open transaction, or a function that
+   * opens one on first use (cross-database branches).
+   */
+  constructor(connection: Connection, driverConnection: DriverConnection | (() => Promise<DriverConnection>), parent: Transaction | undefined) {
     this.connection = connection;
-    this.#driverConnection = driverConnection;
+    if (typeof driverConnection === 'function') this.#starter = driverConnection as () => Promise<DriverConnection>;
+    else this.#driverConnection = driverConnection;
     this.parent = parent;
+  }
+
+  /** Whether the transaction has its connection (a lazily started branch has not, before its first statement). */
+  get isStarted(): boolean {
+    return this.#driverConnection !== undefined;
+  }
+
+  /** Opens a lazily started transaction now (no-op when started). */
+  async start(): Promise<DriverConnection> {
+    if (this.#driverConnection !== undefined) return this.#driverConnection;
+    this.#starting ??= this.#starter!();
+    this.#driverConnection = await this.#starting;
+    return this.#driverConnection;
   }
 
   /** 0 for the outermost transaction, 1 for a savepoint inside it, and so on. */
@@ -50,11 +71,15 @@ export class Transaction {
   /** The driver connection the transaction holds. Throws once the transaction has finished. */
   get driverConnection(): DriverConnection {
     if (!this.isActive) throw new TransactionError(`the transaction on "${this.connection.name}" has already ${this.#state === 'active' ? 'finished' : this.#state}; a query cannot join it`);
+    if (this.#driverConnection === undefined) throw new TransactionError(`the transaction on "${this.connection.name}" has not started yet; run a model query in it first`);
     return this.#driverConnection;
   }
 
   /** Runs one statement inside the transaction. */
   execute(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
+    if (this.#driverConnection === undefined && this.#starter && this.isActive) {
+      return this.start().then(() => this.execute(sql, bindings, options));
+    }
     let connection: DriverConnection;
     try {
       connection = this.driverConnection;
@@ -106,7 +131,7 @@ export class Transaction {
   async #runSavepoint<T>(fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
     const name = `polyrecord_sp_${this.depth + 1}_${++this.#savepoints}`;
     await this.execute(`SAVEPOINT ${name}`, [], RAW);
-    const child = new Transaction(this.connection, this.#driverConnection, this);
+    const child = new Transaction(this.connection, this.#driverConnection!, this);
     let result: T;
     try {
       result = await runInFrame({ transaction: { connection: this.connection.name, handle: child } }, () => fn(child));
@@ -118,6 +143,11 @@ export class Transaction {
     await this.execute(`RELEASE SAVEPOINT ${name}`, [], RAW);
     await child.#finish('committed');
     return result;
+  }
+
+  /** @internal Ends a transaction whose COMMIT/ROLLBACK someone else sent (a cross-database branch): runs its callbacks. */
+  settle(state: Exclude<State, 'active'>): Promise<void> {
+    return this.#finish(state);
   }
 
   /** @internal Marks the end; a released savepoint hands its callbacks to its parent. */

@@ -64,6 +64,8 @@ export interface DialectAdapter {
   readonly supportsSkipLocked: boolean;
   /** Whether `UPDATE … RETURNING` exists (lets a claim be one statement). */
   readonly supportsUpdateReturning: boolean;
+  /** Two-phase commit, where the database has it (SQLite has not: it can join only as a last resource). */
+  readonly twoPhase: TwoPhaseSupport | undefined;
   /** Statement that opens a transaction. */
   readonly beginStatement: string;
   /** Statement that probes liveness in `health()`. */
@@ -79,6 +81,49 @@ export interface DialectAdapter {
   execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult>;
   /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
   isTimeout(error: unknown): boolean;
+}
+
+/** A two-phase-commit branch identifier: XA's gtrid/bqual; PostgreSQL uses `gtrid:bqual` as its gid. */
+export interface Xid {
+  readonly gtrid: string;
+  readonly bqual: string;
+}
+
+/** A prepared (in-doubt) branch found on a server. */
+export interface PreparedBranch {
+  readonly xid: Xid;
+  /** When the server prepared it, where the server says (PostgreSQL). */
+  readonly preparedAt?: Date;
+}
+
+/**
+ * Two-phase commit on one dialect (PostgreSQL `PREPARE TRANSACTION`, MySQL/MariaDB
+ * XA). Every method runs on a connection the caller holds. A branch keeps its
+ * connection from begin to phase 2 (XA even requires it: a connection whose branch is
+ * prepared fails every other statement until the branch finishes).
+ */
+export interface TwoPhaseSupport {
+  /** Fails with a clear error when the server cannot prepare transactions. */
+  assertEnabled(connection: DriverConnection): Promise<void>;
+  begin(connection: DriverConnection, xid: Xid): Promise<void>;
+  /** Phase 1; rejects (a NO vote) when the branch cannot commit, leaving it rolled back or rollback-only. */
+  prepare(connection: DriverConnection, xid: Xid): Promise<void>;
+  /** Phase 2 commit; 'notFound' when no such prepared branch exists (already finished). */
+  commitPrepared(connection: DriverConnection, xid: Xid): Promise<'done' | 'notFound'>;
+  /** Phase 2 rollback; 'notFound' when no such prepared branch exists. */
+  rollbackPrepared(connection: DriverConnection, xid: Xid): Promise<'done' | 'notFound'>;
+  /** Abandons a branch that was never prepared. */
+  rollbackActive(connection: DriverConnection, xid: Xid): Promise<void>;
+  /** In-doubt branches on the server (this database, for PostgreSQL). */
+  listPrepared(connection: DriverConnection): Promise<PreparedBranch[]>;
+}
+
+/** Characters allowed in gtrid/bqual: they are written into SQL text by PostgreSQL. */
+export const XID_PATTERN = /^[A-Za-z0-9:._~-]{1,64}$/;
+
+/** Refuses an xid that could not be written into SQL safely. */
+export function assertXid(xid: Xid): void {
+  if (!XID_PATTERN.test(xid.gtrid) || !XID_PATTERN.test(xid.bqual)) throw new Error(`invalid transaction id ${JSON.stringify(xid)}`);
 }
 
 /** What a dialect's `open()` returns. */

@@ -1,5 +1,6 @@
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
+import { mysqlXa } from './mysql-xa.js';
 import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
@@ -58,6 +59,7 @@ export const mysqlDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   insertReturning: false,
   supportsSkipLocked: true,
+  twoPhase: mysqlXa,
   supportsUpdateReturning: false,
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',

@@ -1,6 +1,7 @@
 import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
+import { postgresTwoPhase } from './postgres-two-phase.js';
 import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 const OID_DATE = 1082;
@@ -48,6 +49,7 @@ export const postgresDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   insertReturning: true,
   supportsSkipLocked: true,
+  twoPhase: postgresTwoPhase,
   supportsUpdateReturning: true,
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',

@@ -93,6 +93,7 @@ export const sqliteDialect: DialectAdapter = {
   insertReturning: false,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
+  twoPhase: undefined,
   supportsUpdateReturning: true,
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',

@@ -1,0 +1,158 @@
+import type { Connection } from '../connection/connection.js';
+import type { DriverConnection, TwoPhaseSupport, Xid } from '../connection/dialects/dialect.js';
+import type { ParticipantOutcome } from '../errors.js';
+import type { ParticipantRecord } from './coordinator-log.js';
+import { crashPoint } from './crash-points.js';
+import { ensureDecisionTable, writeCommitDecision } from './last-resource.js';
+import { Transaction } from './local.js';
+
+const checkedForTwoPhase = new WeakSet<Connection>();
+
+/**
+ * One connection's part in a cross-database transaction: a dedicated pooled connection
+ * held for the branch, opened on first use. A two-phase branch prepares and later
+ * commits or rolls back prepared; the (single) last resource commits in one step,
+ * writing the decision inside its own transaction.
+ */
+export class Branch {
+  readonly connection: Connection;
+  readonly index: number;
+  readonly xid: Xid;
+  /** The ambient transaction model queries on this connection join. */
+  readonly transaction: Transaction;
+  #state: ParticipantOutcome['outcome'] = 'not started';
+  #held: DriverConnection | undefined;
+  #error: unknown;
+
+  constructor(connection: Connection, index: number, xid: Xid) {
+    this.connection = connection;
+    this.index = index;
+    this.xid = xid;
+    this.transaction = new Transaction(connection, () => this.#start(), undefined);
+  }
+
+  get isLastResource(): boolean {
+    return this.connection.dialect.twoPhase === undefined;
+  }
+
+  get started(): boolean {
+    return this.#state !== 'not started';
+  }
+
+  get outcome(): ParticipantOutcome {
+    return { connection: this.connection.name, outcome: this.#state, ...(this.#error === undefined ? {} : { error: this.#error }) };
+  }
+
+  get record(): ParticipantRecord {
+    return { connection: this.connection.name, gtrid: this.xid.gtrid, bqual: this.xid.bqual, lastResource: this.isLastResource };
+  }
+
+  #twoPhase(): TwoPhaseSupport {
+    return this.connection.dialect.twoPhase!;
+  }
+
+  async #start(): Promise<DriverConnection> {
+    if (this.isLastResource) await ensureDecisionTable(this.connection);
+    const driverConnection = await this.connection.acquire();
+    try {
+      if (this.isLastResource) {
+        await this.connection.executeOn(driverConnection, this.connection.dialect.beginStatement, []);
+      } else {
+        if (!checkedForTwoPhase.has(this.connection)) {
+          await this.#twoPhase().assertEnabled(driverConnection);
+          checkedForTwoPhase.add(this.connection);
+        }
+        await this.#twoPhase().begin(driverConnection, this.xid);
+      }
+    } catch (error) {
+      this.connection.release(driverConnection);
+      this.#fail(error);
+      throw this.connection.toQueryError(error, undefined);
+    }
+    this.#held = driverConnection;
+    this.#state = 'active';
+    return driverConnection;
+  }
+
+  /** Phase 1 (two-phase branches). */
+  async prepare(): Promise<void> {
+    const driverConnection = this.#held!;
+    try {
+      await this.#twoPhase().prepare(driverConnection, this.xid);
+    } catch (error) {
+      this.#fail(error);
+      throw error;
+    }
+    // The connection stays with the branch until phase 2: giving it back could let the pool fill with
+    // transactions waiting on this prepared branch's locks, and phase 2 would then wait for a connection forever.
+    this.#state = 'prepared';
+    crashPoint(`after-prepare:${this.index}`);
+  }
+
+  /** The last resource's one-step commit, carrying the commit decision. */
+  async commitAsLastResource(transactionId: string): Promise<void> {
+    const driverConnection = this.#held!;
+    try {
+      await writeCommitDecision(this.connection, driverConnection, transactionId);
+      crashPoint('before-last-resource-commit');
+      await this.connection.executeOn(driverConnection, 'COMMIT', []);
+    } catch (error) {
+      this.#fail(error);
+      await this.connection.executeOn(driverConnection, 'ROLLBACK', []).catch(() => undefined);
+      this.#release();
+      this.#state = 'rolled back';
+      throw error;
+    }
+    this.#release();
+    this.#state = 'committed';
+    crashPoint('after-last-resource-commit');
+  }
+
+  /** Phase 2 commit of a prepared branch; 'notFound' means somebody (recovery) already finished it. */
+  async commitPrepared(): Promise<'done' | 'notFound'> {
+    const driverConnection = this.#held ?? (await this.connection.acquire());
+    try {
+      const result = await this.#twoPhase().commitPrepared(driverConnection, this.xid);
+      this.#state = 'committed';
+      crashPoint(`after-commit:${this.index}`);
+      return result;
+    } catch (error) {
+      this.#error = error;
+      throw error;
+    } finally {
+      this.#held = undefined;
+      this.connection.release(driverConnection);
+    }
+  }
+
+  /** Rolls the branch back from whatever state it is in; never throws (failures are left to recovery and reported in the outcome). */
+  async rollback(): Promise<void> {
+    if (this.#state === 'not started' || this.#state === 'rolled back' || this.#state === 'committed') return;
+    try {
+      if (this.isLastResource) {
+        if (this.#held) await this.connection.executeOn(this.#held, 'ROLLBACK', []);
+      } else if (this.#state === 'prepared') {
+        const driverConnection = this.#held ?? (await this.connection.acquire());
+        this.#held = driverConnection;
+        await this.#twoPhase().rollbackPrepared(driverConnection, this.xid);
+      } else if (this.#held) {
+        await this.#twoPhase().rollbackActive(this.#held, this.xid);
+      }
+      this.#state = 'rolled back';
+    } catch (error) {
+      this.#fail(error);
+    } finally {
+      this.#release();
+    }
+  }
+
+  #fail(error: unknown): void {
+    this.#state = 'failed';
+    this.#error = error;
+  }
+
+  #release(): void {
+    if (this.#held) this.connection.release(this.#held);
+    this.#held = undefined;
+  }
+}

@@ -1,0 +1,57 @@
+import { EventEmitter } from 'eventemitter3';
+import type { ParticipantOutcome } from '../errors.js';
+import type { RecoveryResult } from './recovery.js';
+
+/** A running cross-database transaction, as `TransactionCoordinator.active()` lists it. */
+export interface ActiveTransaction {
+  id: string;
+  state: 'running' | 'preparing' | 'committing' | 'aborting';
+  participants: ParticipantOutcome[];
+  startedAt: Date;
+}
+
+/** Events of the coordinator. */
+export interface CoordinatorEvents {
+  begin: (event: { id: string }) => void;
+  prepared: (event: { id: string; participants: string[] }) => void;
+  committed: (event: { id: string; participants: string[]; durationMs: number }) => void;
+  aborted: (event: { id: string; reason: unknown }) => void;
+  /** Phase 2 could not finish a branch: the decision stands and recovery will finish it. */
+  commitPending: (event: { id: string; connection: string; error: unknown }) => void;
+  recovered: (result: RecoveryResult) => void;
+  /** A prepared branch has been waiting longer than the warning threshold: it holds locks and blocks VACUUM and DDL. */
+  staleBranch: (event: { connection: string; gid: string; ageMs: number; ours: boolean }) => void;
+}
+
+/** Something the coordinator can list while it runs. */
+export interface Listable {
+  snapshot(): ActiveTransaction;
+}
+
+/**
+ * The process's coordinator of cross-database transactions: what is running, and
+ * events for each step.
+ *
+ * @example
+ * ```ts
+ * TransactionCoordinator.default.events.on('commitPending', (e) => alert(e))
+ * console.log(TransactionCoordinator.default.active())
+ * ```
+ */
+export class TransactionCoordinator {
+  static readonly default = new TransactionCoordinator();
+
+  readonly events = new EventEmitter<CoordinatorEvents>();
+  readonly #running = new Set<Listable>();
+
+  /** Running cross-database transactions with their state and participants. */
+  active(): ActiveTransaction[] {
+    return [...this.#running].map((tx) => tx.snapshot());
+  }
+
+  /** @internal */
+  track(tx: Listable): () => void {
+    this.#running.add(tx);
+    return () => this.#running.delete(tx);
+  }
+}

@@ -1,0 +1,239 @@
+import { ConnectionManager } from '../connection/manager.js';
+import { runInFrame } from '../context/scope.js';
+import { ConfigError, CrossDbTransactionError, HeuristicOutcomeError } from '../errors.js';
+import { Branch } from './branch.js';
+import { TransactionCoordinator, type ActiveTransaction } from './coordinator.js';
+import type { CoordinatorLog } from './coordinator-log.js';
+import { crashPoint } from './crash-points.js';
+import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
+import { TableLog } from './table-log.js';
+import type { Transaction } from './local.js';
+import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
+
+/** Options of {@link CrossDbTransaction.run}; the defaults come from {@link CrossDbTransaction.configure}. */
+export interface CrossDbOptions {
+  /** Connections to enlist up front (others enlist on first use). */
+  connections?: readonly string[];
+  /** Abort if the decision is not reached within this time. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** The coordinator log, or a connection name for a `TableLog` there. */
+  log?: CoordinatorLog | string;
+  /** This coordinator's id in every gid; stable across restarts. Default `POLYRECORD_NODE_ID`, else the host name. */
+  nodeId?: string;
+  manager?: ConnectionManager;
+  coordinator?: TransactionCoordinator;
+}
+
+interface Defaults {
+  log?: CoordinatorLog | string;
+  nodeId?: string;
+  timeoutMs?: number;
+}
+
+let defaults: Defaults = {};
+
+/** Turns `log` (an object or a connection name) into a log. */
+export function toLog(log: CoordinatorLog | string | undefined, manager: ConnectionManager): CoordinatorLog {
+  const chosen = log ?? defaults.log;
+  if (chosen === undefined) throw new ConfigError('log', 'a cross-database transaction needs a coordinator log: pass { log } or call CrossDbTransaction.configure({ log })');
+  if (typeof chosen === 'string') {
+    manager.get(chosen);
+    return new TableLog({ connection: chosen, manager });
+  }
+  return chosen;
+}
+
+/** The configured defaults (for recovery). */
+export function crossDbDefaults(): Readonly<Defaults> {
+  return defaults;
+}
+
+const COMMIT_ATTEMPTS = 3;
+
+/**
+ * A transaction across several databases, all-or-nothing, by two-phase commit:
+ * PostgreSQL prepared transactions and MySQL/MariaDB XA, plus at most one SQLite
+ * database as the last resource. The commit decision is forced to a coordinator log
+ * before any branch commits, so `recover()` can finish whatever a crash interrupts.
+ *
+ * @example
+ * ```ts
+ * await CrossDbTransaction.run(async (tx) => {
+ *   await Account.using('bank_a').where({ id: 1 }).update({ balance: 50 })
+ *   await Account.using('bank_b').where({ id: 7 }).update({ balance: 150 })
+ * }, { log: 'txlog' })
+ * ```
+ */
+export class CrossDbTransaction {
+  /** The global transaction id (also in every branch's gid). */
+  readonly id: string;
+  readonly nodeId: string;
+  readonly #manager: ConnectionManager;
+  readonly #log: CoordinatorLog;
+  readonly #branches = new Map<string, Branch>();
+  readonly #startedAt = new Date();
+  #timeoutMs = 30_000;
+  #state: ActiveTransaction['state'] = 'running';
+  #open = true;
+
+  private constructor(nodeId: string, log: CoordinatorLog, manager: ConnectionManager) {
+    this.id = newTransactionId();
+    this.nodeId = nodeId;
+    this.#log = log;
+    this.#manager = manager;
+  }
+
+  /** Sets the defaults `run` and `recover` use when their options leave them out. */
+  static configure(options: Defaults): void {
+    if (options.nodeId !== undefined) resolveNodeId(options.nodeId);
+    defaults = { ...defaults, ...options };
+  }
+
+  /** Finishes in-doubt branches after a crash; see {@link recover}. */
+  static recover(options?: RecoveryOptions): Promise<RecoveryResult> {
+    return recover(options);
+  }
+
+  /** Runs {@link recover} every `intervalMs` in the background; resolves the returned stop function when stopped. */
+  static startRecovery(options?: RecoveryOptions & { intervalMs?: number }): () => Promise<void> {
+    return startRecovery(options);
+  }
+
+  /**
+   * Runs `fn` as one transaction over every connection it touches and resolves with its
+   * result once every branch committed (or the commit decision is recorded and the rest
+   * is handed to recovery, reported by the coordinator's `commitPending` event). Any
+   * failure before the decision rolls every branch back.
+   */
+  static async run<T>(fn: (tx: CrossDbTransaction) => Promise<T> | T, options: CrossDbOptions = {}): Promise<T> {
+    const manager = options.manager ?? ConnectionManager.default;
+    const coordinator = options.coordinator ?? TransactionCoordinator.default;
+    const tx = new CrossDbTransaction(resolveNodeId(options.nodeId ?? defaults.nodeId), toLog(options.log, manager), manager);
+    tx.#timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? 30_000;
+    const untrack = coordinator.track(tx);
+    coordinator.events.emit('begin', { id: tx.id });
+    try {
+      await tx.#log.ensure();
+      for (const name of options.connections ?? []) await tx.#enlist(name).transaction.start();
+      const result = await withTimeout(
+        runInFrame({ branches: tx }, () => fn(tx)),
+        tx.#timeoutMs,
+        tx.id,
+      );
+      tx.#open = false;
+      await tx.#commit(coordinator);
+      return result;
+    } catch (error) {
+      tx.#open = false;
+      if (tx.#state !== 'committing') {
+        await tx.#abort();
+        coordinator.events.emit('aborted', { id: tx.id, reason: error });
+      }
+      throw error;
+    } finally {
+      untrack();
+    }
+  }
+
+  /** Participating connections and what became of each. */
+  get participants() {
+    return [...this.#branches.values()].map((b) => b.outcome);
+  }
+
+  /** @internal Scope lookup: the branch (a transaction handle) for a connection, enlisting it on first use. */
+  branch(connectionName: string): Transaction | undefined {
+    if (!this.#open) return undefined;
+    return this.#enlist(connectionName).transaction;
+  }
+
+  /** @internal */
+  snapshot(): ActiveTransaction {
+    return { id: this.id, state: this.#state, participants: this.participants, startedAt: this.#startedAt };
+  }
+
+  #enlist(connectionName: string): Branch {
+    const connection = this.#manager.get(connectionName);
+    let branch = this.#branches.get(connection.name);
+    if (branch) return branch;
+    const lastResource = [...this.#branches.values()].find((b) => b.isLastResource);
+    if (connection.dialect.twoPhase === undefined && lastResource) {
+      throw new CrossDbTransactionError(this.id, `"${connection.name}" cannot take part in two-phase commit, and "${lastResource.connection.name}" already is the one such participant allowed (the last resource)`, this.participants);
+    }
+    if (connection.dialect.twoPhase === undefined && [...this.#branches.values()].some((b) => b.started)) {
+      // The last resource's name goes into every branch's xid, so it must join before the others start.
+      throw new CrossDbTransactionError(this.id, `"${connection.name}" (no two-phase commit) must be enlisted first: list it first in { connections } or touch it before the other databases`, this.participants);
+    }
+    const lastResourceName = connection.dialect.twoPhase === undefined ? connection.name : lastResource?.connection.name;
+    branch = new Branch(connection, this.#branches.size, branchXid(this.nodeId, this.id, this.#branches.size, lastResourceName));
+    this.#branches.set(connection.name, branch);
+    return branch;
+  }
+
+  async #commit(coordinator: TransactionCoordinator): Promise<void> {
+    const started = [...this.#branches.values()].filter((b) => b.started);
+    const twoPhase = started.filter((b) => !b.isLastResource);
+    const lastResource = started.find((b) => b.isLastResource);
+    this.#state = 'preparing';
+    crashPoint('before-prepare');
+    const votes = await Promise.allSettled(twoPhase.map((b) => b.prepare()));
+    const refused = votes.find((v): v is PromiseRejectedResult => v.status === 'rejected');
+    if (refused) throw new CrossDbTransactionError(this.id, 'a branch could not prepare; every branch was rolled back', this.participants, refused.reason);
+    coordinator.events.emit('prepared', { id: this.id, participants: twoPhase.map((b) => b.connection.name) });
+    crashPoint('after-prepares');
+
+    if (Date.now() - this.#startedAt.getTime() > this.#timeoutMs) throw new CrossDbTransactionError(this.id, `did not reach its commit decision within ${this.#timeoutMs} ms; rolled back`, this.participants);
+    const participants = started.map((b) => b.record);
+    if (lastResource) {
+      // The last resource's commit is the decision: it writes the decision row inside its own transaction.
+      await lastResource.commitAsLastResource(this.id).catch((error: unknown) => {
+        throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not commit; every branch was rolled back`, this.participants, error);
+      });
+      this.#state = 'committing';
+      const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
+      if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
+    } else {
+      const decision = await this.#log.decide(this.id, 'committing', participants);
+      if (decision.state === 'aborted') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the commit decision; every branch was rolled back', this.participants);
+      this.#state = 'committing';
+    }
+    crashPoint('after-decision');
+
+    const results = await Promise.allSettled(twoPhase.map((b) => this.#commitWithRetry(b)));
+    results.forEach((result, i) => {
+      if (result.status === 'rejected') coordinator.events.emit('commitPending', { id: this.id, connection: twoPhase[i]!.connection.name, error: result.reason });
+    });
+    if (results.every((r) => r.status === 'fulfilled')) {
+      crashPoint('before-complete');
+      await this.#log.complete(this.id).catch(() => undefined);
+    }
+    for (const branch of this.#branches.values()) await branch.transaction.settle(branch.started ? 'committed' : 'rolled back');
+    coordinator.events.emit('committed', { id: this.id, participants: started.map((b) => b.connection.name), durationMs: Date.now() - this.#startedAt.getTime() });
+  }
+
+  async #commitWithRetry(branch: Branch): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await branch.commitPrepared();
+        return;
+      } catch (error) {
+        if (attempt >= COMMIT_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  }
+
+  async #abort(): Promise<void> {
+    this.#state = 'aborting';
+    const branches = [...this.#branches.values()];
+    await Promise.all(branches.map((b) => b.rollback()));
+    for (const branch of branches) await branch.transaction.settle('rolled back');
+  }
+}
+
+function withTimeout<T>(work: Promise<T> | T, timeoutMs: number, id: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CrossDbTransactionError(id, `did not reach its commit decision within ${timeoutMs} ms; rolled back`, [])), timeoutMs);
+  });
+  return Promise.race([Promise.resolve(work), timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,145 @@
+import type { Connection } from '../connection/connection.js';
+import { ConnectionManager } from '../connection/manager.js';
+import type { PreparedBranch } from '../connection/dialects/dialect.js';
+import { TransactionCoordinator } from './coordinator.js';
+import type { CoordinatorLog, TxState } from './coordinator-log.js';
+import { crossDbDefaults, toLog } from './cross-db-transaction.js';
+import { parseXid, resolveNodeId, transactionTime } from './gid.js';
+import { refereeDecision } from './last-resource.js';
+
+/** Options of {@link recover}. */
+export interface RecoveryOptions {
+  /** The coordinator log (or a connection name for a `TableLog`). Default: `CrossDbTransaction.configure`'s. */
+  log?: CoordinatorLog | string;
+  /** Connections to scan. Default: every configured connection. */
+  connections?: readonly string[];
+  /** This coordinator's node id (only its own branches are touched). */
+  nodeId?: string;
+  /** Leave branches younger than this alone: they probably belong to a live transaction. Default 5 000 ms. */
+  minAgeMs?: number;
+  /** Report (event `staleBranch`) prepared branches older than this, ours or not. Default 60 000 ms. */
+  warnAfterMs?: number;
+  manager?: ConnectionManager;
+  coordinator?: TransactionCoordinator;
+}
+
+/** One branch recovery acted on (or could not). */
+export interface RecoveredBranch {
+  transactionId: string;
+  connection: string;
+  gid: string;
+  reason?: string;
+}
+
+/** What {@link recover} did. */
+export interface RecoveryResult {
+  committed: RecoveredBranch[];
+  rolledBack: RecoveredBranch[];
+  unknown: RecoveredBranch[];
+}
+
+/**
+ * Finishes this coordinator's in-doubt branches: commits those whose transaction has a
+ * commit decision (in the coordinator log, or in the SQLite last resource named in the
+ * branch), and rolls back the rest after recording an abort decision (the referee: a
+ * coordinator still running obeys it). Marks fully committed transactions done. Safe to
+ * run at any time, concurrently with new transactions, and more than once.
+ */
+export async function recover(options: RecoveryOptions = {}): Promise<RecoveryResult> {
+  const manager = options.manager ?? ConnectionManager.default;
+  const coordinator = options.coordinator ?? TransactionCoordinator.default;
+  const log = toLog(options.log, manager);
+  const nodeId = resolveNodeId(options.nodeId ?? crossDbDefaults().nodeId);
+  const minAgeMs = options.minAgeMs ?? 5_000;
+  const warnAfterMs = options.warnAfterMs ?? 60_000;
+  await log.ensure();
+  const result: RecoveryResult = { committed: [], rolledBack: [], unknown: [] };
+  const stillInDoubt = new Set<string>();
+  const decisions = new Map<string, Promise<TxState>>();
+
+  for (const name of options.connections ?? manager.names()) {
+    const connection = manager.get(name);
+    const twoPhase = connection.dialect.twoPhase;
+    if (!twoPhase) continue;
+    const branches = await withConnection(connection, (c) => twoPhase.listPrepared(c));
+    for (const branch of branches) {
+      const gid = `${branch.xid.gtrid}:${branch.xid.bqual}`;
+      const parsed = parseXid(branch.xid, nodeId);
+      const age = Date.now() - (branch.preparedAt?.getTime() ?? (parsed ? transactionTime(parsed.transactionId) : Date.now()));
+      if (age >= warnAfterMs) coordinator.events.emit('staleBranch', { connection: connection.name, gid, ageMs: age, ours: parsed !== undefined });
+      if (!parsed) continue;
+      const entry: RecoveredBranch = { transactionId: parsed.transactionId, connection: connection.name, gid };
+      if (age < minAgeMs) {
+        stillInDoubt.add(parsed.transactionId);
+        continue;
+      }
+      try {
+        let decision = decisions.get(parsed.transactionId);
+        if (!decision) {
+          decision = decide(log, manager, parsed.transactionId, parsed.lastResource);
+          decisions.set(parsed.transactionId, decision);
+        }
+        const state = await decision;
+        if (state === 'aborted') {
+          await finishBranch(connection, branch, 'rollback');
+          result.rolledBack.push(entry);
+        } else {
+          await finishBranch(connection, branch, 'commit');
+          result.committed.push(entry);
+        }
+      } catch (error) {
+        stillInDoubt.add(parsed.transactionId);
+        result.unknown.push({ ...entry, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  // Commits interrupted after every branch finished: only the log's "done" mark is missing.
+  for (const record of await log.pending()) {
+    if (!stillInDoubt.has(record.id) && Date.now() - record.createdAt.getTime() >= minAgeMs) await log.complete(record.id);
+  }
+  coordinator.events.emit('recovered', result);
+  return result;
+}
+
+/** The decision that stands for a transaction; records an abort first when there is none (presumed abort, refereed). */
+async function decide(log: CoordinatorLog, manager: ConnectionManager, transactionId: string, lastResource: string | undefined): Promise<TxState> {
+  if (lastResource) return refereeDecision(manager.get(lastResource), transactionId);
+  const record = (await log.get(transactionId)) ?? (await log.decide(transactionId, 'aborted', []));
+  return record.state;
+}
+
+async function finishBranch(connection: Connection, branch: PreparedBranch, action: 'commit' | 'rollback'): Promise<void> {
+  const twoPhase = connection.dialect.twoPhase!;
+  // "Not found" means somebody finished it already: done either way.
+  await withConnection(connection, (c) => (action === 'commit' ? twoPhase.commitPrepared(c, branch.xid) : twoPhase.rollbackPrepared(c, branch.xid)));
+}
+
+async function withConnection<T>(connection: Connection, fn: (driverConnection: object) => Promise<T>): Promise<T> {
+  const driverConnection = await connection.acquire();
+  try {
+    return await fn(driverConnection);
+  } finally {
+    connection.release(driverConnection);
+  }
+}
+
+/** A background loop running {@link recover} every `intervalMs`; call the returned function to stop it. Failures go to the coordinator's events as unknown results. */
+export function startRecovery(options: RecoveryOptions & { intervalMs?: number } = {}): () => Promise<void> {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
+  const tick = () => {
+    running = recover(options)
+      .catch((error: unknown) => process.emitWarning(`polyrecord recovery failed: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning'))
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, options.intervalMs ?? 30_000);
+      });
+  };
+  tick();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await running;
+  };
+}

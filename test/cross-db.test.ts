@@ -1,0 +1,153 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConnectionManager, CrossDbTransaction, CrossDbTransactionError, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
+import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
+import { DIALECTS } from './support/dialects.js';
+import { ourPreparedBranches } from './support/prepared.js';
+
+const postgres = DIALECTS.find((d) => d.driver === 'postgresql');
+const mariadb = DIALECTS.find((d) => d.driver === 'mysql');
+const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
+
+describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sqlite]', () => {
+  const drops: Array<() => Promise<void>> = [];
+  const names = ['bank_a', 'bank_b', 'bank_m', 'bank_s'];
+  beforeAll(async () => {
+    const pg = await postgres!.provision(2);
+    const my = await mariadb!.provision(1);
+    const lite = await sqlite.provision(2);
+    drops.push(pg.drop, my.drop, lite.drop);
+    const configs: ConnectionConfig[] = [pg.configs[0]!, pg.configs[1]!, my.configs[0]!, lite.configs[0]!];
+    names.forEach((name, i) => ConnectionManager.configure(name, configs[i]!));
+    ConnectionManager.configure('txlog', lite.configs[1]!);
+    CrossDbTransaction.configure({ log: 'txlog', nodeId: 'crossdb-test' });
+  });
+  afterAll(async () => {
+    await ConnectionManager.closeAll();
+    for (const drop of drops) await drop();
+  });
+  beforeEach(async () => {
+    for (const name of names) await createAccounts(ConnectionManager.get(name).knex);
+  });
+
+  const expectNoPreparedLeft = async () => {
+    for (const name of ['bank_a', 'bank_b', 'bank_m']) expect(await ourPreparedBranches(name, 'crossdb-test')).toEqual([]);
+  };
+
+  for (const [from, to, label] of [
+    ['bank_a', 'bank_m', 'PostgreSQL + MariaDB'],
+    ['bank_a', 'bank_b', 'PostgreSQL + PostgreSQL (two databases)'],
+    ['bank_s', 'bank_m', 'SQLite (last resource) + MariaDB'],
+    ['bank_s', 'bank_a', 'SQLite (last resource) + PostgreSQL'],
+  ] as const) {
+    it(`commits on both sides: ${label}`, async () => {
+      const events: string[] = [];
+      const listener = (e: { id: string }) => events.push(e.id);
+      TransactionCoordinator.default.events.on('committed', listener);
+      const result = await CrossDbTransaction.run(async (tx) => {
+        expect(tx.id).toMatch(/^[0-9a-z]{19}$/);
+        await transfer(from, to, 10);
+        expect(TransactionCoordinator.default.active().map((t) => t.id)).toContain(tx.id);
+        return tx.id;
+      });
+      TransactionCoordinator.default.events.off('committed', listener);
+      expect(events).toEqual([result]);
+      expect(await balanceOf(from)).toBe(990);
+      expect(await balanceOf(to)).toBe(1010);
+      await expectNoPreparedLeft();
+      const logged = await ConnectionManager.get('txlog').knex(TX_LOG_TABLE).where({ id: result }).first();
+      expect(logged.state).toBe('committed');
+      expect(TransactionCoordinator.default.active()).toEqual([]);
+    });
+
+    it(`a failing statement in either branch rolls back both: ${label}`, async () => {
+      for (const failOn of [from, to]) {
+        const error = await CrossDbTransaction.run(async () => {
+          await transfer(from, to, 10);
+          await Account.using(failOn).rawQuery('select * from no_such_table');
+        }).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(Error);
+        expect(await balanceOf(from)).toBe(1000);
+        expect(await balanceOf(to)).toBe(1000);
+      }
+      await expectNoPreparedLeft();
+    });
+  }
+
+  it('a NO vote at prepare (PostgreSQL answers PREPARE with ROLLBACK) rolls back both', async () => {
+    const error = await CrossDbTransaction.run(async () => {
+      // Model writes through save() join the branches too.
+      const account = await Account.using('bank_m').findOrFail(1);
+      account.balance -= 10;
+      await account.save();
+      // The error is swallowed by the caller, but the PostgreSQL branch is now aborted.
+      await Account.using('bank_a').rawQuery('select * from no_such_table').catch(() => undefined);
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrossDbTransactionError);
+    expect((error as CrossDbTransactionError).outcomes.map((o) => o.connection).sort()).toEqual(['bank_a', 'bank_m']);
+    expect(await balanceOf('bank_a')).toBe(1000);
+    expect(await balanceOf('bank_m')).toBe(1000);
+    await expectNoPreparedLeft();
+  });
+
+  it('a second participant without two-phase commit is refused', async () => {
+    ConnectionManager.configure('bank_s2', { driver: 'sqlite', database: ':memory:' });
+    await createAccounts(ConnectionManager.get('bank_s2').knex);
+    const error = await CrossDbTransaction.run(async () => {
+      await transfer('bank_s', 'bank_s2', 10);
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrossDbTransactionError);
+    expect((error as Error).message).toMatch(/last resource/);
+    expect(await balanceOf('bank_s')).toBe(1000);
+    await ConnectionManager.remove('bank_s2');
+  });
+
+  it('a transaction over its timeout before the decision rolls back', async () => {
+    const error = await CrossDbTransaction.run(
+      async () => {
+        await transfer('bank_a', 'bank_m', 10);
+        await new Promise((r) => setTimeout(r, 300));
+      },
+      { timeoutMs: 100 },
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrossDbTransactionError);
+    expect((error as Error).message).toMatch(/within 100 ms/);
+    // The callback's late writes must not land either.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await balanceOf('bank_a')).toBe(1000);
+    expect(await balanceOf('bank_m')).toBe(1000);
+    await expectNoPreparedLeft();
+  });
+
+  it('connections listed up front are enlisted before the callback; nested local transactions become savepoints of a branch', async () => {
+    await CrossDbTransaction.run(
+      async () => {
+        await ConnectionManager.transaction('bank_m', async () => {
+          await Account.using('bank_m').where({ id: 1 }).update({ balance: 1 });
+        });
+        await ConnectionManager.transaction('bank_a', async () => {
+          await Account.using('bank_a').where({ id: 1 }).update({ balance: 2 });
+          throw new Error('inner');
+        }).catch(() => undefined);
+        expect(TransactionCoordinator.default.active()[0]!.participants.map((p) => p.connection).sort()).toEqual(['bank_a', 'bank_m']);
+      },
+      { connections: ['bank_a', 'bank_m'] },
+    );
+    expect(await balanceOf('bank_m')).toBe(1);
+    expect(await balanceOf('bank_a')).toBe(1000);
+  });
+
+  it('50 concurrent transfers keep the total invariant', async () => {
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        // Every transfer touches the databases in the same order (money flows both ways through the sign):
+        // opposite orders would make a distributed deadlock that neither server can see.
+        CrossDbTransaction.run(() => transfer('bank_a', 'bank_m', i % 2 === 0 ? 1 : -2)),
+      ),
+    );
+    const committed = results.filter((r) => r.status === 'fulfilled').length;
+    expect(committed).toBe(50);
+    expect(await balanceOf('bank_a')).toBe(1000 - 25 + 50);
+    expect((await balanceOf('bank_a')) + (await balanceOf('bank_m'))).toBe(2000);
+    await expectNoPreparedLeft();
+  }, 60_000);
+});
