@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionManager, CrossDbTransaction, CrossDbTransactionError, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActiveRecord, AfterCommit, Column, ConnectionManager, CrossDbTransaction, CrossDbTransactionError, FileLog, Model, PrimaryKey, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
 import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
@@ -7,6 +10,18 @@ import { ourPreparedBranches } from './support/prepared.js';
 const postgres = DIALECTS.find((d) => d.driver === 'postgresql');
 const mariadb = DIALECTS.find((d) => d.driver === 'mysql');
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
+
+const hookLog: string[] = [];
+
+/** The accounts table with an @AfterCommit hook. */
+@Model({ connection: 'bank_a', table: 'accounts' })
+class HookedAccount extends ActiveRecord {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Column({ type: 'integer' }) balance!: number;
+  @AfterCommit() committed() {
+    hookLog.push(`committed:${this.connectionName}:${this.balance}`);
+  }
+}
 
 describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sqlite]', () => {
   const drops: Array<() => Promise<void>> = [];
@@ -133,6 +148,63 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
       { connections: ['bank_a', 'bank_m'] },
     );
     expect(await balanceOf('bank_m')).toBe(1);
+    expect(await balanceOf('bank_a')).toBe(1000);
+  });
+
+  it('@AfterCommit hooks fire after the global commit, never after a prepare or an abort', async () => {
+    hookLog.length = 0;
+    await CrossDbTransaction.run(async () => {
+      for (const name of ['bank_a', 'bank_m']) {
+        const account = await HookedAccount.using(name).findOrFail(1);
+        account.balance += 5;
+        await account.save();
+      }
+      expect(hookLog).toEqual([]);
+    });
+    expect(hookLog.sort()).toEqual(['committed:bank_a:1005', 'committed:bank_m:1005']);
+    hookLog.length = 0;
+    await CrossDbTransaction.run(async () => {
+      const account = await HookedAccount.using('bank_m').findOrFail(1);
+      account.balance += 5;
+      await account.save();
+      await Account.using('bank_a').rawQuery('select * from no_such_table');
+    }).catch(() => undefined);
+    expect(hookLog).toEqual([]);
+    expect(await balanceOf('bank_m')).toBe(1005);
+  });
+
+  it('works with a FileLog, whose first decision for an id wins across instances (processes)', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'polyrecord-filelog-')), 'tx.log');
+    const log = new FileLog({ path });
+    const id = await CrossDbTransaction.run(async (tx) => {
+      await transfer('bank_a', 'bank_m', 10);
+      return tx.id;
+    }, { log });
+    expect(await balanceOf('bank_m')).toBe(1010);
+    expect((await new FileLog({ path }).get(id))!.state).toBe('committed');
+    const first = new FileLog({ path });
+    const second = new FileLog({ path });
+    expect((await first.decide('race', 'aborted', [])).state).toBe('aborted');
+    expect((await second.decide('race', 'committing', [])).state).toBe('aborted');
+    expect(readFileSync(path, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('startRecovery() rolls back an abandoned branch of ours in the background and reports stale branches', async () => {
+    const gtrid = `polyrec:crossdb-test:${(Date.now() - 60_000).toString(36).padStart(9, '0')}0123456789`;
+    await ConnectionManager.get('bank_a').knex.transaction(async (trx) => {
+      await trx.raw('update accounts set balance = 0 where id = 1');
+      await trx.raw(`PREPARE TRANSACTION '${gtrid}:b0'`);
+    }).catch(() => undefined);
+    expect(await ourPreparedBranches('bank_a', 'crossdb-test')).toEqual([`${gtrid}:b0`]);
+    const stale: string[] = [];
+    const onStale = (e: { gid: string }) => stale.push(e.gid);
+    TransactionCoordinator.default.events.on('staleBranch', onStale);
+    const stop = CrossDbTransaction.startRecovery({ intervalMs: 50, minAgeMs: 0, warnAfterMs: 1 });
+    for (let i = 0; i < 50 && (await ourPreparedBranches('bank_a', 'crossdb-test')).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await stop();
+    TransactionCoordinator.default.events.off('staleBranch', onStale);
+    expect(await ourPreparedBranches('bank_a', 'crossdb-test')).toEqual([]);
+    expect(stale).toContain(`${gtrid}:b0`);
     expect(await balanceOf('bank_a')).toBe(1000);
   });
 
