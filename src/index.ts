@@ -71,3 +71,14 @@ export type { SyncJobOptions } from './sync/sync-job-options.js';
 export { SyncJobError, SyncJobAbortedError } from './sync/sync-job-errors.js';
 export { ensureSyncStateTable, SYNC_STATE_TABLE, type SyncJobCheckpoint } from './sync/sync-state.js';
 export type { CheckpointValue } from './sync/sync-state-codec.js';
+
+// Sagas: compensating transactions across connections.
+export { Saga } from './transaction/saga.js';
+export type { SagaOptions, SagaResumeOptions } from './transaction/saga-options.js';
+export type { SagaStepContext, SagaStepFn, SagaUndoFn } from './transaction/saga-steps.js';
+export type { SagaResumeSummary } from './transaction/saga-resume.js';
+export type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
+export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/saga-table-log.js';
+export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
+export { SagaDefinitionError, SagaSerializationError, SagaTakenOverError } from './transaction/saga-errors.js';
+export { SagaError } from './errors.js';
