@@ -13,6 +13,7 @@ import {
   type ConnectionConfig,
   type SagaRunRecord,
 } from '../src/index.js';
+import { runInFrame } from '../src/context/scope.js';
 import { compileFixture } from './support/compile-fixture.js';
 import { describeEachDialect } from './support/dialects.js';
 import { createSagaTables, newProbe, SagaAccount, signupSaga, type SagaProbe } from './fixtures/saga-definition.js';
@@ -62,6 +63,11 @@ describe('saga definitions', () => {
   it('refuses to run without steps, and resume() without a log', async () => {
     await expect(new Saga('empty').run(undefined)).rejects.toThrow('the saga has no steps');
     await expect(new Saga('no-log').step('a', noop).resume()).rejects.toThrow('resume() needs a log');
+  });
+
+  it('refuses to run inside a cross-database transaction scope (its steps would be enlisted in it)', async () => {
+    const saga = new Saga('nested').step('a', noop);
+    await expect(runInFrame({ branches: { branch: () => undefined } }, () => saga.run(undefined))).rejects.toThrow('inside a cross-database transaction');
   });
 
   it('without a log: runs in memory, compensates in reverse order, no run id', async () => {

@@ -184,5 +184,9 @@ function assertOutsideTransaction(sagaName: string, method: string): void {
     if (open && (open.handle as { isActive?: boolean }).isActive) {
       throw new TransactionError(`saga "${sagaName}": ${method}() was called inside a transaction on "${open.connection}"; call it outside any transaction, so that each step commits on its own`);
     }
+    // A cross-database transaction enlists every connection it is used on: the steps would join it.
+    if (frame.branches) {
+      throw new TransactionError(`saga "${sagaName}": ${method}() was called inside a cross-database transaction; call it outside any transaction, so that each step commits on its own`);
+    }
   }
 }
