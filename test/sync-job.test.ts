@@ -1,6 +1,6 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import { compileFixture } from './support/compile-fixture.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ActiveRecord,
@@ -120,30 +120,9 @@ describe('SyncJob options', () => {
 
 let childScript: string | undefined;
 
-/** Compiles the child fixture (and src) once, like test/class-fields.test.ts does. */
+/** Compiles the child fixture (and src) once. */
 function compileChild(): string {
-  if (childScript) return childScript;
-  const outDir = join(root, '.build', 'sync-job-child');
-  rmSync(outDir, { recursive: true, force: true });
-  mkdirSync(outDir, { recursive: true });
-  const project = join(outDir, 'tsconfig.json');
-  writeFileSync(
-    project,
-    JSON.stringify({
-      extends: join(root, 'tsconfig.json'),
-      compilerOptions: { rootDir: root, outDir, declaration: false, sourceMap: false, noEmit: false },
-      files: [join(root, 'test', 'fixtures', 'sync-job-child.ts')],
-      include: [],
-    }),
-  );
-  try {
-    execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', project], { cwd: root, stdio: 'pipe' });
-  } catch (error) {
-    // Type errors elsewhere in src still emit JavaScript; only a missing output is fatal.
-    const out = (error as { stdout?: Buffer }).stdout?.toString() ?? '';
-    if (!/error TS/.test(out)) throw error;
-  }
-  return (childScript = join(outDir, 'test', 'fixtures', 'sync-job-child.js'));
+  return (childScript ??= compileFixture('test/fixtures/sync-job-child.ts'));
 }
 
 interface ChildRun {
