@@ -34,7 +34,8 @@ export async function claimEvents(connection: Connection, relayId: string, limit
   const pick = `select o.id from ${OUTBOX_TABLE} o where ${CLAIMABLE} order by o.id limit ${Math.floor(limit)}${lock}`;
   const knex = connection.knex;
   if (dialect.supportsSkipLocked && dialect.supportsUpdateReturning) {
-    const sql = knex.raw(`update ${OUTBOX_TABLE} set locked_until = ?, locked_by = ?, attempts = attempts + 1 where id in (${pick}) returning ${COLUMNS}`, [leaseUntil, relayId, now, now]).toSQL().toNative();
+    // `= any(array(...))` makes the outer UPDATE fetch the picked rows by primary key instead of scanning the table.
+    const sql = knex.raw(`update ${OUTBOX_TABLE} set locked_until = ?, locked_by = ?, attempts = attempts + 1 where id = any(array(${pick})) returning ${COLUMNS}`, [leaseUntil, relayId, now, now]).toSQL().toNative();
     const { rows } = await connection.execute(sql.sql, sql.bindings);
     return sortById(rows as unknown as OutboxRow[]);
   }

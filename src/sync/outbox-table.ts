@@ -33,7 +33,7 @@ export async function ensureOutboxTable(connection: string, manager: ConnectionM
       t.string('status', 8).notNullable().defaultTo('pending');
       t.text('last_error').nullable();
       t.datetime('processed_at', { precision: 3 }).nullable();
-      t.index(['status', 'next_attempt_at'], 'polyrecord_outbox_due');
+      t.index(['status', 'id'], 'polyrecord_outbox_due');
       t.index(['aggregate', 'aggregate_key', 'id'], 'polyrecord_outbox_key_order');
     })
     .catch(async (error: unknown) => {

@@ -60,6 +60,27 @@ export async function applyToTarget(target: SyncTarget, source: object, operatio
   await model.bulkInsertOrUpdate([row as never], { conflictKeys: target.conflictKeys as never });
 }
 
+/**
+ * Applies many records' states to a sync target in as few statements as it can: one
+ * upsert for every created/updated record, one delete for the destroyed ones (per
+ * record for composite keys). Each record must appear once. Idempotent like
+ * {@link applyToTarget}.
+ */
+export async function applyBatchToTarget(target: SyncTarget, items: ReadonlyArray<{ record: object; operation: WriteContext['operation'] }>): Promise<void> {
+  const model = target.model.using(target.connection);
+  const upserts = items.filter((i) => i.operation !== 'destroyed').map((i) => target.map(i.record));
+  if (upserts.length > 0) await model.bulkInsertOrUpdate(upserts as never[], { conflictKeys: target.conflictKeys as never });
+  if (!target.delete) return;
+  const deletes = items.filter((i) => i.operation === 'destroyed').map((i) => target.map(i.record));
+  if (deletes.length === 0) return;
+  if (target.conflictKeys.length === 1) {
+    const key = target.conflictKeys[0]!;
+    await model.whereIn(key as never, deletes.map((row) => row[key]) as never[]).delete();
+  } else {
+    for (const row of deletes) await model.where(Object.fromEntries(target.conflictKeys.map((k) => [k, row[k]])) as never).delete();
+  }
+}
+
 // After commit (or right after the write outside a transaction), copy the record to every target; a failure is an event, not an error.
 const realtimeParticipant: LifecycleParticipant = {
   transactional: false,

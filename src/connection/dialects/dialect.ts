@@ -66,6 +66,8 @@ export interface DialectAdapter {
   readonly supportsUpdateReturning: boolean;
   /** Two-phase commit, where the database has it (SQLite has not: it can join only as a last resource). */
   readonly twoPhase: TwoPhaseSupport | undefined;
+  /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
+  analyzeStatement(table: string): string;
   /** Statement that opens a transaction. */
   readonly beginStatement: string;
   /** Statement that probes liveness in `health()`. */

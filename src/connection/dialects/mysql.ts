@@ -61,6 +61,7 @@ export const mysqlDialect: DialectAdapter = {
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
   supportsUpdateReturning: false,
+  analyzeStatement: (table) => `ANALYZE TABLE ${table}`,
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',
   codec: {

@@ -51,6 +51,7 @@ export const postgresDialect: DialectAdapter = {
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
   supportsUpdateReturning: true,
+  analyzeStatement: (table) => `ANALYZE ${table}`,
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',
   codec: {

@@ -95,6 +95,7 @@ export const sqliteDialect: DialectAdapter = {
   supportsSkipLocked: false,
   twoPhase: undefined,
   supportsUpdateReturning: true,
+  analyzeStatement: (table) => `ANALYZE ${table}`,
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
   codec: {
