@@ -200,7 +200,10 @@ export class CrossDbTransaction {
 
     const results = await Promise.allSettled(twoPhase.map((b) => this.#commitWithRetry(b)));
     results.forEach((result, i) => {
-      if (result.status === 'rejected') coordinator.events.emit('commitPending', { id: this.id, connection: twoPhase[i]!.connection.name, error: result.reason });
+      if (result.status === 'fulfilled') return;
+      const pending = { id: this.id, connection: twoPhase[i]!.connection.name, error: result.reason };
+      if (coordinator.events.listenerCount('commitPending') > 0) coordinator.events.emit('commitPending', pending);
+      else process.emitWarning(`polyrecord: transaction ${this.id} is committed but its branch on "${pending.connection}" could not finish; recover() will`, 'PolyrecordWarning');
     });
     if (results.every((r) => r.status === 'fulfilled')) {
       crashPoint('before-complete');

@@ -67,7 +67,11 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
       const gid = `${branch.xid.gtrid}:${branch.xid.bqual}`;
       const parsed = parseXid(branch.xid, nodeId);
       const age = Date.now() - (branch.preparedAt?.getTime() ?? (parsed ? transactionTime(parsed.transactionId) : Date.now()));
-      if (age >= warnAfterMs) coordinator.events.emit('staleBranch', { connection: connection.name, gid, ageMs: age, ours: parsed !== undefined });
+      if (age >= warnAfterMs) {
+        const stale = { connection: connection.name, gid, ageMs: age, ours: parsed !== undefined };
+        if (coordinator.events.listenerCount('staleBranch') > 0) coordinator.events.emit('staleBranch', stale);
+        else process.emitWarning(`polyrecord: prepared transaction ${gid} on "${connection.name}" has waited ${Math.round(age / 1000)} s; it holds locks and blocks VACUUM and DDL`, 'PolyrecordWarning');
+      }
       if (!parsed) continue;
       const entry: RecoveredBranch = { transactionId: parsed.transactionId, connection: connection.name, gid };
       if (age < minAgeMs) {
