@@ -143,11 +143,14 @@ export interface ParticipantOutcome {
 export class CrossDbTransactionError extends PolyrecordError {
   readonly transactionId: string;
   readonly outcomes: readonly ParticipantOutcome[];
+  /** The message without the transaction id prefix. */
+  readonly reason: string;
 
-  constructor(transactionId: string, message: string, outcomes: readonly ParticipantOutcome[], cause?: unknown) {
-    super('E_CROSS_DB_TRANSACTION', `cross-database transaction ${transactionId}: ${message}`, { cause });
+  constructor(transactionId: string, reason: string, outcomes: readonly ParticipantOutcome[], cause?: unknown) {
+    super('E_CROSS_DB_TRANSACTION', `cross-database transaction ${transactionId}: ${reason}`, { cause });
     this.transactionId = transactionId;
     this.outcomes = outcomes;
+    this.reason = reason;
   }
 }
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActiveRecord, AfterCommit, Column, ConnectionManager, CrossDbTransaction, CrossDbTransactionError, FileLog, Model, PrimaryKey, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
+import { ActiveRecord, AfterCommit, Column, ConnectionManager, CrossDbTransaction, CrossDbTransactionError, FileLog, Model, PrimaryKey, TableLog, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
 import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
@@ -104,6 +104,36 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
     await expectNoPreparedLeft();
   });
 
+  it('a lost reply to the decision write is read back (commits); an unwritable log leaves the branches for recovery', async () => {
+    class LostReplyLog extends TableLog {
+      override async decide(...args: Parameters<TableLog['decide']>): Promise<never> {
+        await super.decide(...args);
+        throw new Error('connection reset before the reply');
+      }
+    }
+    await CrossDbTransaction.run(() => transfer('bank_a', 'bank_m', 10), { log: new LostReplyLog({ connection: 'txlog' }) });
+    expect([await balanceOf('bank_a'), await balanceOf('bank_m')]).toEqual([990, 1010]);
+    await expectNoPreparedLeft();
+
+    class BrokenLog extends TableLog {
+      override async decide(): Promise<never> {
+        throw new Error('log database down');
+      }
+      override async get(): Promise<never> {
+        throw new Error('log database down');
+      }
+    }
+    const error = await CrossDbTransaction.run(() => transfer('bank_a', 'bank_m', 10), { log: new BrokenLog({ connection: 'txlog' }) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrossDbTransactionError);
+    expect((error as Error).message).toMatch(/stay prepared/);
+    expect(await ourPreparedBranches('bank_a', 'crossdb-test')).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 300));
+    const recovered = await CrossDbTransaction.recover({ minAgeMs: 0 });
+    expect(recovered.rolledBack).toHaveLength(2);
+    expect([await balanceOf('bank_a'), await balanceOf('bank_m')]).toEqual([990, 1010]);
+    await expectNoPreparedLeft();
+  });
+
   it('a second participant without two-phase commit is refused', async () => {
     ConnectionManager.configure('bank_s2', { driver: 'sqlite', database: ':memory:' });
     await createAccounts(ConnectionManager.get('bank_s2').knex);
@@ -126,8 +156,17 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CrossDbTransactionError);
     expect((error as Error).message).toMatch(/within 100 ms/);
-    // The callback's late writes must not land either.
+    // The callback's late writes must not land either: they are refused, not autocommitted.
     await new Promise((r) => setTimeout(r, 300));
+    const late = await CrossDbTransaction.run(
+      async () => {
+        await new Promise((r) => setTimeout(r, 150));
+        return transfer('bank_a', 'bank_m', 10);
+      },
+      { timeoutMs: 50 },
+    ).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(CrossDbTransactionError);
+    await new Promise((r) => setTimeout(r, 250));
     expect(await balanceOf('bank_a')).toBe(1000);
     expect(await balanceOf('bank_m')).toBe(1000);
     await expectNoPreparedLeft();

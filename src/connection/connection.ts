@@ -111,6 +111,12 @@ export class Connection {
     this.#driver?.lender.release(connection);
   }
 
+  /** Closes a driver connection and gives it back so the pool replaces it (never lends it again). */
+  async discard(connection: DriverConnection): Promise<void> {
+    await this.dialect.discard(connection);
+    this.release(connection);
+  }
+
   /** Closes every pooled connection. The connection cannot be used afterwards. */
   async close(): Promise<void> {
     this.#closed = true;

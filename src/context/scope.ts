@@ -49,8 +49,10 @@ export function scopedConnection(frame: ScopeFrame | undefined, model: Function,
 export function scopedTransaction<T>(frame: ScopeFrame | undefined, name: string, live: (handle: T) => boolean): T | undefined {
   for (let f = frame; f; f = f.parent) {
     if (f.transaction?.connection === name && live(f.transaction.handle as T)) return f.transaction.handle as T;
+    // A cross-database transaction answers for every connection, even once it is over (then with a finished
+    // handle that refuses statements): a callback outliving it must not fall through to autocommit.
     const branch = f.branches?.branch(name) as T | undefined;
-    if (branch !== undefined && live(branch)) return branch;
+    if (branch !== undefined) return branch;
   }
   return undefined;
 }

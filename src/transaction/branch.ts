@@ -22,13 +22,14 @@ export class Branch {
   readonly transaction: Transaction;
   #state: ParticipantOutcome['outcome'] = 'not started';
   #held: DriverConnection | undefined;
+  #starting: Promise<DriverConnection> | undefined;
   #error: unknown;
 
   constructor(connection: Connection, index: number, xid: Xid) {
     this.connection = connection;
     this.index = index;
     this.xid = xid;
-    this.transaction = new Transaction(connection, () => this.#start(), undefined);
+    this.transaction = new Transaction(connection, () => (this.#starting = this.#start()), undefined);
   }
 
   get isLastResource(): boolean {
@@ -111,22 +112,34 @@ export class Branch {
   /** Phase 2 commit of a prepared branch; 'notFound' means somebody (recovery) already finished it. */
   async commitPrepared(): Promise<'done' | 'notFound'> {
     const driverConnection = this.#held ?? (await this.connection.acquire());
+    this.#held = undefined;
+    let result: 'done' | 'notFound';
     try {
-      const result = await this.#twoPhase().commitPrepared(driverConnection, this.xid);
-      this.#state = 'committed';
-      crashPoint(`after-commit:${this.index}`);
-      return result;
+      result = await this.#twoPhase().commitPrepared(driverConnection, this.xid);
     } catch (error) {
       this.#error = error;
+      // The branch may still be prepared on this session: never lend the session again (XA would refuse every
+      // statement on it); closing it also hands the branch to recovery, or to the next retry from a new session.
+      await this.connection.discard(driverConnection);
       throw error;
-    } finally {
-      this.#held = undefined;
-      this.connection.release(driverConnection);
     }
+    this.connection.release(driverConnection);
+    this.#state = 'committed';
+    crashPoint(`after-commit:${this.index}`);
+    return result;
+  }
+
+  /** Leaves a prepared branch to recovery: its session is closed (so XA can recover it) and not reused. */
+  async abandon(): Promise<void> {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) await this.connection.discard(held);
   }
 
   /** Rolls the branch back from whatever state it is in; never throws (failures are left to recovery and reported in the outcome). */
   async rollback(): Promise<void> {
+    // A branch still opening (the callback timed out meanwhile) must finish opening, or its connection would leak in a transaction.
+    if (this.#starting) await this.#starting.catch(() => undefined);
     if (this.#state === 'not started' || this.#state === 'rolled back' || this.#state === 'committed') return;
     try {
       if (this.isLastResource) {

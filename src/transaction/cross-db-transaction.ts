@@ -3,11 +3,12 @@ import { runInFrame } from '../context/scope.js';
 import { ConfigError, CrossDbTransactionError, HeuristicOutcomeError } from '../errors.js';
 import { Branch } from './branch.js';
 import { TransactionCoordinator, type ActiveTransaction } from './coordinator.js';
-import type { CoordinatorLog } from './coordinator-log.js';
+import type { CoordinatorLog, ParticipantRecord } from './coordinator-log.js';
 import { crashPoint } from './crash-points.js';
 import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
 import { TableLog } from './table-log.js';
-import type { Transaction } from './local.js';
+import { Transaction } from './local.js';
+import { XID_PATTERN } from '../connection/dialects/dialect.js';
 import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
 
 /** Options of {@link CrossDbTransaction.run}; the defaults come from {@link CrossDbTransaction.configure}. */
@@ -73,7 +74,7 @@ export class CrossDbTransaction {
   readonly #branches = new Map<string, Branch>();
   readonly #startedAt = new Date();
   #timeoutMs = 30_000;
-  #state: ActiveTransaction['state'] = 'running';
+  #state: ActiveTransaction['state'] | 'in doubt' = 'running';
   #open = true;
 
   private constructor(nodeId: string, log: CoordinatorLog, manager: ConnectionManager) {
@@ -125,10 +126,15 @@ export class CrossDbTransaction {
       return result;
     } catch (error) {
       tx.#open = false;
-      if (tx.#state !== 'committing') {
-        await tx.#abort();
-        coordinator.events.emit('aborted', { id: tx.id, reason: error });
+      if (tx.#state === 'in doubt' || tx.#state === 'committing') {
+        // Past (or possibly past) the decision nothing may be rolled back: unfinished branches stay prepared for recovery.
+        for (const branch of tx.#branches.values()) await branch.abandon();
+        throw error;
       }
+      await tx.#abort();
+      coordinator.events.emit('aborted', { id: tx.id, reason: error });
+      // Report what became of every branch after the rollback, not before it.
+      if (error instanceof CrossDbTransactionError && error.transactionId === tx.id) throw new CrossDbTransactionError(tx.id, error.reason, tx.participants, error.cause);
       throw error;
     } finally {
       untrack();
@@ -140,15 +146,22 @@ export class CrossDbTransaction {
     return [...this.#branches.values()].map((b) => b.outcome);
   }
 
-  /** @internal Scope lookup: the branch (a transaction handle) for a connection, enlisting it on first use. */
+  /**
+   * @internal Scope lookup: the branch (a transaction handle) for a connection, enlisting it
+   * on first use. Once the transaction is over (committed, rolled back, timed out) every
+   * lookup answers a finished handle, so a callback still running cannot write outside it.
+   */
   branch(connectionName: string): Transaction | undefined {
-    if (!this.#open) return undefined;
+    if (!this.#open) {
+      const connection = this.#manager.get(connectionName);
+      return this.#branches.get(connection.name)?.transaction ?? Transaction.finished(connection);
+    }
     return this.#enlist(connectionName).transaction;
   }
 
   /** @internal */
   snapshot(): ActiveTransaction {
-    return { id: this.id, state: this.#state, participants: this.participants, startedAt: this.#startedAt };
+    return { id: this.id, state: this.#state === 'in doubt' ? 'committing' : this.#state, participants: this.participants, startedAt: this.#startedAt };
   }
 
   #enlist(connectionName: string): Branch {
@@ -164,7 +177,9 @@ export class CrossDbTransaction {
       throw new CrossDbTransactionError(this.id, `"${connection.name}" (no two-phase commit) must be enlisted first: list it first in { connections } or touch it before the other databases`, this.participants);
     }
     const lastResourceName = connection.dialect.twoPhase === undefined ? connection.name : lastResource?.connection.name;
-    branch = new Branch(connection, this.#branches.size, branchXid(this.nodeId, this.id, this.#branches.size, lastResourceName));
+    const xid = branchXid(this.nodeId, this.id, this.#branches.size, lastResourceName);
+    if (!XID_PATTERN.test(xid.bqual)) throw new CrossDbTransactionError(this.id, `the last resource's connection name "${lastResourceName}" is too long to fit in a branch id (at most 60 characters)`, this.participants);
+    branch = new Branch(connection, this.#branches.size, xid);
     this.#branches.set(connection.name, branch);
     return branch;
   }
@@ -192,8 +207,8 @@ export class CrossDbTransaction {
       const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
       if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
     } else {
-      const decision = await this.#log.decide(this.id, 'committing', participants);
-      if (decision.state === 'aborted') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the commit decision; every branch was rolled back', this.participants);
+      const decision = await this.#decide(participants);
+      if (decision === 'aborted') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the commit decision; every branch was rolled back', this.participants);
       this.#state = 'committing';
     }
     crashPoint('after-decision');
@@ -211,6 +226,28 @@ export class CrossDbTransaction {
     }
     for (const branch of this.#branches.values()) await branch.transaction.settle(branch.started ? 'committed' : 'rolled back');
     coordinator.events.emit('committed', { id: this.id, participants: started.map((b) => b.connection.name), durationMs: Date.now() - this.#startedAt.getTime() });
+  }
+
+  /**
+   * Forces the commit decision. If the write fails its fate is unknown (the INSERT may have
+   * committed before the reply was lost): the decision is read back, and if it cannot be read
+   * the transaction is left in doubt, branches prepared, for recovery to settle.
+   */
+  async #decide(participants: ParticipantRecord[]): Promise<'committing' | 'aborted'> {
+    try {
+      return (await this.#log.decide(this.id, 'committing', participants)).state === 'aborted' ? 'aborted' : 'committing';
+    } catch (error) {
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const standing = await this.#log.get(this.id).catch(() => undefined);
+        if (standing) return standing.state === 'aborted' ? 'aborted' : 'committing';
+        // No record: nobody decided. Record the abort ourselves (the referee), then obey whatever stands.
+        const aborted = await this.#log.decide(this.id, 'aborted', []).catch(() => undefined);
+        if (aborted) return aborted.state === 'aborted' ? 'aborted' : 'committing';
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+      this.#state = 'in doubt';
+      throw new CrossDbTransactionError(this.id, `the commit decision could not be written or read back (${this.#log.description}); the branches stay prepared and recover() will settle them`, this.participants, error);
+    }
   }
 
   async #commitWithRetry(branch: Branch): Promise<void> {

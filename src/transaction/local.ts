@@ -42,6 +42,13 @@ export class Transaction {
     this.parent = parent;
   }
 
+  /** @internal A handle for a transaction that is already over: every statement on it is refused. */
+  static finished(connection: Connection): Transaction {
+    const handle = new Transaction(connection, () => Promise.reject(new TransactionError('the transaction is over')), undefined);
+    handle.#state = 'rolled back';
+    return handle;
+  }
+
   /** Whether the transaction has its connection (a lazily started branch has not, before its first statement). */
   get isStarted(): boolean {
     return this.#driverConnection !== undefined;

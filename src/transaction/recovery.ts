@@ -62,7 +62,14 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
     const connection = manager.get(name);
     const twoPhase = connection.dialect.twoPhase;
     if (!twoPhase) continue;
-    const branches = await withConnection(connection, (c) => twoPhase.listPrepared(c));
+    let branches: PreparedBranch[];
+    try {
+      branches = await withConnection(connection, (c) => twoPhase.listPrepared(c));
+    } catch (error) {
+      // One unreachable database must not stop recovery of the others.
+      result.unknown.push({ transactionId: '', connection: connection.name, gid: '', reason: `cannot list prepared transactions: ${error instanceof Error ? error.message : String(error)}` });
+      continue;
+    }
     for (const branch of branches) {
       const gid = `${branch.xid.gtrid}:${branch.xid.bqual}`;
       const parsed = parseXid(branch.xid, nodeId);
@@ -131,7 +138,7 @@ async function withConnection<T>(connection: Connection, fn: (driverConnection: 
   }
 }
 
-/** A background loop running {@link recover} every `intervalMs`; call the returned function to stop it. Failures go to the coordinator's events as unknown results. */
+/** A background loop running {@link recover} every `intervalMs`; call the returned function to stop it. A failed pass is a process warning; the loop goes on. */
 export function startRecovery(options: RecoveryOptions & { intervalMs?: number } = {}): () => Promise<void> {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;

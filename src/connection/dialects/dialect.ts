@@ -79,6 +79,8 @@ export interface DialectAdapter {
    * uniform shape) and the lender of raw connections. Nothing connects until first use.
    */
   open(settings: ConnectionSettings): OpenedDriver;
+  /** Closes a driver connection so the pool drops it instead of lending it again (an XA branch left prepared for recovery, a broken session). */
+  discard(connection: DriverConnection): Promise<void>;
   /** Runs one statement with positional bindings in the dialect's native placeholder syntax. */
   execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult>;
   /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */

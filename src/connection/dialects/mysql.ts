@@ -5,6 +5,7 @@ import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type Dialec
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
+  destroy(): void;
   query(sql: string, values: unknown[], callback: Callback): void;
   execute(sql: string, values: unknown[], callback: Callback): void;
 }
@@ -98,6 +99,11 @@ export const mysqlDialect: DialectAdapter = {
 
   async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
     return toResult(await run(connection as MysqlConnection, options.prepared ? 'execute' : 'query', sql, bindings as unknown[]));
+  },
+
+  async discard(connection) {
+    // A destroyed mysql2 connection fails knex's pool validation, so the pool drops it.
+    (connection as MysqlConnection).destroy();
   },
 
   isTimeout: (error) => {

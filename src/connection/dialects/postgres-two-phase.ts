@@ -47,9 +47,10 @@ export const postgresTwoPhase: TwoPhaseSupport = {
 
   async listPrepared(connection): Promise<PreparedBranch[]> {
     const { rows } = await (connection as pg.PoolClient).query('select gid, prepared from pg_prepared_xacts where database = current_database()');
+    // gid = gtrid:bqual where the gtrid is `prefix:node:transaction` (two colons); the bqual may hold more (a last resource's name).
     return rows.flatMap((row: { gid: string; prepared: Date }) => {
-      const split = row.gid.lastIndexOf(':');
-      return split < 0 ? [] : [{ xid: { gtrid: row.gid.slice(0, split), bqual: row.gid.slice(split + 1) }, preparedAt: row.prepared }];
+      const parts = row.gid.split(':');
+      return parts.length < 4 ? [] : [{ xid: { gtrid: parts.slice(0, 3).join(':'), bqual: parts.slice(3).join(':') }, preparedAt: row.prepared }];
     });
   },
 };

@@ -98,4 +98,9 @@ export const postgresDialect: DialectAdapter = {
   },
 
   isTimeout: (error) => driverErrorCode(error) === '57014',
+
+  async discard(connection) {
+    // knex marks a client that ended as disposed, and its pool destroys it instead of lending it again.
+    await (connection as pg.PoolClient & { end(): Promise<void> }).end().catch(() => undefined);
+  },
 };

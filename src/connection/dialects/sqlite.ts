@@ -136,4 +136,7 @@ export const sqliteDialect: DialectAdapter = {
   },
 
   isTimeout: () => false,
+
+  // The one SQLite connection is never thrown away: a transaction on it ends with ROLLBACK instead.
+  discard: async () => undefined,
 };
