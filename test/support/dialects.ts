@@ -32,45 +32,38 @@ function uniqueName(): string {
   return `pr_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
-function postgres(url: string): DialectFixture {
-  return {
-    driver: 'postgresql',
-    async provision(count) {
-      const admin = new pg.Client({ connectionString: url });
-      await admin.connect();
-      const names = Array.from({ length: count }, uniqueName);
-      for (const name of names) await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const base = new URL(url);
-      return {
-        configs: names.map((name) => ({ url: Object.assign(new URL(base), { pathname: `/${name}` }).toString() })),
-        drop: async () => {
-          const client = new pg.Client({ connectionString: url });
-          await client.connect();
-          for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          await client.end();
-        },
-      };
-    },
-  };
-}
+/** Runs admin statements on a server (a fresh connection each time, closed afterwards). */
+type AdminRunner = (statements: string[]) => Promise<void>;
 
-function mariadb(url: string): DialectFixture {
+const postgresAdmin = (url: string): AdminRunner => async (statements) => {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const sql of statements) await client.query(sql);
+  } finally {
+    await client.end();
+  }
+};
+
+const mariadbAdmin = (url: string): AdminRunner => async (statements) => {
+  const client = await mysql.createConnection(url);
+  try {
+    for (const sql of statements) await client.query(sql);
+  } finally {
+    await client.end();
+  }
+};
+
+/** A server fixture: fresh databases per test file, addressed by the server URL with another path. */
+function server(driver: DriverName, url: string, admin: AdminRunner, dropStatement: (name: string) => string): DialectFixture {
   return {
-    driver: 'mysql',
+    driver,
     async provision(count) {
-      const admin = await mysql.createConnection(url);
       const names = Array.from({ length: count }, uniqueName);
-      for (const name of names) await admin.query(`CREATE DATABASE ${name}`);
-      await admin.end();
-      const base = new URL(url);
+      await admin(names.map((name) => `CREATE DATABASE ${name}`));
       return {
-        configs: names.map((name) => ({ url: Object.assign(new URL(base), { pathname: `/${name}` }).toString() })),
-        drop: async () => {
-          const client = await mysql.createConnection(url);
-          for (const name of names) await client.query(`DROP DATABASE IF EXISTS ${name}`);
-          await client.end();
-        },
+        configs: names.map((name) => ({ url: Object.assign(new URL(url), { pathname: `/${name}` }).toString() })),
+        drop: () => admin(names.map(dropStatement)),
       };
     },
   };
@@ -79,8 +72,8 @@ function mariadb(url: string): DialectFixture {
 /** The dialects enabled in this run: SQLite always, servers when their URL is set. */
 export const DIALECTS: DialectFixture[] = [
   sqlite,
-  ...(process.env.POLYRECORD_PG_URL ? [postgres(process.env.POLYRECORD_PG_URL)] : []),
-  ...(process.env.POLYRECORD_MYSQL_URL ? [mariadb(process.env.POLYRECORD_MYSQL_URL)] : []),
+  ...(process.env.POLYRECORD_PG_URL ? [server('postgresql', process.env.POLYRECORD_PG_URL, postgresAdmin(process.env.POLYRECORD_PG_URL), (name) => `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)] : []),
+  ...(process.env.POLYRECORD_MYSQL_URL ? [server('mysql', process.env.POLYRECORD_MYSQL_URL, mariadbAdmin(process.env.POLYRECORD_MYSQL_URL), (name) => `DROP DATABASE IF EXISTS ${name}`)] : []),
 ];
 
 /** Declares one behaviour suite per enabled dialect. */
