@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import type { SectionProfiler } from './profiler.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) process.emitWarning('run node with --expose-gc (npm run bench does) so each timed section starts from a collected heap');
@@ -8,12 +9,22 @@ export function collectGarbage(): void {
   gc?.();
 }
 
+let profiler: SectionProfiler | undefined;
+
+/** Profiles every timed section from now on (or stops doing so). */
+export function profileSections(sections: SectionProfiler | undefined): void {
+  profiler = sections;
+}
+
 /** Milliseconds `fn` takes, starting from a collected heap. */
 export async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const stopProfiler = profiler ? await profiler.start() : undefined;
   collectGarbage();
   const start = performance.now();
   await fn();
-  return performance.now() - start;
+  const ms = performance.now() - start;
+  await stopProfiler?.();
+  return ms;
 }
 
 /** Awaits `step(i)` for i = `from` … `from + count - 1`, one after the other. */

@@ -6,6 +6,7 @@
  * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all three).
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
+ * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
 export type Dialect = 'sqlite' | 'postgresql' | 'mysql';
 export type ContenderName = 'raw' | 'knex' | 'polyrecord';
@@ -24,6 +25,8 @@ export interface BenchOptions {
   readonly contenders: readonly ContenderName[];
   /** Where to write the measurements as JSON, if anywhere. */
   readonly json: string | undefined;
+  /** Where to write CPU profiles of the timed sections, if anywhere. */
+  readonly cpuProfile: string | undefined;
 }
 
 const SPELLINGS: Record<string, Dialect> = {
@@ -89,5 +92,6 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     only: only ? new Set(only) : undefined,
     contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
     json: env.BENCH_JSON || undefined,
+    cpuProfile: env.BENCH_CPU_PROFILE || undefined,
   };
 }

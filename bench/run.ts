@@ -6,7 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
+import { profileSections } from './measure.js';
 import { readOptions, type DialectChoice, type ContenderName } from './options.js';
+import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
 import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
 import { provisionTarget } from './targets.js';
@@ -20,7 +22,7 @@ function rotate<T>(items: readonly T[], by: number): T[] {
   return [...items.slice(start), ...items.slice(0, start)];
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[]): Promise<{ result: DialectResult; failures: string[] }> {
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], profiler: SectionProfiler | undefined): Promise<{ result: DialectResult; failures: string[] }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -35,6 +37,7 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
       const by: Partial<Record<ContenderName, Measurement>> = {};
       for (const contender of rotate(contenders, index)) {
         try {
+          profiler?.label(`${target.dialect}-${workload.id}-${contender.name}`);
           const m = await workload.measure(contender, db);
           by[contender.name] = m;
           log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
@@ -58,11 +61,13 @@ async function main(): Promise<void> {
   const cpu = cpus();
   console.log(`# polyrecord bench, ${new Date().toISOString()}`);
   console.log(`Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
+  const profiler = options.cpuProfile ? new SectionProfiler(options.cpuProfile) : undefined;
+  profileSections(profiler);
   const failures: string[] = [];
   const results: DialectResult[] = [];
   for (const choice of options.dialects) {
     const started = Date.now();
-    const run = await benchDialect(choice, options.only, options.contenders);
+    const run = await benchDialect(choice, options.only, options.contenders, profiler);
     failures.push(...run.failures);
     results.push(run.result);
     if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
