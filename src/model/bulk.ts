@@ -27,6 +27,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
   if (rows.length === 0) return 0;
   const conflict = upsert ? conflictColumns(meta, upsert) : undefined;
   const runs = groupByColumns(meta, rows);
+  const now = new Date();
   const explicitUpdate = upsert?.update?.map((p) => meta.column(p));
   const options = execOptions(meta);
   const plans = runs.map((run) => ({
@@ -42,7 +43,12 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
         const chunk = run.rows.slice(start, start + perStatement);
         if (statement === undefined || chunk.length !== perStatement) statement = bulkStatement(meta, target, run.columns, chunk.length, conflict, update);
         const values: unknown[] = [];
-        for (const row of chunk) for (const column of run.columns) values.push(encodeFor(target, column, row[column.property]));
+        for (const row of chunk) {
+          for (const column of run.columns) {
+            const value = row[column.property];
+            values.push(encodeFor(target, column, value === undefined && column.role !== undefined ? now : value));
+          }
+        }
         const result = execute(statement, values);
         if (result instanceof Promise) await result;
       }
@@ -85,21 +91,23 @@ function conflictColumns(meta: ModelMeta, upsert: UpsertOptions): ColumnMeta[] {
   return upsert.conflictKeys.map((p) => meta.column(p));
 }
 
-/** Validates rows, fills timestamps, and groups consecutive rows with the same set of columns. */
+/**
+ * Validates rows and groups consecutive rows with the same set of columns (`@CreatedAt`/
+ * `@UpdatedAt` always included: a missing one is filled with the time of the call when
+ * encoded). Rows are not copied; the column set is compared as a bit mask.
+ */
 function groupByColumns(meta: ModelMeta, rows: readonly object[]): Run[] {
-  const now = new Date();
   const runs: Run[] = [];
   let current: Run | undefined;
   let signature = '';
   for (const input of rows) {
     if (input === null || typeof input !== 'object') throw new QueryBuilderError('bulk operations take an array of objects');
-    const row: Record<string, unknown> = { ...(input as Record<string, unknown>) };
-    for (const column of meta.columns) if (column.role && row[column.property] === undefined) row[column.property] = now;
-    for (const property of Object.keys(row)) meta.column(property);
-    const columns = meta.columns.filter((c) => row[c.property] !== undefined);
-    const sig = columns.map((c) => c.property).join(',');
+    const row = input as Record<string, unknown>;
+    for (const property in row) if (!meta.byProperty.has(property)) meta.column(property);
+    let sig = '';
+    for (const column of meta.columns) sig += column.role !== undefined || row[column.property] !== undefined ? '1' : '0';
     if (!current || sig !== signature) {
-      current = { columns, rows: [] };
+      current = { columns: meta.columns.filter((c) => c.role !== undefined || row[c.property] !== undefined), rows: [] };
       runs.push(current);
       signature = sig;
     }

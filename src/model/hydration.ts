@@ -53,6 +53,10 @@ function assignment(column: ColumnMeta): string {
       return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'boolean' ? v : dec.boolean(v);`;
     case 'json':
       return ` v = row[${c}]; if (v !== null && typeof v !== 'string') { row[${c}] = JSON.stringify(v); o[${p}] = v; } else o[${p}] = v === null ? null : JSON.parse(v);`;
+    case 'date':
+    case 'datetime':
+      // A driver's Date goes to the instance as it is and the snapshot keeps its instant; stored text stays in the snapshot as stored.
+      return ` v = row[${c}]; if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.${column.type}(v);`;
     default:
       return ` o[${p}] = dec.${column.type}(row[${c}]);`;
   }
@@ -73,7 +77,7 @@ export function hydrateLoose(meta: ModelMeta, row: Record<string, unknown>, conn
 
 /** What a value looks like in the original snapshot after it was written. */
 export function snapshotValue(column: ColumnMeta, value: unknown): unknown {
-  if (value instanceof Date) return new Date(value.getTime());
+  if (value instanceof Date) return value.getTime();
   if (column.type === 'json' && value !== null && value !== undefined) return JSON.stringify(value);
   return value;
 }
@@ -91,6 +95,16 @@ export function changedColumns(meta: ModelMeta, instance: RecordSlots & Record<s
     }
     const before = original[column.column];
     if (before === current) continue;
+    // Dates are kept as instants in the snapshot: compare without building a Date.
+    if (typeof before === 'number' && current instanceof Date) {
+      if (current.getTime() !== before) changed.push(column);
+      continue;
+    }
+    if (typeof before === 'string' && current instanceof Date && column.type === 'datetime' && current.toISOString() === before) continue;
+    if (column.type === 'json' && typeof before === 'string') {
+      if (JSON.stringify(current) !== before) changed.push(column);
+      continue;
+    }
     if (!sameValue(column.type, before === null ? null : decoders[column.type](before), current)) changed.push(column);
   }
   return changed;

@@ -40,9 +40,11 @@ export interface LifecycleParticipant {
 export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): Promise<void> {
   assertNotDestroyed(meta, instance, 'save');
   const isNew = instance[ORIGINAL] === undefined;
-  await runHooks(meta.hooks, 'beforeValidate', instance);
-  await runHooks(meta.hooks, 'beforeSave', instance);
-  await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance);
+  if (meta.hooks.size > 0) {
+    await runHooks(meta.hooks, 'beforeValidate', instance);
+    await runHooks(meta.hooks, 'beforeSave', instance);
+    await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance);
+  }
   await writeWithLifecycle(meta, instance, explicit, isNew ? 'created' : 'updated', async (target) =>
     isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
   );
@@ -51,7 +53,7 @@ export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?:
 /** `destroy()`: hooks, delete, participants, events, commit callbacks. */
 export async function destroyRecord(meta: ModelMeta, instance: Instance): Promise<void> {
   assertNotDestroyed(meta, instance, 'destroy');
-  await runHooks(meta.hooks, 'beforeDestroy', instance);
+  if (meta.hooks.size > 0) await runHooks(meta.hooks, 'beforeDestroy', instance);
   await writeWithLifecycle(meta, instance, undefined, 'destroyed', (target) => deleteRecord(meta, instance, target));
 }
 
@@ -62,6 +64,12 @@ const AFTER_HOOKS: Record<WriteContext['operation'], HookName[]> = {
 };
 
 async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>): Promise<void> {
+  const outer = instanceTarget(meta, instance, explicit);
+  // Nothing listens and no transaction could roll the write back: just write.
+  if (!outer.transaction && isPlain(meta)) {
+    await write(outer);
+    return;
+  }
   const run = async () => {
     const target = instanceTarget(meta, instance, explicit);
     const before = { original: instance[ORIGINAL] && { ...instance[ORIGINAL] }, connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
@@ -83,9 +91,15 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
     if (trx) trx.afterCommit(() => afterCommit(context), instance);
     else await afterCommit(context);
   };
-  const target = instanceTarget(meta, instance, explicit);
-  if (needsTransaction(meta)) await runTransaction(target.connection, run);
+  if (needsTransaction(meta)) await runTransaction(outer.connection, run);
   else await run();
+}
+
+const ALL_EVENTS = [...['created', 'updated', 'saved', 'destroyed'], 'committed', 'rolledBack'] as const;
+
+/** A model without hooks, participants or record listeners: its writes need no lifecycle work at all. */
+function isPlain(meta: ModelMeta): boolean {
+  return meta.hooks.size === 0 && meta.participants.length === 0 && ALL_EVENTS.every((event) => meta.events.listenerCount(event) === 0);
 }
 
 const IN_WRITE_EVENTS = ['created', 'updated', 'saved', 'destroyed'] as const;

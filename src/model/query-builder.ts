@@ -127,7 +127,9 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       if (value === null || value === undefined) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) cannot contain null; use whereNull()`);
       checkValue(column, value);
     }
-    return this.#addWhere({ kind: 'in', bool: 'and', column: column.column, not, count: values.length }, `${not ? '!' : ''}in${column.column}#${values.length}`, values, column.type);
+    // Lists are padded to a power of two by repeating the last value (same meaning), so a few statement shapes serve every list length.
+    const padded = values.length === 0 ? values : [...values, ...new Array<unknown>(2 ** Math.ceil(Math.log2(values.length)) - values.length).fill(values[values.length - 1])];
+    return this.#addWhere({ kind: 'in', bool: 'and', column: column.column, not, count: padded.length }, `${not ? '!' : ''}in${column.column}#${padded.length}`, padded, column.type);
   }
 
   whereNull<K extends Prop<M>>(property: K): ModelQuery<M> {

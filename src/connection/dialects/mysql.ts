@@ -67,7 +67,7 @@ export const mysqlDialect: DialectAdapter = {
   pingStatement: 'select 1',
   codec: {
     boolean: (value) => (value ? 1 : 0),
-    // DATETIME has no zone: store the UTC wall time, read it back as UTC.
+    // DATETIME has no zone: store the UTC wall time; mysql2 (timezone 'Z') reads it back as UTC Dates.
     datetime: (value) => value.toISOString().replace('T', ' ').replace('Z', ''),
     date: utcDateString,
     json: (value) => JSON.stringify(value),
@@ -85,7 +85,6 @@ export const mysqlDialect: DialectAdapter = {
         database: settings.database,
         charset: 'utf8mb4',
         timezone: 'Z',
-        dateStrings: true,
         supportBigNumbers: true,
         bigNumberStrings: true,
         connectTimeout: settings.connectTimeoutMs,

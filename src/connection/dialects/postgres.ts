@@ -9,12 +9,15 @@ const OID_TIMESTAMP = 1114;
 
 /**
  * Per-client type parsers (the global `pg.types` registry is left alone for the
- * application's other pg users): DATE and TIMESTAMP WITHOUT TIME ZONE come back as
- * text so polyrecord reads them as UTC instead of the process's local time zone.
+ * application's other pg users): DATE and TIMESTAMP WITHOUT TIME ZONE are read as UTC
+ * instead of the process's local time zone, which is how polyrecord writes them.
  */
+const parseUtcTimestamp = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
+const parseUtcDate = (value: string) => new Date(`${value}T00:00:00Z`);
 const typeParsers = {
   getTypeParser(oid: number, format?: string) {
-    if (oid === OID_DATE || oid === OID_TIMESTAMP) return (value: string) => value;
+    if (oid === OID_DATE) return parseUtcDate;
+    if (oid === OID_TIMESTAMP) return parseUtcTimestamp;
     return pg.types.getTypeParser(oid, format as 'text');
   },
 };
