@@ -1,0 +1,160 @@
+/**
+ * The sync and cross-database benchmarks, printed as Markdown tables:
+ *
+ * - outbox: OutboxRelay throughput, PostgreSQL outbox → MariaDB @SyncTo copy (bench/sync/outbox.ts);
+ * - batch-sync: SyncJob vs a hand-written knex copy loop, SQLite file → PostgreSQL (bench/sync/batch-sync.ts);
+ * - cross-db: CrossDbTransaction.run vs two local transactions, PostgreSQL + MariaDB (bench/cross-db/transfer.ts).
+ *
+ * Each runs only when the servers it needs are given: POLYRECORD_PG_URL (all three) and
+ * POLYRECORD_MYSQL_URL (outbox, cross-db). Each creates fresh databases named
+ * `polyrecord_bench_x_<pid>…` and drops them at the end.
+ *
+ * - `BENCH_EXTRA=outbox,batch-sync,cross-db`: which benchmarks (default: every one whose servers are set).
+ * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source (a second run uses a quarter of it).
+ * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
+ * - `BENCH_EXTRA_TIMEOUT_S=300`: a benchmark still running after this long is reported as failed
+ *   (its databases are dropped) and the process exits at the end instead of waiting for it.
+ *
+ * Build and run:
+ *   npm run build --silent && npx tsc -p tsconfig.run.json && \
+ *   POLYRECORD_PG_URL=postgres://postgres@127.0.0.1:5432/test POLYRECORD_MYSQL_URL=mysql://root@127.0.0.1:3306/test \
+ *   node --expose-gc .build/bench/run-extra.js
+ */
+import { cpus, totalmem } from 'node:os';
+import Database from 'better-sqlite3';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { benchCrossDb } from './cross-db/transfer.js';
+import { benchBatchSync } from './sync/batch-sync.js';
+import { benchOutbox } from './sync/outbox.js';
+import { dropLeftovers, envInt, log, type ExtraResult, type ServerUrls } from './sync/support.js';
+
+interface Benchmark {
+  readonly id: string;
+  readonly needs: ReadonlyArray<keyof ServerUrls>;
+  run(urls: ServerUrls): Promise<ExtraResult>;
+}
+
+const BENCHMARKS: readonly Benchmark[] = [
+  { id: 'outbox', needs: ['pg', 'mysql'], run: benchOutbox },
+  { id: 'batch-sync', needs: ['pg'], run: benchBatchSync },
+  { id: 'cross-db', needs: ['pg', 'mysql'], run: benchCrossDb },
+];
+
+const VARIABLE: Record<keyof ServerUrls, string> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL' };
+
+function chosen(urls: ServerUrls): { run: Benchmark[]; skipped: string[] } {
+  const asked = process.env.BENCH_EXTRA?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  for (const id of asked ?? []) {
+    if (!BENCHMARKS.some((b) => b.id === id)) throw new Error(`BENCH_EXTRA: unknown benchmark "${id}"; use ${BENCHMARKS.map((b) => b.id).join(', ')}`);
+  }
+  const run: Benchmark[] = [];
+  const skipped: string[] = [];
+  for (const benchmark of BENCHMARKS) {
+    if (asked && !asked.includes(benchmark.id)) continue;
+    const missing = benchmark.needs.filter((server) => !urls[server]);
+    if (missing.length === 0) run.push(benchmark);
+    else {
+      const reason = `${benchmark.id}: skipped, set ${missing.map((s) => VARIABLE[s]).join(' and ')}`;
+      if (asked) throw new Error(`BENCH_EXTRA includes ${reason}`);
+      skipped.push(reason);
+    }
+  }
+  return { run, skipped };
+}
+
+async function serverVersions(urls: ServerUrls): Promise<string[]> {
+  const versions: string[] = [];
+  if (urls.pg) {
+    const client = new pg.Client({ connectionString: urls.pg });
+    await client.connect();
+    try {
+      const { rows } = await client.query("select current_setting('server_version') as v, current_setting('max_prepared_transactions') as p, current_setting('synchronous_commit') as s");
+      versions.push(`PostgreSQL ${rows[0].v} (max_prepared_transactions ${rows[0].p}, synchronous_commit ${rows[0].s})`);
+    } finally {
+      await client.end();
+    }
+  }
+  if (urls.mysql) {
+    const connection = await mysql.createConnection(urls.mysql);
+    try {
+      const [rows] = await connection.query<mysql.RowDataPacket[]>('select version() as v, @@innodb_flush_log_at_trx_commit as f');
+      versions.push(`MariaDB/MySQL ${rows[0]!.v} (innodb_flush_log_at_trx_commit ${rows[0]!.f})`);
+    } finally {
+      await connection.end();
+    }
+  }
+  const sqlite = new Database(':memory:');
+  versions.push(`SQLite ${(sqlite.prepare('select sqlite_version() as v').get() as { v: string }).v} (better-sqlite3)`);
+  sqlite.close();
+  return versions;
+}
+
+function row(cells: readonly string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+export function renderExtra(result: ExtraResult): string {
+  const lines = [`### ${result.title}`, ''];
+  for (const note of result.notes) lines.push(note, '');
+  lines.push(row(result.columns), row(result.columns.map((_, i) => (i === 0 ? '---' : '---:'))));
+  for (const cells of result.rows) lines.push(row(cells));
+  lines.push('');
+  for (const check of result.goals) {
+    const mark = check.met === undefined ? 'n/a' : check.met ? 'met' : 'NOT met';
+    lines.push(`- ${check.goal}: **${mark}** (${check.detail})`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const urls: ServerUrls = { pg: process.env.POLYRECORD_PG_URL || undefined, mysql: process.env.POLYRECORD_MYSQL_URL || undefined };
+  const { run, skipped } = chosen(urls);
+  if (!(globalThis as { gc?: unknown }).gc) process.emitWarning('run node with --expose-gc so memory measurements start from a collected heap');
+  const cpu = cpus();
+  console.log(`# polyrecord sync and cross-database bench, ${new Date().toISOString()}`);
+  console.log('');
+  console.log(`- Machine: ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'} (nproc ${cpu.length}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${process.platform} ${process.arch}`);
+  console.log(`- Node ${process.version}`);
+  for (const version of await serverVersions(urls)) console.log(`- ${version}`);
+  for (const reason of skipped) console.log(`- ${reason}`);
+  const failures: string[] = [];
+  const limitMs = envInt('BENCH_EXTRA_TIMEOUT_S', 300) * 1000;
+  let timedOut = false;
+  for (const benchmark of run) {
+    const started = Date.now();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const result = await Promise.race([
+        benchmark.run(urls),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => {
+            timedOut = true;
+            reject(new Error(`still running after ${limitMs / 1000} s (BENCH_EXTRA_TIMEOUT_S)`));
+          }, limitMs);
+        }),
+      ]);
+      console.log(`\n${renderExtra(result)}`);
+    } catch (error) {
+      failures.push(`${benchmark.id}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      console.log(`\n### ${benchmark.id}\n\nFAILED: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    log(`(${benchmark.id} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  }
+  if (failures.length) {
+    console.error(`\n${failures.length} benchmark(s) failed:\n${failures.join('\n\n')}`);
+    process.exitCode = 1;
+  }
+  // A benchmark that timed out still holds its (hung) connections: do not wait for them.
+  if (timedOut) {
+    await dropLeftovers();
+    process.exit();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,183 @@
+/**
+ * Helpers shared by the extra benchmarks (bench/sync, bench/cross-db, bench/run-extra.ts):
+ * fresh server databases, the result shape run-extra.ts renders, small statistics.
+ */
+import createKnex, { type Knex } from 'knex';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import type { GoalCheck } from '../goals.js';
+
+export type { GoalCheck };
+
+/** What one extra benchmark hands to run-extra.ts: one Markdown table plus notes and goal checks. */
+export interface ExtraResult {
+  readonly title: string;
+  /** Lines printed above the table (setup, what is measured). */
+  readonly notes: readonly string[];
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+  readonly goals: readonly GoalCheck[];
+}
+
+/** The server URLs a run was given. */
+export interface ServerUrls {
+  readonly pg: string | undefined;
+  readonly mysql: string | undefined;
+}
+
+export const log = (message: string) => process.stderr.write(`${message}\n`);
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Every database this process creates is named `polyrecord_bench_x_<pid>` plus an optional suffix. */
+export function benchDatabaseName(suffix = ''): string {
+  return `polyrecord_bench_x_${process.pid}${suffix ? `_${suffix}` : ''}`;
+}
+
+export function withDatabase(url: string, database: string): string {
+  const copy = new URL(url);
+  copy.pathname = `/${database}`;
+  return copy.toString();
+}
+
+/** A knex connection object for a server URL (knex takes URLs too, but not for every field). */
+function knexConnection(url: string): Knex.StaticConnectionConfig {
+  const u = new URL(url);
+  return {
+    host: u.hostname.replace(/^\[|\]$/g, ''),
+    port: u.port ? Number(u.port) : undefined,
+    user: u.username ? decodeURIComponent(u.username) : undefined,
+    password: u.password ? decodeURIComponent(u.password) : undefined,
+    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
+  } as Knex.StaticConnectionConfig;
+}
+
+/** A database created for one benchmark; `drop()` removes it (idempotent). */
+export interface FreshDatabase {
+  readonly dialect: 'postgresql' | 'mysql';
+  readonly name: string;
+  /** URL of the fresh database. */
+  readonly url: string;
+  /** A new knex instance on it (the bench's own connection; destroy it yourself). */
+  knex(pool?: { min: number; max: number }): Knex;
+  drop(): Promise<void>;
+}
+
+// Databases created and not dropped yet, so that run-extra.ts can drop what a timed-out benchmark left.
+const undropped = new Set<FreshDatabase>();
+
+/** Drops every database a benchmark created and has not dropped (after a timeout). */
+export async function dropLeftovers(): Promise<void> {
+  for (const db of [...undropped]) await db.drop().catch((error: unknown) => log(`dropping ${db.name}: ${String(error)}`));
+}
+
+function tracked(db: FreshDatabase): FreshDatabase {
+  const drop = db.drop;
+  const entry: FreshDatabase = {
+    ...db,
+    drop: async () => {
+      await drop();
+      undropped.delete(entry);
+    },
+  };
+  undropped.add(entry);
+  return entry;
+}
+
+export async function freshPostgres(serverUrl: string, suffix = ''): Promise<FreshDatabase> {
+  const name = benchDatabaseName(suffix);
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(serverUrl, name);
+  return tracked({
+    dialect: 'postgresql',
+    name,
+    url,
+    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'pg', connection: knexConnection(url), pool }),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  });
+}
+
+export async function freshMysql(serverUrl: string, suffix = ''): Promise<FreshDatabase> {
+  const name = benchDatabaseName(suffix);
+  const admin = await mysql.createConnection(serverUrl);
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
+    await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(serverUrl, name);
+  return tracked({
+    dialect: 'mysql',
+    name,
+    url,
+    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'mysql2', connection: knexConnection(url), pool }),
+    drop: async () => {
+      const client = await mysql.createConnection(serverUrl);
+      try {
+        await client.query(`DROP DATABASE IF EXISTS ${name}`);
+      } finally {
+        await client.end();
+      }
+    },
+  });
+}
+
+/** Runs `fn` with cleanups registered along the way, then runs them in reverse order (also after a failure). */
+export async function withCleanup<T>(fn: (defer: (cleanup: () => Promise<unknown> | unknown) => void) => Promise<T>): Promise<T> {
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  try {
+    return await fn((cleanup) => cleanups.push(cleanup));
+  } finally {
+    for (const cleanup of cleanups.reverse()) {
+      try {
+        await cleanup();
+      } catch (error) {
+        log(`cleanup failed: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+  }
+}
+
+/** The value below which `p` percent of `sorted` (ascending) lie (nearest rank). */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+export function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`bench check failed: ${message}`);
+}
+
+export const fmt = {
+  int: (n: number) => Math.round(n).toLocaleString('en'),
+  ms: (n: number) => (n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(2)),
+  x: (n: number) => `${n.toFixed(2)}x`,
+  mb: (n: number) => n.toFixed(1),
+  pct: (n: number) => `${(n * 100).toFixed(0)}%`,
+  s: (ms: number) => (ms / 1000).toFixed(1),
+};
+
+/** A positive integer from the environment, or the default. */
+export function envInt(name: string, fallback: number): number {
+  const value = process.env[name];
+  if (value === undefined || value.trim() === '') return fallback;
+  const n = Number(value.replace(/_/g, ''));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer (got ${JSON.stringify(value)})`);
+  return n;
+}
