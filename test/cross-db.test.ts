@@ -69,8 +69,13 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
       expect(await balanceOf(from)).toBe(990);
       expect(await balanceOf(to)).toBe(1010);
       await expectNoPreparedLeft();
-      const logged = await ConnectionManager.get('txlog').knex(TX_LOG_TABLE).where({ id: result }).first();
-      expect(logged.state).toBe('committed');
+      // The "done" mark is written after run() resolves.
+      let logged: { state: string } | undefined;
+      for (let i = 0; i < 50 && logged?.state !== 'committed'; i++) {
+        logged = await ConnectionManager.get('txlog').knex(TX_LOG_TABLE).where({ id: result }).first();
+        if (logged?.state !== 'committed') await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(logged!.state).toBe('committed');
       expect(TransactionCoordinator.default.active()).toEqual([]);
     });
 
@@ -220,6 +225,7 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
       return tx.id;
     }, { log });
     expect(await balanceOf('bank_m')).toBe(1010);
+    await new Promise((r) => setTimeout(r, 50));
     expect((await new FileLog({ path }).get(id))!.state).toBe('committed');
     const first = new FileLog({ path });
     const second = new FileLog({ path });

@@ -160,8 +160,9 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     }
     const columns = properties.map((p) => this.#meta.column(p));
     columns.forEach((column, i) => checkValue(column, values[i]));
-    const expanded: unknown[] = [];
-    const types: ResolvedType[] = [];
+    // A redundant leading `a >= x` lets every database start its index range at the cursor (the OR alone makes SQLite scan from the start).
+    const expanded: unknown[] = [values[0]];
+    const types: ResolvedType[] = [columns[0]!.type];
     for (let i = 0; i < columns.length; i++) {
       for (let j = 0; j <= i; j++) {
         expanded.push(values[j]);
@@ -368,6 +369,7 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): numbe
     }
     case 'after': {
       let next = index;
+      q.where(node.columns[0]!, '>=', slot(next++));
       const group = function (this: Knex.QueryBuilder) {
         node.columns.forEach((column, i) => {
           this.orWhere(function (this: Knex.QueryBuilder) {

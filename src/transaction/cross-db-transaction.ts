@@ -33,15 +33,20 @@ interface Defaults {
 
 let defaults: Defaults = {};
 
+// One TableLog per manager and connection name, so `log: 'txlog'` checks its table once, not per transaction.
+const tableLogs = new WeakMap<ConnectionManager, Map<string, TableLog>>();
+
 /** Turns `log` (an object or a connection name) into a log. */
 export function toLog(log: CoordinatorLog | string | undefined, manager: ConnectionManager): CoordinatorLog {
   const chosen = log ?? defaults.log;
   if (chosen === undefined) throw new ConfigError('log', 'a cross-database transaction needs a coordinator log: pass { log } or call CrossDbTransaction.configure({ log })');
-  if (typeof chosen === 'string') {
-    manager.get(chosen);
-    return new TableLog({ connection: chosen, manager });
-  }
-  return chosen;
+  if (typeof chosen !== 'string') return chosen;
+  manager.get(chosen);
+  let logs = tableLogs.get(manager);
+  if (!logs) tableLogs.set(manager, (logs = new Map()));
+  let table = logs.get(chosen);
+  if (!table) logs.set(chosen, (table = new TableLog({ connection: chosen, manager })));
+  return table;
 }
 
 /** The configured defaults (for recovery). */
@@ -222,7 +227,8 @@ export class CrossDbTransaction {
     });
     if (results.every((r) => r.status === 'fulfilled')) {
       crashPoint('before-complete');
-      await this.#log.complete(this.id).catch(() => undefined);
+      // Bookkeeping only (the decision already stands): off the caller's path. If it is lost, recover() marks it.
+      this.#log.complete(this.id).catch(() => undefined);
     }
     for (const branch of this.#branches.values()) await branch.transaction.settle(branch.started ? 'committed' : 'rolled back');
     coordinator.events.emit('committed', { id: this.id, participants: started.map((b) => b.connection.name), durationMs: Date.now() - this.#startedAt.getTime() });

@@ -66,7 +66,8 @@ export class TableLog implements CoordinatorLog {
   async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
     await this.ensure();
     const connection = this.#manager.get(this.connection);
-    const now = connection.dialect.codec.datetime(new Date()) as string;
+    const at = new Date();
+    const now = connection.dialect.codec.datetime(at) as string;
     try {
       await connection.knex(TX_LOG_TABLE).insert({ id, state, participants: JSON.stringify(participants), created_at: now, updated_at: now });
     } catch (error) {
@@ -75,7 +76,7 @@ export class TableLog implements CoordinatorLog {
       if (existing) return existing;
       throw error;
     }
-    return (await this.get(id))!;
+    return { id, state, participants, createdAt: at, updatedAt: at };
   }
 
   async complete(id: string): Promise<void> {
