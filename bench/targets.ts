@@ -30,13 +30,15 @@ function databaseName(): string {
   return `polyrecord_bench_${process.pid}`;
 }
 
-function withDatabase(url: string, database: string): string {
+/** The server URL with another database in its path. */
+export function withDatabase(url: string, database: string): string {
   const copy = new URL(url);
   copy.pathname = `/${database}`;
   return copy.toString();
 }
 
-function serverConnection(url: string): Knex.StaticConnectionConfig {
+/** A knex connection object for a server URL. */
+export function serverConnection(url: string): Knex.StaticConnectionConfig {
   const u = new URL(url);
   return {
     host: u.hostname.replace(/^\[|\]$/g, ''),

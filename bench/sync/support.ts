@@ -6,6 +6,7 @@ import createKnex, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import type { GoalCheck } from '../goals.js';
+import { serverConnection, withDatabase } from '../targets.js';
 
 export type { GoalCheck };
 
@@ -33,23 +34,7 @@ export function benchDatabaseName(suffix = ''): string {
   return `polyrecord_bench_x_${process.pid}${suffix ? `_${suffix}` : ''}`;
 }
 
-export function withDatabase(url: string, database: string): string {
-  const copy = new URL(url);
-  copy.pathname = `/${database}`;
-  return copy.toString();
-}
-
-/** A knex connection object for a server URL (knex takes URLs too, but not for every field). */
-function knexConnection(url: string): Knex.StaticConnectionConfig {
-  const u = new URL(url);
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, ''),
-    port: u.port ? Number(u.port) : undefined,
-    user: u.username ? decodeURIComponent(u.username) : undefined,
-    password: u.password ? decodeURIComponent(u.password) : undefined,
-    database: decodeURIComponent(u.pathname.replace(/^\//, '')),
-  } as Knex.StaticConnectionConfig;
-}
+export { withDatabase };
 
 /** A database created for one benchmark; `drop()` removes it (idempotent). */
 export interface FreshDatabase {
@@ -98,7 +83,7 @@ export async function freshPostgres(serverUrl: string, suffix = ''): Promise<Fre
     dialect: 'postgresql',
     name,
     url,
-    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'pg', connection: knexConnection(url), pool }),
+    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'pg', connection: serverConnection(url), pool }),
     drop: async () => {
       const client = new pg.Client({ connectionString: serverUrl });
       await client.connect();
@@ -125,7 +110,7 @@ export async function freshMysql(serverUrl: string, suffix = ''): Promise<FreshD
     dialect: 'mysql',
     name,
     url,
-    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'mysql2', connection: knexConnection(url), pool }),
+    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'mysql2', connection: serverConnection(url), pool }),
     drop: async () => {
       const client = await mysql.createConnection(serverUrl);
       try {

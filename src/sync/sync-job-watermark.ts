@@ -23,9 +23,9 @@ export function assertExactWatermarks(plan: SyncJobPlan, source: Connection, rec
     const value = (record as unknown as Record<string, unknown>)[column.property];
     if (raw === null || raw === undefined || !(value instanceof Date)) continue;
     let problem: string | undefined;
-    if (source.driver === 'sqlite') {
+    if (source.dialect.datesAreText) {
       const encoded = column.type === 'date' ? codec.date(value) : codec.datetime(value);
-      if (raw !== encoded) problem = `SQLite compares it (as stored) with ${JSON.stringify(encoded)}, the value it reads back as`;
+      if (raw !== encoded) problem = `the database (${source.driver}) compares it (as stored) with ${JSON.stringify(encoded)}, the value it reads back as`;
     } else if (typeof raw === 'string') {
       const fraction = /\.(\d+)/.exec(raw)?.[1] ?? '';
       if (/[1-9]/.test(fraction.slice(3))) problem = 'it is more precise than a JS Date (milliseconds)';

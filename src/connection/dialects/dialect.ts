@@ -56,6 +56,8 @@ export interface DialectAdapter {
    * single-row statement run in a loop inside a transaction is SQLite's fastest path anyway.
    */
   rowsPerInsert(columnCount: number): number;
+  /** Dates are stored as text and compared as text (SQLite): only values in exactly the format polyrecord writes sort correctly. */
+  readonly datesAreText: boolean;
   /** Pool bounds used when the config gives none. */
   readonly defaultPool: { min: number; max: number };
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */

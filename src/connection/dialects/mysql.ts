@@ -57,6 +57,7 @@ export const mysqlDialect: DialectAdapter = {
   driver: 'mysql',
   maxBindings: 65_535,
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
+  datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: false,
   supportsSkipLocked: true,

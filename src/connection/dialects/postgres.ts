@@ -49,6 +49,7 @@ export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
   maxBindings: 65_535,
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
+  datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: true,
   supportsSkipLocked: true,

@@ -89,6 +89,7 @@ export const sqliteDialect: DialectAdapter = {
   // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since SQLite 3.32.
   maxBindings: 32_766,
   rowsPerInsert: () => 1,
+  datesAreText: true,
   defaultPool: { min: 1, max: 1 },
   insertReturning: false,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
