@@ -142,7 +142,7 @@ export class ConnectionSettings {
   }
 
   toString(): string {
-    const where = this.driver === 'sqlite' ? this.database : `${this.username ?? ''}@${this.host ?? ''}:${this.port ?? ''}/${this.database}`;
+    const where = this.host === undefined && this.port === undefined ? this.database : `${this.username ?? ''}@${this.host ?? ''}:${this.port ?? ''}/${this.database}`;
     return `ConnectionSettings(${this.name}: ${this.driver} ${where})`;
   }
 
@@ -169,7 +169,7 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
   }
 
   const database = input.database ?? fromUrl.database;
-  if (typeof database !== 'string' || database === '') throw new ConfigError('database', driver === 'sqlite' ? 'is required: a file path or ":memory:"' : 'is required', name);
+  if (typeof database !== 'string' || database === '') throw new ConfigError('database', 'is required (for SQLite: a file path or ":memory:")', name);
 
   const port = input.port ?? fromUrl.port;
   if (port !== undefined && (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)) {
