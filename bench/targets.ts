@@ -2,10 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import type { ConnectionConfig } from 'polyrecord';
 import type { Dialect, DialectChoice } from './options.js';
+import { createServerDatabase, type ServerDialect } from './server-database.js';
 
 /**
  * A database made for one bench run: a SQLite file in a temporary directory, or
@@ -30,12 +29,6 @@ function databaseName(): string {
   return `polyrecord_bench_${process.pid}`;
 }
 
-/** The server URL with another database in its path. */
-export function withDatabase(url: string, database: string): string {
-  const copy = new URL(url);
-  copy.pathname = `/${database}`;
-  return copy.toString();
-}
 
 /** A knex connection object for a server URL. */
 export function serverConnection(url: string): Knex.StaticConnectionConfig {
@@ -62,59 +55,15 @@ function sqliteTarget(): BenchTarget {
   };
 }
 
-async function postgresTarget(url: string): Promise<BenchTarget> {
-  const name = databaseName();
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const location = withDatabase(url, name);
+async function serverTarget(dialect: ServerDialect, url: string): Promise<BenchTarget> {
+  const { url: location, drop } = await createServerDatabase(dialect, url, databaseName());
   return {
-    dialect: 'postgresql',
-    label: LABELS.postgresql,
+    dialect,
+    label: LABELS[dialect],
     location,
     polyrecordConfig: { url: location },
-    knexConfig: { client: 'pg', connection: serverConnection(location) },
-    drop: async () => {
-      const client = new pg.Client({ connectionString: url });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  };
-}
-
-async function mysqlTarget(url: string): Promise<BenchTarget> {
-  const name = databaseName();
-  const admin = await mysql.createConnection(url);
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
-  } finally {
-    await admin.end();
-  }
-  const location = withDatabase(url, name);
-  return {
-    dialect: 'mysql',
-    label: LABELS.mysql,
-    location,
-    polyrecordConfig: { url: location },
-    knexConfig: { client: 'mysql2', connection: serverConnection(location) },
-    drop: async () => {
-      const client = await mysql.createConnection(url);
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name}`);
-      } finally {
-        await client.end();
-      }
-    },
+    knexConfig: { client: dialect === 'postgresql' ? 'pg' : 'mysql2', connection: serverConnection(location) },
+    drop,
   };
 }
 
@@ -124,8 +73,8 @@ export function provisionTarget(choice: DialectChoice): Promise<BenchTarget> {
     case 'sqlite':
       return Promise.resolve(sqliteTarget());
     case 'postgresql':
-      return postgresTarget(choice.url!);
+      return serverTarget('postgresql', choice.url!);
     case 'mysql':
-      return mysqlTarget(choice.url!);
+      return serverTarget('mysql', choice.url!);
   }
 }

@@ -3,10 +3,9 @@
  * fresh server databases, the result shape run-extra.ts renders, small statistics.
  */
 import createKnex, { type Knex } from 'knex';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import type { GoalCheck } from '../goals.js';
-import { serverConnection, withDatabase } from '../targets.js';
+import { createServerDatabase, type ServerDialect } from '../server-database.js';
+import { serverConnection } from '../targets.js';
 
 export type { GoalCheck };
 
@@ -33,8 +32,6 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export function benchDatabaseName(suffix = ''): string {
   return `polyrecord_bench_x_${process.pid}${suffix ? `_${suffix}` : ''}`;
 }
-
-export { withDatabase };
 
 /** A database created for one benchmark; `drop()` removes it (idempotent). */
 export interface FreshDatabase {
@@ -68,59 +65,15 @@ function tracked(db: FreshDatabase): FreshDatabase {
   return entry;
 }
 
-export async function freshPostgres(serverUrl: string, suffix = ''): Promise<FreshDatabase> {
+async function freshServerDatabase(dialect: ServerDialect, serverUrl: string, suffix: string): Promise<FreshDatabase> {
   const name = benchDatabaseName(suffix);
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = withDatabase(serverUrl, name);
-  return tracked({
-    dialect: 'postgresql',
-    name,
-    url,
-    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'pg', connection: serverConnection(url), pool }),
-    drop: async () => {
-      const client = new pg.Client({ connectionString: serverUrl });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
-    },
-  });
+  const { url, drop } = await createServerDatabase(dialect, serverUrl, name);
+  const client = dialect === 'postgresql' ? 'pg' : 'mysql2';
+  return tracked({ dialect, name, url, knex: (pool = { min: 0, max: 4 }) => createKnex({ client, connection: serverConnection(url), pool }), drop });
 }
 
-export async function freshMysql(serverUrl: string, suffix = ''): Promise<FreshDatabase> {
-  const name = benchDatabaseName(suffix);
-  const admin = await mysql.createConnection(serverUrl);
-  try {
-    await admin.query(`DROP DATABASE IF EXISTS ${name}`);
-    await admin.query(`CREATE DATABASE ${name} CHARACTER SET utf8mb4`);
-  } finally {
-    await admin.end();
-  }
-  const url = withDatabase(serverUrl, name);
-  return tracked({
-    dialect: 'mysql',
-    name,
-    url,
-    knex: (pool = { min: 0, max: 4 }) => createKnex({ client: 'mysql2', connection: serverConnection(url), pool }),
-    drop: async () => {
-      const client = await mysql.createConnection(serverUrl);
-      try {
-        await client.query(`DROP DATABASE IF EXISTS ${name}`);
-      } finally {
-        await client.end();
-      }
-    },
-  });
-}
+export const freshPostgres = (serverUrl: string, suffix = ''): Promise<FreshDatabase> => freshServerDatabase('postgresql', serverUrl, suffix);
+export const freshMysql = (serverUrl: string, suffix = ''): Promise<FreshDatabase> => freshServerDatabase('mysql', serverUrl, suffix);
 
 /** Runs `fn` with cleanups registered along the way, then runs them in reverse order (also after a failure). */
 export async function withCleanup<T>(fn: (defer: (cleanup: () => Promise<unknown> | unknown) => void) => Promise<T>): Promise<T> {
