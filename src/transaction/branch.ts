@@ -81,8 +81,9 @@ export class Branch {
     try {
       await this.#twoPhase().prepare(driverConnection, this.xid);
     } catch (error) {
-      this.#fail(error);
-      throw error;
+      const wrapped = this.connection.toQueryError(error, undefined);
+      this.#fail(wrapped);
+      throw wrapped;
     }
     // The connection stays with the branch until phase 2: giving it back could let the pool fill with
     // transactions waiting on this prepared branch's locks, and phase 2 would then wait for a connection forever.
@@ -116,7 +117,8 @@ export class Branch {
     let result: 'done' | 'notFound';
     try {
       result = await this.#twoPhase().commitPrepared(driverConnection, this.xid);
-    } catch (error) {
+    } catch (raw) {
+      const error = this.connection.toQueryError(raw, undefined);
       this.#error = error;
       // The branch may still be prepared on this session: never lend the session again (XA would refuse every
       // statement on it); closing it also hands the branch to recovery, or to the next retry from a new session.
@@ -153,7 +155,7 @@ export class Branch {
       }
       this.#state = 'rolled back';
     } catch (error) {
-      this.#fail(error);
+      this.#fail(this.connection.toQueryError(error, undefined));
     } finally {
       this.#release();
     }

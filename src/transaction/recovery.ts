@@ -133,6 +133,9 @@ async function withConnection<T>(connection: Connection, fn: (driverConnection: 
   const driverConnection = await connection.acquire();
   try {
     return await fn(driverConnection);
+  } catch (error) {
+    // Driver errors are reported through QueryError: it names the connection and never carries the password.
+    throw connection.toQueryError(error, undefined);
   } finally {
     connection.release(driverConnection);
   }

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
-import { TransactionError } from '../../errors.js';
+import { PolyrecordError } from '../../errors.js';
 import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
@@ -31,7 +31,7 @@ export class SqliteConnectionGate implements ConnectionLender {
   }
 
   acquire(): Promise<DriverConnection> {
-    if (this.#closed) return Promise.reject(new TransactionError('the SQLite connection is closed'));
+    if (this.#closed) return Promise.reject(new PolyrecordError('E_CONNECTION_CLOSED', 'the SQLite connection is closed'));
     const db = this.tryAcquire();
     if (db) return Promise.resolve(db);
     return new Promise((resolve) => this.#waiting.push(resolve));
