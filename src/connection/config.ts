@@ -40,7 +40,23 @@ export interface ConnectionConfig {
   connectTimeoutMs?: number;
   /** Upper bound of a `health()` probe. Default 2 000 ms. */
   healthTimeoutMs?: number;
+  /**
+   * Most server-side prepared statements one pooled session keeps; the least recently
+   * used is released on the server to make room. 0 prepares nothing. Default 256.
+   */
+  statementCacheSize?: number;
+  /**
+   * How many times the connection runs a statement shape before preparing it on the
+   * server; shapes that run fewer times are sent unprepared. 1 prepares on first use. Default 5.
+   */
+  prepareThreshold?: number;
 }
+
+/** Defaults of the statement cache (the values pgjdbc uses: a few hundred statements, prepared from the fifth run). */
+export const DEFAULT_STATEMENT_CACHE_SIZE = 256;
+export const DEFAULT_PREPARE_THRESHOLD = 5;
+/** mysql2 allocates its statement cache up front, and no server keeps this many plans per session usefully. */
+const MAX_STATEMENT_CACHE_SIZE = 65_535;
 
 const DRIVER_SPELLINGS: Record<string, DriverName> = {
   sqlite: 'sqlite',
@@ -51,7 +67,7 @@ const DRIVER_SPELLINGS: Record<string, DriverName> = {
   mariadb: 'mysql',
 };
 
-const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs']);
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold']);
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -74,6 +90,8 @@ interface SettingsFields {
   queryTimeoutMs: number | undefined;
   connectTimeoutMs: number;
   healthTimeoutMs: number;
+  statementCacheSize: number;
+  prepareThreshold: number;
 }
 
 /**
@@ -91,6 +109,8 @@ export class ConnectionSettings {
   readonly queryTimeoutMs: number | undefined;
   readonly connectTimeoutMs: number;
   readonly healthTimeoutMs: number;
+  readonly statementCacheSize: number;
+  readonly prepareThreshold: number;
   readonly #password: string | undefined;
 
   constructor(name: string, fields: SettingsFields) {
@@ -104,6 +124,8 @@ export class ConnectionSettings {
     this.queryTimeoutMs = fields.queryTimeoutMs;
     this.connectTimeoutMs = fields.connectTimeoutMs;
     this.healthTimeoutMs = fields.healthTimeoutMs;
+    this.statementCacheSize = fields.statementCacheSize;
+    this.prepareThreshold = fields.prepareThreshold;
     this.#password = fields.password;
     Object.freeze(this);
   }
@@ -138,6 +160,8 @@ export class ConnectionSettings {
       password: this.hasPassword ? '***' : undefined,
       pool: this.pool,
       queryTimeoutMs: this.queryTimeoutMs,
+      statementCacheSize: this.statementCacheSize,
+      prepareThreshold: this.prepareThreshold,
     };
   }
 
@@ -190,8 +214,10 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
   const queryTimeoutMs = input.queryTimeoutMs === undefined ? undefined : positiveInt(name, 'queryTimeoutMs', input.queryTimeoutMs);
   const connectTimeoutMs = input.connectTimeoutMs === undefined ? 10_000 : positiveInt(name, 'connectTimeoutMs', input.connectTimeoutMs);
   const healthTimeoutMs = input.healthTimeoutMs === undefined ? 2_000 : positiveInt(name, 'healthTimeoutMs', input.healthTimeoutMs);
+  const statementCacheSize = input.statementCacheSize === undefined ? DEFAULT_STATEMENT_CACHE_SIZE : nonNegativeInt(name, 'statementCacheSize', input.statementCacheSize, MAX_STATEMENT_CACHE_SIZE);
+  const prepareThreshold = input.prepareThreshold === undefined ? DEFAULT_PREPARE_THRESHOLD : positiveInt(name, 'prepareThreshold', input.prepareThreshold);
 
-  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs });
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold });
 }
 
 interface UrlParts {
@@ -237,8 +263,10 @@ function optionalString(name: string, field: string, value: unknown): string | u
   return value;
 }
 
-function nonNegativeInt(name: string, field: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw new ConfigError(field, `must be a non-negative integer (got ${describe(value)})`, name);
+function nonNegativeInt(name: string, field: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new ConfigError(field, `must be a non-negative integer${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''} (got ${describe(value)})`, name);
+  }
   return value;
 }
 

@@ -2,9 +2,39 @@ import type { Knex } from 'knex';
 import { inspect } from 'node:util';
 import { PolyrecordError, QueryError, QueryTimeoutError } from '../errors.js';
 import type { ConnectionSettings, DriverName } from './config.js';
-import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver } from './dialects/dialect.js';
+import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement } from './dialects/dialect.js';
+import { StatementCache, type StatementCacheStats } from './statement-cache.js';
 
-const RAW: ExecOptions = { prepared: false };
+const RAW: ExecOptions = { prepare: 'never' };
+
+/** Something a connection reports once without failing any query (the server refusing to prepare, say). */
+export interface ConnectionWarning {
+  /** The connection's name. */
+  readonly connection: string;
+  /** What happened, e.g. `E_PREPARE_REFUSED`. */
+  readonly code: string;
+  /** What happened and what to do about it; never contains the password. */
+  readonly message: string;
+  /** The driver's error code behind it, if any. */
+  readonly driverCode: string | undefined;
+}
+
+/** What `connection.status()` and `ConnectionManager.status()` report. */
+export interface ConnectionStatus {
+  readonly name: string;
+  readonly driver: DriverName;
+  /** Whether the pool has been created. */
+  readonly open: boolean;
+  /** Sessions in use, idle, and callers waiting for one; undefined before first use. */
+  readonly pool: PoolStats | undefined;
+  /** The cache of server-side prepared statements. */
+  readonly statements: StatementCacheStats;
+}
+
+/** Where warnings go when the connection was made without a manager to route them. */
+function emitProcessWarning(warning: ConnectionWarning): void {
+  process.emitWarning(warning.message, { code: `POLYRECORD_${warning.code}` });
+}
 
 /**
  * One named database connection (a pool, or SQLite's single gated connection).
@@ -19,11 +49,17 @@ export class Connection {
   readonly dialect: DialectAdapter;
   #driver: OpenedDriver | undefined;
   #closed = false;
+  readonly #statements: StatementCache;
+  readonly #onWarning: (warning: ConnectionWarning) => void;
+  readonly #warned = new Set<string>();
 
-  constructor(settings: ConnectionSettings, dialect: DialectAdapter) {
+  /** @internal Use `ConnectionManager.configure()`; `onWarning` receives what must be reported but fails no query. */
+  constructor(settings: ConnectionSettings, dialect: DialectAdapter, onWarning: (warning: ConnectionWarning) => void = emitProcessWarning) {
     this.name = settings.name;
     this.settings = settings;
     this.dialect = dialect;
+    this.#statements = new StatementCache(settings.statementCacheSize, settings.prepareThreshold);
+    this.#onWarning = onWarning;
   }
 
   get driver(): DriverName {
@@ -46,10 +82,18 @@ export class Connection {
 
   #open(): OpenedDriver {
     if (this.#closed) throw new PolyrecordError('E_CONNECTION_CLOSED', `connection "${this.name}" has been closed`);
-    return (this.#driver ??= this.dialect.open(this.settings));
+    if (this.#driver === undefined) {
+      this.#driver = this.dialect.open(this.settings);
+      this.#driver.onSessionClosed((connection) => this.#statements.dropSession(connection));
+    }
+    return this.#driver;
   }
 
-  /** Runs one statement (native placeholders) on a pooled connection, outside any transaction. */
+  /**
+   * Runs one statement (native placeholders) on a pooled connection, outside any
+   * transaction. A statement whose `prepare` policy allows it goes through the
+   * connection's bounded cache of server-side prepared statements.
+   */
   execute(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): Promise<ExecResult> {
     const { lender } = this.#open();
     const connection = lender.tryAcquire();
@@ -57,45 +101,105 @@ export class Connection {
     // SQLite's free connection: run synchronously, no queueing.
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.dialect.execute(connection, sql, bindings, options);
+      result = this.run(connection, sql, bindings, options);
     } catch (error) {
       lender.release(connection);
-      return Promise.reject(this.toQueryError(error, sql));
+      return Promise.reject(error);
     }
     if (!(result instanceof Promise)) {
       lender.release(connection);
       return Promise.resolve(result);
     }
-    return result.then(
-      (value) => {
-        lender.release(connection);
-        return value;
-      },
-      (error: unknown) => {
-        lender.release(connection);
-        throw this.toQueryError(error, sql);
-      },
-    );
+    return result.finally(() => lender.release(connection));
   }
 
   async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
     const connection = await this.acquire();
     try {
-      return await this.dialect.execute(connection, sql, bindings, options);
-    } catch (error) {
-      throw this.toQueryError(error, sql);
+      return await this.run(connection, sql, bindings, options);
     } finally {
       this.release(connection);
     }
   }
 
   /** Runs one statement on a driver connection this caller holds (a transaction's). */
-  async executeOn(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): Promise<ExecResult> {
+  executeOn(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): Promise<ExecResult> {
     try {
-      return await this.dialect.execute(connection, sql, bindings, options);
+      return Promise.resolve(this.run(connection, sql, bindings, options));
     } catch (error) {
-      throw this.toQueryError(error, sql);
+      return Promise.reject(error);
     }
+  }
+
+  /**
+   * Runs one statement on a held driver connection, synchronously where the driver is
+   * (SQLite), so loops over many rows need no promise per row. Errors are {@link QueryError}s.
+   */
+  run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
+    const plan = this.#statements.plan(connection, sql, options.prepare ?? 'never');
+    const safeIntegers = options.safeIntegers === true;
+    if (plan.kind === 'unprepared') return this.#runWith(connection, sql, bindings, undefined, safeIntegers);
+    if (plan.kind === 'prepare' && plan.evicted.length > 0) {
+      // Release what the session must give up before it prepares one more.
+      const released = this.#unprepare(connection, plan.evicted);
+      if (released) return released.then(() => this.#runWith(connection, sql, bindings, plan.statement, safeIntegers));
+    }
+    return this.#runWith(connection, sql, bindings, plan.statement, safeIntegers);
+  }
+
+  #runWith(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean): ExecResult | Promise<ExecResult> {
+    let result: ExecResult | Promise<ExecResult>;
+    try {
+      result = this.dialect.execute(connection, sql, bindings, { statement, safeIntegers });
+    } catch (error) {
+      return this.#afterFailure(connection, sql, bindings, statement, safeIntegers, error);
+    }
+    if (result instanceof Promise) return result.catch((error: unknown) => this.#afterFailure(connection, sql, bindings, statement, safeIntegers, error));
+    return result;
+  }
+
+  /**
+   * A prepared run failed. When the server refused to prepare (its statement limit is
+   * full) or the plan went stale under an ALTER TABLE, the statement runs unprepared
+   * instead: a cache must never fail a query. Anything else is the query's own error.
+   */
+  #afterFailure(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean, error: unknown): ExecResult | Promise<ExecResult> {
+    if (statement === undefined) throw this.toQueryError(error, sql);
+    const refused = this.dialect.isPrepareRefused(error);
+    if (!refused && !this.dialect.isStalePlan(error)) throw this.toQueryError(error, sql);
+    this.#statements.forget(connection, statement, refused);
+    if (refused) {
+      this.#warnOnce('E_PREPARE_REFUSED', `the server refused to prepare another statement (${this.settings.redact(error instanceof Error ? error.message : String(error))}); statements run unprepared until it accepts again. Lower statementCacheSize, or raise the server's limit (MariaDB/MySQL max_prepared_stmt_count).`, error);
+    }
+    const released = this.#unprepare(connection, [statement]);
+    const rerun = () => this.#runWith(connection, sql, bindings, undefined, safeIntegers);
+    return released ? released.then(rerun) : rerun();
+  }
+
+  #unprepare(connection: DriverConnection, statements: readonly PreparedStatement[]): Promise<void> | undefined {
+    let pending: Promise<void> | undefined;
+    for (const statement of statements) {
+      const released = this.dialect.unprepare(connection, statement);
+      if (released) pending = pending ? pending.then(() => released) : released;
+    }
+    return pending;
+  }
+
+  #warnOnce(code: string, message: string, cause: unknown): void {
+    if (this.#warned.has(code)) return;
+    this.#warned.add(code);
+    this.#onWarning({ connection: this.name, code, message: `[${this.name}] ${message}`, driverCode: driverErrorCode(cause) });
+  }
+
+  /** Pool and statement-cache figures, for dashboards and health endpoints. */
+  status(): ConnectionStatus {
+    return {
+      name: this.name,
+      driver: this.driver,
+      open: this.isOpen,
+      pool: this.#driver?.lender.stats(),
+      statements: this.#statements.stats(),
+    };
   }
 
   /** Takes a driver connection out of the pool; give it back with {@link release}. */
@@ -113,6 +217,7 @@ export class Connection {
 
   /** Closes a driver connection and gives it back so the pool replaces it (never lends it again). */
   async discard(connection: DriverConnection): Promise<void> {
+    this.#statements.dropSession(connection);
     await this.dialect.discard(connection);
     this.release(connection);
   }
@@ -122,6 +227,7 @@ export class Connection {
     this.#closed = true;
     const driver = this.#driver;
     this.#driver = undefined;
+    this.#statements.clear();
     await driver?.close();
   }
 

@@ -3,7 +3,7 @@ import { runInFrame } from '../context/scope.js';
 import { ConfigError, ConnectionNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
-import { Connection } from './connection.js';
+import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
 import { dialects } from './dialects/index.js';
 import { probe, type HealthReport } from './health.js';
 
@@ -11,6 +11,12 @@ import { probe, type HealthReport } from './health.js';
 export interface ConnectionManagerEvents {
   configured: (connection: Connection) => void;
   removed: (name: string) => void;
+  /**
+   * Something a connection reports once without failing a query, e.g. `E_PREPARE_REFUSED`
+   * when the server would not prepare another statement. Without a listener it becomes
+   * a process warning.
+   */
+  warning: (warning: ConnectionWarning) => void;
 }
 
 /**
@@ -43,7 +49,7 @@ export class ConnectionManager {
     if (this.#connections.has(name)) throw new ConfigError('name', `a connection named "${name}" is already configured`, name);
     if (this.#aliases.has(name)) throw new ConfigError('name', `"${name}" is already an alias of "${this.#aliases.get(name)}"`, name);
     const settings = parseConnectionConfig(name, config, (driver) => dialects[driver].defaultPool);
-    const connection = new Connection(settings, dialects[settings.driver]);
+    const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning));
     this.#connections.set(name, connection);
     this.events.emit('configured', connection);
     return connection;
@@ -99,6 +105,28 @@ export class ConnectionManager {
     this.#connections.clear();
     this.#aliases.clear();
     await Promise.all(connections.map((c) => c.close()));
+  }
+
+  #warn(warning: ConnectionWarning): void {
+    if (this.events.listenerCount('warning') > 0) this.events.emit('warning', warning);
+    else process.emitWarning(warning.message, { code: `POLYRECORD_${warning.code}` });
+  }
+
+  /**
+   * Pool and statement-cache figures of one connection (name or alias), or of every
+   * connection. Reads counters only: nothing connects.
+   *
+   * @example
+   * ```ts
+   * const { statements } = ConnectionManager.status('primary')
+   * console.log(`${statements.prepared} prepared, hit rate ${(statements.hitRate * 100).toFixed(1)}%`)
+   * ```
+   */
+  status(name: string): ConnectionStatus;
+  status(): ConnectionStatus[];
+  status(name?: string): ConnectionStatus | ConnectionStatus[] {
+    if (name !== undefined) return this.get(name).status();
+    return [...this.#connections.values()].map((connection) => connection.status());
   }
 
   /** Probes one connection (bounded by its `healthTimeoutMs`); never throws for a down database. */
@@ -162,6 +190,11 @@ export class ConnectionManager {
   static health(): Promise<HealthReport[]>;
   static health(name?: string): Promise<HealthReport | HealthReport[]> {
     return name === undefined ? ConnectionManager.default.health() : ConnectionManager.default.health(name);
+  }
+  static status(name: string): ConnectionStatus;
+  static status(): ConnectionStatus[];
+  static status(name?: string): ConnectionStatus | ConnectionStatus[] {
+    return name === undefined ? ConnectionManager.default.status() : ConnectionManager.default.status(name);
   }
   static transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
     return ConnectionManager.default.transaction(name, fn);

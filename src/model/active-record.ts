@@ -10,8 +10,8 @@ import { metaOf, type ModelMeta } from './metadata.js';
 import { encodeRawBinding } from './column-types.js';
 import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
 import { destroyRecord, saveRecord } from './lifecycle.js';
-import { ModelQuery, type Operator } from './query-builder.js';
-import { VIEW_CONNECTION, modelOf, resolveTarget } from './target.js';
+import { ModelQuery, type Operator, type RawSqlOptions } from './query-builder.js';
+import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop } from './types.js';
 
 /** A model class (or a `using()` view of one) producing instances of `M`. */
@@ -209,15 +209,22 @@ export class ActiveRecord {
   /**
    * Runs hand-written SQL (`?` placeholders, values bound) on the model's connection and
    * hydrates the rows: known columns are typed, extra fields are copied as they are.
+   * The text is sent unprepared unless `{ prepare: true }` says it repeats (then it is
+   * prepared on the server once it has run `prepareThreshold` times, like model queries).
+   *
+   * @example
+   * ```ts
+   * const top = await User.rawQuery('select * from users order by score desc limit ?', [10], { prepare: true })
+   * ```
    */
-  static async rawQuery<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = []): Promise<M[]> {
+  static async rawQuery<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = [], options: RawSqlOptions = {}): Promise<M[]> {
     const { meta, explicit } = modelOf(this);
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('rawQuery() needs SQL text');
     const target = resolveTarget(meta, explicit);
     const codec = target.connection.dialect.codec;
     const encoded = bindings.map((value) => encodeRawBinding(value, codec));
     const native = target.connection.knex.raw(sql, encoded as never[]).toSQL().toNative();
-    const raw = { prepared: false, safeIntegers: meta.hasBigint };
+    const raw = execOptions(meta, options?.prepare === true ? 'auto' : 'never');
     const { rows } = target.transaction ? await target.transaction.execute(native.sql, native.bindings, raw) : await target.connection.execute(native.sql, native.bindings, raw);
     return rows.map((row) => hydrateLoose(meta, row, target.connection.name) as M);
   }

@@ -59,15 +59,8 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
     await writeAll((statement, values) => runStatement(target, statement, values, options));
   } else {
     await runTransaction(target.connection, (trx) =>
-      writeAll((statement, values) => {
-        // SQLite answers synchronously: stay synchronous there (no promise per row).
-        try {
-          const result = target.connection.dialect.execute(trx.driverConnection, statement.sql, bindingsFor(statement, values), options);
-          return result instanceof Promise ? result.catch((error: unknown) => Promise.reject(target.connection.toQueryError(error, statement.sql))) : result;
-        } catch (error) {
-          throw target.connection.toQueryError(error, statement.sql);
-        }
-      }),
+      // SQLite answers synchronously: stay synchronous there (no promise per row).
+      writeAll((statement, values) => target.connection.run(trx.driverConnection, statement.sql, bindingsFor(statement, values), options)),
     );
   }
   meta.events.emit('bulk', { operation: upsert ? 'upsert' : 'insert', count: rows.length });

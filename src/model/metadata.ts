@@ -8,7 +8,11 @@ import type { CompiledStatement } from './statement-compiler.js';
 import type { HookName } from './hooks.js';
 import type { LifecycleParticipant } from './lifecycle.js';
 import { EventEmitter } from 'eventemitter3';
+import { LruMap } from '../util/lru-map.js';
 import type { ModelEvents } from './events.js';
+
+/** Query shapes whose compiled SQL each model keeps per dialect (and hydrators per column list). */
+export const COMPILED_SHAPES_PER_MODEL = 500;
 
 /** Options shared by `@Column`, `@PrimaryKey`, `@CreatedAt` and `@UpdatedAt`. */
 export interface ColumnOptions {
@@ -52,10 +56,17 @@ export class ModelMeta {
   readonly columns: ColumnMeta[];
   readonly byProperty = new Map<string, ColumnMeta>();
   readonly byColumn = new Map<string, ColumnMeta>();
-  /** Compiled SQL per dialect and query shape. */
-  readonly statements: Record<DriverName, Map<string, CompiledStatement>> = { sqlite: new Map(), postgresql: new Map(), mysql: new Map() };
+  /**
+   * Compiled SQL per dialect and query shape, least recently used forgotten first: an
+   * application whose filters combine into ever new shapes keeps flat memory.
+   */
+  readonly statements: Record<DriverName, LruMap<string, CompiledStatement>> = {
+    sqlite: new LruMap(COMPILED_SHAPES_PER_MODEL),
+    postgresql: new LruMap(COMPILED_SHAPES_PER_MODEL),
+    mysql: new LruMap(COMPILED_SHAPES_PER_MODEL),
+  };
   /** Row → instance functions per selected column list. */
-  readonly hydrators = new Map<string, unknown>();
+  readonly hydrators = new LruMap<string, unknown>(COMPILED_SHAPES_PER_MODEL);
   /** Hook method names per lifecycle moment, parent class first. */
   readonly hooks = new Map<HookName, string[]>();
   /** Extensions that act on every write (outbox rows, real-time sync), inherited by subclasses. */

@@ -4,6 +4,7 @@ import { assertNumeric, decoders, encodeValue as encodeForType, type ResolvedTyp
 import { hydratorFor } from './hydration.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
+import type { PreparePolicy } from '../connection/dialects/dialect.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
 import type { Attributes, Prop } from './types.js';
 
@@ -30,6 +31,19 @@ interface QueryState {
   readonly limit: number | undefined;
   readonly offset: number | undefined;
   readonly select: readonly ColumnMeta[] | undefined;
+  /** `'never'` once a raw fragment whose caller did not ask for preparing is part of the text. */
+  readonly prepare: PreparePolicy;
+}
+
+/** Options of `whereRaw()` and `Model.rawQuery()`. */
+export interface RawSqlOptions {
+  /**
+   * The text is a fixed shape that will run again (values are bindings, nothing is
+   * inlined): let the query be prepared on the server once it repeats, like the
+   * builder's own conditions. Default false: raw texts often inline values, and
+   * preparing each would fill the server's statement memory.
+   */
+  prepare?: boolean;
 }
 
 /**
@@ -49,7 +63,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   /** @internal Use `Model.query()`. */
   constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState) {
     this.#meta = meta;
-    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined };
+    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, prepare: 'auto' };
   }
 
   #with(patch: Partial<QueryState>): ModelQuery<M> {
@@ -143,10 +157,18 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   /**
    * A hand-written condition with `?` placeholders, for what the builder cannot say.
    * The SQL text is yours: never build it from user input; pass values as bindings.
+   * A query with a raw condition runs unprepared unless `{ prepare: true }` says its
+   * text repeats.
+   *
+   * @example
+   * ```ts
+   * await User.whereRaw('lower(email) = ?', [email], { prepare: true }).first()
+   * ```
    */
-  whereRaw(sql: string, bindings: readonly unknown[] = []): ModelQuery<M> {
+  whereRaw(sql: string, bindings: readonly unknown[] = [], options: RawSqlOptions = {}): ModelQuery<M> {
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('whereRaw() needs SQL text');
-    return this.#addWhere({ kind: 'raw', bool: 'and', sql, count: bindings.length }, `raw(${sql})#${bindings.length}`, bindings, 'any');
+    const query = this.#addWhere({ kind: 'raw', bool: 'and', sql, count: bindings.length }, `raw(${sql})#${bindings.length}`, bindings, 'any');
+    return options?.prepare === true ? query : query.#with({ prepare: 'never' });
   }
 
   /**
@@ -203,7 +225,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const target = this.#target();
     const columns = this.#state.select ?? this.#meta.columns;
     const statement = this.#compile(target, 'all', (q) => q.select(columns.map((c) => c.column)));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
     const hydrate = hydratorFor(this.#meta, columns);
     const name = target.connection.name;
     const out = new Array<M>(rows.length);
@@ -221,7 +243,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   async count(): Promise<number> {
     const target = this.#target();
     const statement = this.#compile(target, 'count', (q) => q.clearOrder().count({ count: '*' }));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
     return Number(rows[0]?.count ?? 0);
   }
 
@@ -229,7 +251,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   async exists(): Promise<boolean> {
     const target = this.#target();
     const statement = this.#compile(target, 'exists', (q) => q.clearOrder().select(q.client.raw('1 as e')).limit(1));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
     return rows.length > 0;
   }
 
@@ -238,7 +260,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const column = this.#meta.column(property);
     const target = this.#target();
     const statement = this.#compile(target, `pluck:${column.column}`, (q) => q.select(column.column));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
     const decode = decoders[column.type];
     return rows.map((row) => decode(row[column.column]) as M[K]);
   }
@@ -258,7 +280,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
     const values = [...this.#encodedValues(target), ...entries.map(([, value], i) => encodeFor(target, columns[i]!, value))];
-    const count = (await runStatement(target, statement, values, execOptions(this.#meta))).affected;
+    const count = (await runStatement(target, statement, values, execOptions(this.#meta, this.#state.prepare))).affected;
     this.#meta.events.emit('bulk', { operation: 'update', count });
     return count;
   }
@@ -268,7 +290,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     this.#assertNoOrderOrPaging('delete');
     const target = this.#target();
     const statement = this.#compile(target, 'delete', (q) => q.delete());
-    const count = (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta))).affected;
+    const count = (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare))).affected;
     this.#meta.events.emit('bulk', { operation: 'delete', count });
     return count;
   }

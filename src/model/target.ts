@@ -1,5 +1,5 @@
 import type { Connection } from '../connection/connection.js';
-import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
+import type { ExecOptions, ExecResult, PreparePolicy } from '../connection/dialects/dialect.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { currentFrame, scopedConnection } from '../context/scope.js';
 import { ModelDefinitionError } from '../errors.js';
@@ -52,10 +52,16 @@ export function encodeFor(target: Target, column: ColumnMeta, value: unknown): u
   return encodeValue(column.type, value, target.connection.dialect.codec);
 }
 
-const PREPARED: ExecOptions = { prepared: true };
-const PREPARED_BIGINT: ExecOptions = { prepared: true, safeIntegers: true };
+const OPTIONS: Record<PreparePolicy, readonly [ExecOptions, ExecOptions]> = {
+  auto: [{ prepare: 'auto' }, { prepare: 'auto', safeIntegers: true }],
+  never: [{ prepare: 'never' }, { prepare: 'never', safeIntegers: true }],
+};
 
-/** Exec options for a model's compiled statements (64-bit integers stay exact where the model has bigint columns). */
-export function execOptions(meta: ModelMeta): ExecOptions {
-  return meta.hasBigint ? PREPARED_BIGINT : PREPARED;
+/**
+ * Exec options for a model's statements: compiled shapes are prepared once they repeat
+ * (`'auto'`), raw SQL is not unless its caller asked; 64-bit integers stay exact where
+ * the model has bigint columns.
+ */
+export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto'): ExecOptions {
+  return OPTIONS[prepare][meta.hasBigint ? 1 : 0];
 }

@@ -2,9 +2,12 @@ import { PolyrecordError } from '../errors.js';
 import type { LifecycleParticipant, WriteContext } from '../model/lifecycle.js';
 import { ownMeta, type ModelMeta } from '../model/metadata.js';
 import { compiled, slot } from '../model/statement-compiler.js';
+import type { ExecOptions } from '../connection/dialects/dialect.js';
 import { runStatement } from '../model/target.js';
 import { OUTBOX_TABLE } from './outbox-table.js';
 import { toPayload } from './payload.js';
+
+const PREPARE_AUTO: ExecOptions = { prepare: 'auto' };
 
 /**
  * Writes one outbox row per create/update/destroy, through the write's own
@@ -21,7 +24,7 @@ const outboxParticipant: LifecycleParticipant = {
     const key = (context.instance as Record<string, unknown>)[meta.primaryKey.property];
     const now = new Date();
     const values = [meta.name, String(key), context.operation, JSON.stringify(toPayload(meta, context.instance)), target.connection.dialect.codec.datetime(now), 0];
-    await runStatement(target, statement, values, { prepared: true });
+    await runStatement(target, statement, values, PREPARE_AUTO);
   },
 };
 

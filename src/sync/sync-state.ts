@@ -11,7 +11,7 @@ import { decodeCheckpointValue, encodeCheckpointValue, type CheckpointValue } fr
 /** The table sync jobs keep their checkpoints in: one row per job name. */
 export const SYNC_STATE_TABLE = 'polyrecord_sync_state';
 
-const RAW: ExecOptions = { prepared: false };
+const RAW: ExecOptions = { prepare: 'never' };
 
 /** Where a sync job has got to: everything up to and including this position is in the target. */
 export interface SyncJobCheckpoint {

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Connection } from '../connection/connection.js';
 import type { DriverConnection, ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 
-const RAW: ExecOptions = { prepared: false };
+const RAW: ExecOptions = { prepare: 'never' };
 import { currentFrame, runInFrame, scopedTransaction } from '../context/scope.js';
 import { TransactionError } from '../errors.js';
 import { encodeRawBinding } from '../model/column-types.js';

@@ -13,12 +13,38 @@ export interface ExecResult {
   insertId?: number | bigint | string;
 }
 
+/**
+ * Whether a statement may be prepared on the server:
+ * - `'auto'`: a repeating shape (compiled model statements, raw SQL whose caller asked);
+ *   prepared on a session once the connection has run it `prepareThreshold` times,
+ *   so one-off texts never are;
+ * - `'never'`: always sent unprepared (raw SQL, bookkeeping statements).
+ */
+export type PreparePolicy = 'auto' | 'never';
+
 /** How a statement is to be run. */
 export interface ExecOptions {
-  /** Reuse a server-side/driver prepared statement for this SQL (compiled model queries). Raw SQL runs unprepared. */
-  prepared: boolean;
+  /** Whether the text may be prepared on the server (see {@link PreparePolicy}); default `'never'`. */
+  prepare?: PreparePolicy;
   /** SQLite only: read INTEGER columns as `bigint` so 64-bit values keep their precision. */
   safeIntegers?: boolean;
+}
+
+/**
+ * A statement one session keeps prepared: its text, a name never used before on that
+ * session, and whatever the driver needs to reuse it (SQLite's statement object).
+ */
+export interface PreparedStatement {
+  readonly sql: string;
+  readonly name: string;
+  handle: unknown;
+}
+
+/** What the adapter needs to run one statement. */
+export interface RunOptions {
+  /** The session's prepared statement to use (prepared now if the session does not have it yet), or undefined to run unprepared. */
+  readonly statement: PreparedStatement | undefined;
+  readonly safeIntegers: boolean;
 }
 
 /** Turns JS values into what each database stores for a column type. */
@@ -40,6 +66,17 @@ export interface ConnectionLender {
   tryAcquire(): DriverConnection | undefined;
   acquire(): Promise<DriverConnection>;
   release(connection: DriverConnection): void;
+  stats(): PoolStats;
+}
+
+/** How busy a pool is. */
+export interface PoolStats {
+  /** Sessions lent out. */
+  readonly used: number;
+  /** Sessions open and idle. */
+  readonly free: number;
+  /** Callers waiting for a session. */
+  readonly pending: number;
 }
 
 /**
@@ -84,7 +121,17 @@ export interface DialectAdapter {
   /** Closes a driver connection so the pool drops it instead of lending it again (an XA branch left prepared for recovery, a broken session). */
   discard(connection: DriverConnection): Promise<void>;
   /** Runs one statement with positional bindings in the dialect's native placeholder syntax. */
-  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult>;
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): ExecResult | Promise<ExecResult>;
+  /**
+   * Releases a prepared statement on the session (PostgreSQL Close, mysql2's statement
+   * cache and COM_STMT_CLOSE). Safe in any session state, including a failed transaction,
+   * and a no-op for a statement the session never managed to prepare.
+   */
+  unprepare(connection: DriverConnection, statement: PreparedStatement): void | Promise<void>;
+  /** Whether a driver error means the server would not prepare another statement (a full statement limit, out of memory). */
+  isPrepareRefused(error: unknown): boolean;
+  /** Whether a driver error means a prepared statement no longer fits its table (PostgreSQL after some ALTER TABLEs). */
+  isStalePlan(error: unknown): boolean;
   /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
   isTimeout(error: unknown): boolean;
 }
@@ -136,6 +183,8 @@ export function assertXid(xid: Xid): void {
 export interface OpenedDriver {
   knex: Knex;
   lender: ConnectionLender;
+  /** Calls `listener` with each session the pool closes, so what was kept per session can go. */
+  onSessionClosed(listener: (connection: DriverConnection) => void): void;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -154,9 +203,28 @@ export function driverErrorCode(error: unknown): string | undefined {
   return undefined;
 }
 
+/** The parts of knex's pool (tarn) polyrecord reads. */
+interface KnexPool {
+  on(event: 'destroySuccess', handler: (id: number, connection: DriverConnection) => void): void;
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+const knexPool = (knex: Knex) => knex.client.pool as KnexPool | undefined;
+
+/** Listens for the sessions knex's own pool (tarn) destroys. */
+export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverConnection) => void): void {
+  knexPool(knex)?.on('destroySuccess', (_id, connection) => listener(connection));
+}
+
 /** Lends connections from knex's own pool (PostgreSQL, MySQL). */
 export function knexPoolLender(knex: Knex): ConnectionLender {
   return {
+    stats: () => {
+      const pool = knexPool(knex);
+      return { used: pool?.numUsed() ?? 0, free: pool?.numFree() ?? 0, pending: pool?.numPendingAcquires() ?? 0 };
+    },
     tryAcquire: () => undefined,
     acquire: () => knex.client.acquireConnection() as Promise<DriverConnection>,
     release: (connection) => {

@@ -1,11 +1,12 @@
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
-import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type RunOptions } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
   destroy(): void;
+  unprepare(sql: string): unknown;
   query(sql: string, values: unknown[], callback: Callback): void;
   execute(sql: string, values: unknown[], callback: Callback): void;
 }
@@ -89,17 +90,31 @@ export const mysqlDialect: DialectAdapter = {
         supportBigNumbers: true,
         bigNumberStrings: true,
         connectTimeout: settings.connectTimeoutMs,
+        // mysql2's own statement cache holds what polyrecord's holds, never more (its default, 16 000, nears MariaDB's server-wide limit).
+        maxPreparedStatements: Math.max(1, settings.statementCacheSize),
       }),
       pool: { min: settings.pool.min, max: settings.pool.max, afterCreate: applyQueryTimeout(settings.queryTimeoutMs) },
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
       log: knexLogger(settings),
     } as Knex.Config);
-    return { knex, lender: knexPoolLender(knex), close: () => knex.destroy() };
+    return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
-    return toResult(await run(connection as MysqlConnection, options.prepared ? 'execute' : 'query', sql, bindings as unknown[]));
+  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): Promise<ExecResult> {
+    // mysql2's execute() prepares on first use and reuses its cached statement after; query() sends the text.
+    return toResult(await run(connection as MysqlConnection, options.statement ? 'execute' : 'query', sql, bindings as unknown[]));
   },
+
+  unprepare(connection, statement) {
+    // Drops it from mysql2's cache and sends COM_STMT_CLOSE (no reply, accepted in any session state).
+    (connection as MysqlConnection).unprepare(statement.sql);
+  },
+
+  // ER_MAX_PREPARED_STMT_COUNT_REACHED: max_prepared_stmt_count is server-wide, shared with every other client.
+  isPrepareRefused: (error) => (error as { errno?: number } | undefined)?.errno === 1461,
+
+  // MySQL and MariaDB re-prepare a statement whose table changed by themselves.
+  isStalePlan: () => false,
 
   async discard(connection) {
     // A destroyed mysql2 connection fails knex's pool validation, so the pool drops it.

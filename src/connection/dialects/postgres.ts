@@ -2,7 +2,8 @@ import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
-import { driverErrorCode, knexLogger, knexPoolLender, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { closePreparedStatement } from './postgres-statements.js';
+import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type RunOptions } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -22,29 +23,13 @@ const typeParsers = {
   },
 };
 
-// One name per distinct SQL text, for pg's per-connection named (server-side prepared) statements.
-const statementNames = new Map<string, string>();
-
-function statementName(sql: string): string {
-  let name = statementNames.get(sql);
-  if (name === undefined) {
-    name = `polyrecord_${statementNames.size.toString(36)}`;
-    statementNames.set(sql, name);
-  }
-  return name;
-}
-
 function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
   // A multi-statement raw query answers with one result per statement: report the last.
   const last = Array.isArray(result) ? result[result.length - 1]! : result;
   return { rows: last.rows ?? [], affected: last.rowCount ?? 0 };
 }
 
-function isStalePlan(error: unknown): boolean {
-  return driverErrorCode(error) === '0A000' && /cached plan/.test(String((error as Error).message));
-}
-
-/** PostgreSQL through pg, pooled by knex. Compiled statements are server-side prepared per connection. */
+/** PostgreSQL through pg, pooled by knex. Repeating statements are server-side prepared per session, in a bounded cache. */
 export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
   maxBindings: 65_535,
@@ -85,21 +70,24 @@ export const postgresDialect: DialectAdapter = {
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
       log: knexLogger(settings),
     } as Knex.Config);
-    return { knex, lender: knexPoolLender(knex), close: () => knex.destroy() };
+    return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
-    const client = connection as pg.PoolClient;
-    const values = bindings as unknown[];
-    if (!options.prepared) return toResult(await client.query({ text: sql, values }));
-    try {
-      return toResult(await client.query({ name: statementName(sql), text: sql, values }));
-    } catch (error) {
-      // A table altered under a prepared statement: run this once unprepared rather than fail.
-      if (isStalePlan(error)) return toResult(await client.query({ text: sql, values }));
-      throw error;
-    }
+  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): Promise<ExecResult> {
+    const { statement } = options;
+    const query = statement === undefined ? { text: sql, values: bindings as unknown[] } : { name: statement.name, text: sql, values: bindings as unknown[] };
+    return toResult(await (connection as pg.PoolClient).query(query));
   },
+
+  unprepare: closePreparedStatement,
+
+  // 53200 out_of_memory, 54000 program_limit_exceeded: the backend could not keep another plan.
+  isPrepareRefused: (error) => {
+    const code = driverErrorCode(error);
+    return code === '53200' || code === '54000';
+  },
+
+  isStalePlan: (error) => driverErrorCode(error) === '0A000' && /cached plan/.test(String((error as Error).message)),
 
   isTimeout: (error) => driverErrorCode(error) === '57014',
 

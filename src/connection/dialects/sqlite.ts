@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult } from './dialect.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement, type RunOptions } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -43,6 +43,10 @@ export class SqliteConnectionGate implements ConnectionLender {
     else this.#busy = false;
   }
 
+  stats(): PoolStats {
+    return { used: this.#busy ? 1 : 0, free: this.#busy || this.#db === undefined ? 0 : 1, pending: this.#waiting.length };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#db?.close();
@@ -65,22 +69,28 @@ export class SqliteConnectionGate implements ConnectionLender {
   }
 }
 
-// Prepared statements per connection, one cache per safeIntegers mode (a statement keeps its mode).
-const statementCache = new WeakMap<Database.Database, [Map<string, Statement>, Map<string, Statement>]>();
+/** A statement this session keeps prepared, with the integer mode it was last set to (setting it costs a call). */
+interface SqliteHandle {
+  readonly statement: Statement;
+  safeIntegers: boolean;
+}
 
-function statementFor(db: Database.Database, sql: string, safeIntegers: boolean): Statement {
-  let caches = statementCache.get(db);
-  if (!caches) statementCache.set(db, (caches = [new Map(), new Map()]));
-  const cache = caches[safeIntegers ? 1 : 0];
-  let statement = cache.get(sql);
-  if (!statement) {
-    statement = db.prepare(sql) as Statement;
+function statementFor(db: Database.Database, sql: string, prepared: PreparedStatement | undefined, safeIntegers: boolean): Statement {
+  if (prepared === undefined) {
+    const statement = db.prepare(sql) as Statement;
     if (statement.reader) statement.safeIntegers(safeIntegers);
-    // Bound the cache: raw SQL with literals would otherwise grow it without limit.
-    if (cache.size >= 2000) cache.delete(cache.keys().next().value!);
-    cache.set(sql, statement);
+    return statement;
   }
-  return statement;
+  let handle = prepared.handle as SqliteHandle | undefined;
+  if (handle === undefined) {
+    const statement = db.prepare(sql) as Statement;
+    if (statement.reader) statement.safeIntegers(safeIntegers);
+    prepared.handle = handle = { statement, safeIntegers };
+  } else if (handle.safeIntegers !== safeIntegers && handle.statement.reader) {
+    handle.statement.safeIntegers(safeIntegers);
+    handle.safeIntegers = safeIntegers;
+  }
+  return handle.statement;
 }
 
 /** SQLite through better-sqlite3: synchronous, in-process, one gated connection. */
@@ -118,6 +128,8 @@ export const sqliteDialect: DialectAdapter = {
     return {
       knex,
       lender: gate,
+      // The single connection closes only with the whole gate.
+      onSessionClosed: () => undefined,
       close: async () => {
         await knex.destroy();
         await gate.close();
@@ -125,16 +137,23 @@ export const sqliteDialect: DialectAdapter = {
     };
   },
 
-  execute(connection, sql, bindings, options: ExecOptions): ExecResult {
-    const safeIntegers = options.safeIntegers === true;
-    const statement = options.prepared ? statementFor(connection as Database.Database, sql, safeIntegers) : (connection as Database.Database).prepare(sql);
+  execute(connection, sql, bindings, options: RunOptions): ExecResult {
+    const statement = statementFor(connection as Database.Database, sql, options.statement, options.safeIntegers);
     if (statement.reader) {
-      if (!options.prepared) statement.safeIntegers(safeIntegers);
       return { rows: statement.all(...(bindings as unknown[])) as Record<string, unknown>[], affected: 0 };
     }
     const info = statement.run(...(bindings as unknown[]));
     return { rows: [], affected: info.changes, insertId: info.lastInsertRowid };
   },
+
+  // better-sqlite3 finalizes a statement once nothing references it.
+  unprepare(_connection, statement) {
+    statement.handle = undefined;
+  },
+
+  // SQLite prepares in process memory and re-prepares a statement whose schema changed by itself.
+  isPrepareRefused: () => false,
+  isStalePlan: () => false,
 
   isTimeout: () => false,
 

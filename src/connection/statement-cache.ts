@@ -1,0 +1,160 @@
+import { LruMap } from '../util/lru-map.js';
+import type { DriverConnection, PreparePolicy, PreparedStatement } from './dialects/dialect.js';
+
+/** The cache's figures for one named connection, summed over its pooled sessions. */
+export interface StatementCacheStats {
+  /** Most statements one session keeps prepared (`statementCacheSize`). */
+  readonly size: number;
+  /** Runs of a shape before it is prepared (`prepareThreshold`). */
+  readonly prepareThreshold: number;
+  /** Open sessions (pooled driver connections) that have run a preparable statement. */
+  readonly sessions: number;
+  /** Statements prepared right now, all sessions together. */
+  readonly prepared: number;
+  /** Statements prepared on the fullest session: never more than `size`. */
+  readonly largestSession: number;
+  /** Runs that found their statement already prepared on the session. */
+  readonly hits: number;
+  /** Runs of a preparable statement that did not: they prepared it, or ran unprepared below the threshold. */
+  readonly misses: number;
+  /** `hits / (hits + misses)`, 0 before the first run. */
+  readonly hitRate: number;
+  /** Statements prepared so far. */
+  readonly prepares: number;
+  /** Statements released on the server to make room. */
+  readonly evictions: number;
+  /** Prepares the server refused (a full server-wide statement limit, out of memory): each ran unprepared instead. */
+  readonly refused: number;
+}
+
+/** What the cache decided for one run on one session. */
+export type StatementPlan =
+  | { readonly kind: 'unprepared' }
+  | { readonly kind: 'hit'; readonly statement: PreparedStatement }
+  | { readonly kind: 'prepare'; readonly statement: PreparedStatement; readonly evicted: readonly PreparedStatement[] };
+
+const UNPREPARED: StatementPlan = { kind: 'unprepared' };
+
+/** After the server refuses to prepare, new statements run unprepared for this long (hits still use what is prepared). */
+const REFUSAL_BACKOFF_MS = 30_000;
+
+/** The statements prepared on one driver session, most recently used last. */
+class SessionStatements {
+  readonly byText: LruMap<string, PreparedStatement>;
+  #sequence = 0;
+
+  constructor(size: number) {
+    this.byText = new LruMap(size);
+  }
+
+  /** A name never used before on this session, so a driver's own bookkeeping can never confuse two texts. */
+  nextName(): string {
+    return `polyrecord_${(this.#sequence++).toString(36)}`;
+  }
+}
+
+/**
+ * The bounded cache of server-side prepared statements of one named connection.
+ * Each pooled session keeps at most `size` statements, least recently used released
+ * first; a text is prepared only once the connection has seen it `prepareThreshold`
+ * times, so one-off texts never occupy server memory. The cache decides; the dialect
+ * adapter prepares, runs and releases.
+ */
+export class StatementCache {
+  readonly size: number;
+  readonly prepareThreshold: number;
+  readonly #sessions = new Map<DriverConnection, SessionStatements>();
+  /** How often each not-yet-prepared text has run, across the pool (bounded too: counting is for repeating shapes). */
+  readonly #seen: LruMap<string, number>;
+  #hits = 0;
+  #misses = 0;
+  #prepares = 0;
+  #evictions = 0;
+  #refused = 0;
+  #refusedUntil = 0;
+
+  constructor(size: number, prepareThreshold: number) {
+    this.size = size;
+    this.prepareThreshold = prepareThreshold;
+    this.#seen = new LruMap(Math.max(256, size * 4));
+  }
+
+  /** Decides how `sql` runs on `session` under `policy`, and records it. */
+  plan(session: DriverConnection, sql: string, policy: PreparePolicy): StatementPlan {
+    if (policy === 'never' || this.size === 0) return UNPREPARED;
+    let statements = this.#sessions.get(session);
+    if (statements === undefined) this.#sessions.set(session, (statements = new SessionStatements(this.size)));
+    const statement = statements.byText.get(sql);
+    if (statement !== undefined) {
+      this.#hits++;
+      return { kind: 'hit', statement };
+    }
+    this.#misses++;
+    if (!this.#due(sql)) return UNPREPARED;
+    const created: PreparedStatement = { sql, name: statements.nextName(), handle: undefined };
+    const evicted = statements.byText.set(sql, created).map(([, old]) => old);
+    this.#prepares++;
+    this.#evictions += evicted.length;
+    return { kind: 'prepare', statement: created, evicted };
+  }
+
+  #due(sql: string): boolean {
+    if (this.#refusedUntil !== 0 && Date.now() < this.#refusedUntil) return false;
+    if (this.prepareThreshold <= 1) return true;
+    const count = (this.#seen.get(sql) ?? 0) + 1;
+    if (count >= this.prepareThreshold) {
+      // Kept at the threshold: the other sessions of the pool prepare it on their next run.
+      this.#seen.set(sql, this.prepareThreshold);
+      return true;
+    }
+    this.#seen.set(sql, count);
+    return false;
+  }
+
+  /**
+   * Forgets a statement the session no longer has (the server refused it, or its plan
+   * went stale). After a refusal, new statements run unprepared for a while.
+   */
+  forget(session: DriverConnection, statement: PreparedStatement, refused: boolean): void {
+    const statements = this.#sessions.get(session);
+    if (statements?.byText.peek(statement.sql) === statement) statements.byText.delete(statement.sql);
+    if (refused) {
+      this.#refused++;
+      this.#refusedUntil = Date.now() + REFUSAL_BACKOFF_MS;
+    }
+  }
+
+  /** The session is gone (closed or discarded): its statements went with it. */
+  dropSession(session: DriverConnection): void {
+    this.#sessions.delete(session);
+  }
+
+  /** Every session is gone (the pool closed). */
+  clear(): void {
+    this.#sessions.clear();
+    this.#seen.clear();
+  }
+
+  stats(): StatementCacheStats {
+    let prepared = 0;
+    let largestSession = 0;
+    for (const statements of this.#sessions.values()) {
+      prepared += statements.byText.size;
+      largestSession = Math.max(largestSession, statements.byText.size);
+    }
+    const runs = this.#hits + this.#misses;
+    return {
+      size: this.size,
+      prepareThreshold: this.prepareThreshold,
+      sessions: this.#sessions.size,
+      prepared,
+      largestSession,
+      hits: this.#hits,
+      misses: this.#misses,
+      hitRate: runs === 0 ? 0 : this.#hits / runs,
+      prepares: this.#prepares,
+      evictions: this.#evictions,
+      refused: this.#refused,
+    };
+  }
+}
