@@ -6,16 +6,17 @@
 import 'reflect-metadata';
 
 export { ConnectionManager, type ConnectionManagerEvents } from './connection/manager.js';
-export { Connection } from './connection/connection.js';
+export { Connection, type ConnectionStatus, type ConnectionWarning } from './connection/connection.js';
+export type { StatementCacheStats } from './connection/statement-cache.js';
 export { ConnectionSettings, type ConnectionConfig, type DriverInput, type DriverName, type PoolConfig } from './connection/config.js';
 export type { HealthReport } from './connection/health.js';
-export type { DialectAdapter, ExecResult } from './connection/dialects/dialect.js';
+export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-record.js';
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt } from './model/decorators.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
-export { ModelQuery, OPERATORS, type Operator } from './model/query-builder.js';
+export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';
 export type { UpsertOptions } from './model/bulk.js';
 export type { Attributes, Prop } from './model/types.js';
 export {

@@ -20,6 +20,10 @@ describe('ConnectionManager configuration', () => {
       [{ driver: 'postgresql', database: 'x', queryTimeoutMs: -1 }, 'queryTimeoutMs'],
       [{ driver: 'postgresql', database: 'x', colour: 'blue' }, 'colour'],
       [{ url: 'ftp://host/db' }, 'url'],
+      [{ driver: 'postgresql', database: 'x', statementCacheSize: -1 }, 'statementCacheSize'],
+      [{ driver: 'postgresql', database: 'x', statementCacheSize: 70_000 }, 'statementCacheSize'],
+      [{ driver: 'mysql', database: 'x', statementCacheSize: 2.5 }, 'statementCacheSize'],
+      [{ driver: 'mysql', database: 'x', prepareThreshold: 0 }, 'prepareThreshold'],
     ];
     for (const [config, field] of cases) {
       const error = (() => {

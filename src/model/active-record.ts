@@ -114,8 +114,8 @@ export class ActiveRecord {
     return this.query().whereNotNull(property);
   }
 
-  static whereRaw<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = []): ModelQuery<M> {
-    return this.query().whereRaw(sql, bindings);
+  static whereRaw<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = [], options: RawSqlOptions = {}): ModelQuery<M> {
+    return this.query().whereRaw(sql, bindings, options);
   }
 
   static whereAfter<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, properties: readonly K[], values: readonly unknown[]): ModelQuery<M> {
