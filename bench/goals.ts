@@ -34,7 +34,7 @@ export function checkGoals(result: DialectResult): GoalCheck[] {
   checks.push({
     goal: `geometric mean at most ${x(limit)} raw`,
     met: mean === undefined ? undefined : mean <= limit,
-    detail: mean === undefined ? 'not measured' : `${x(mean)} over ${rows.map((r) => r.workload.id).join(',')}`,
+    detail: mean === undefined ? 'not measured' : `${x(mean)} over ${rows.filter((r) => r.workload.inMean).map((r) => r.workload.id).join(',')}`,
   });
 
   const ratios = rows.map((r) => ({ id: r.workload.id, value: ratio(r, 'polyrecord') })).filter((r): r is { id: string; value: number } => r.value !== undefined);

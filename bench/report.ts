@@ -22,7 +22,7 @@ export function renderDialect(result: DialectResult): string {
   for (const r of result.workloads) {
     lines.push(row([`${r.workload.id} ${r.workload.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))])]));
   }
-  const ids = result.workloads.map((r) => r.workload.id);
+  const ids = result.workloads.filter((r) => r.workload.inMean).map((r) => r.workload.id);
   lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`])]));
   const w6 = result.workloads.find((r) => r.workload.id === 'W6');
   if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), ''])]));

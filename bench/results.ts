@@ -23,9 +23,9 @@ export function ratio(result: WorkloadResult, name: ContenderName): number | und
   return raw === undefined || ms === undefined ? undefined : ms / raw;
 }
 
-/** Geometric mean of a contender's ratios to raw over the workloads measured. */
+/** Geometric mean of a contender's ratios to raw over the hot-path workloads measured (those `inMean`). */
 export function geometricMean(results: readonly WorkloadResult[], name: ContenderName): number | undefined {
-  const ratios = results.map((r) => ratio(r, name)).filter((r): r is number => r !== undefined);
+  const ratios = results.filter((r) => r.workload.inMean).map((r) => ratio(r, name)).filter((r): r is number => r !== undefined);
   if (ratios.length === 0) return undefined;
   return Math.exp(ratios.reduce((sum, r) => sum + Math.log(r), 0) / ratios.length);
 }

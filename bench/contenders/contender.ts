@@ -30,5 +30,11 @@ export interface Contender {
   iterate(pageSize: number, visit: PageVisitor): MaybePromise<number>;
   /** W7: loads what the contender needs to update these users (untimed) and returns the updater. */
   prepareUpdates(ids: readonly number[]): MaybePromise<ScoreUpdater>;
+  /**
+   * W8: the user with this id through a query whose text is new on every call (a
+   * condition with the inlined value `variant`, as generated reports and ad-hoc filters
+   * write them). Resolves with the user, or undefined.
+   */
+  findByNewText(id: number, variant: number): MaybePromise<unknown>;
   close(): Promise<void>;
 }

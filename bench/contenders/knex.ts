@@ -1,5 +1,6 @@
 import createKnex from 'knex';
 import { INSERT_COLUMNS, UPSERT_UPDATE_COLUMNS, USER_COLUMNS, chunks, type UserRow } from '../data.js';
+import { newTextCondition } from './sql.js';
 import { TABLE } from '../database.js';
 import type { BenchTarget } from '../targets.js';
 import type { Contender } from './contender.js';
@@ -47,6 +48,7 @@ export function openKnex(target: BenchTarget): Contender {
     iterate: (pageSize, visit) =>
       keysetPages(pageSize, (after, size) => knex(TABLE).select(USER_COLUMNS).where('id', '>', after).orderBy('id').limit(size), visit),
     prepareUpdates: (ids) => (index, score) => knex(TABLE).where('id', ids[index]!).update({ score }),
+    findByNewText: (id, variant) => knex(TABLE).select(USER_COLUMNS).whereRaw(newTextCondition(variant)).where('id', id).first(),
     close: () => knex.destroy(),
   };
 }

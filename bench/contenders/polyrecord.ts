@@ -2,6 +2,7 @@ import { ConnectionManager } from 'polyrecord';
 import { BENCH_CONNECTION, BenchUser } from '../model.js';
 import type { BenchTarget } from '../targets.js';
 import type { Contender, PageVisitor, ScoreUpdater } from './contender.js';
+import { newTextCondition } from './sql.js';
 
 /** polyrecord through the `BenchUser` model, the way an application would write it. */
 export function openPolyrecord(target: BenchTarget): Contender {
@@ -30,6 +31,7 @@ export function openPolyrecord(target: BenchTarget): Contender {
         await user.save();
       };
     },
+    findByNewText: (id, variant) => BenchUser.whereRaw(newTextCondition(variant)).where('id', id).first(),
     close: () => ConnectionManager.remove(BENCH_CONNECTION),
   };
 }

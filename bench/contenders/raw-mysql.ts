@@ -38,6 +38,8 @@ export function openRawMysql(target: BenchTarget): Contender {
     bulkUpsert: (rows) => insertChunks(rows, true),
     iterate: (pageSize, visit) => keysetPages(pageSize, async (after, size) => (await pool.execute<Row[]>(sql.page, [after, size]))[0], visit),
     prepareUpdates: (ids) => (index, score) => pool.execute(sql.updateScore, [score, ids[index]!]),
+    // query(), not execute(): mysql2 would prepare and keep every new text on the server.
+    findByNewText: async (id, variant) => (await pool.query<Row[]>(sql.findByNewText(variant), [id]))[0][0],
     close: () => pool.end(),
   };
 }

@@ -38,6 +38,7 @@ export function openRawPostgres(target: BenchTarget): Contender {
     bulkUpsert: (rows) => insertChunks(rows, true),
     iterate: (pageSize, visit) => keysetPages(pageSize, async (after, size) => (await pool.query<Row>(sql.page, [after, size])).rows, visit),
     prepareUpdates: (ids) => (index, score) => pool.query(sql.updateScore, [score, ids[index]]),
+    findByNewText: async (id, variant) => (await pool.query<Row>(sql.findByNewText(variant), [id])).rows[0],
     close: () => pool.end(),
   };
 }

@@ -40,6 +40,7 @@ export function openRawSqlite(target: BenchTarget): Contender {
     bulkUpsert: (rows) => upsertAll(rows),
     iterate: (pageSize, visit) => keysetPages(pageSize, (after, size) => page.all(after, size), visit),
     prepareUpdates: (ids) => (index, score) => updateScore.run(score, ids[index]!),
+    findByNewText: (id, variant) => db.prepare<[number], Row>(sql.findByNewText(variant)).get(id),
     close: async () => {
       db.close();
     },

@@ -14,7 +14,12 @@ export interface RawStatements {
   page: string;
   /** `SET score = ? WHERE id = ?`. */
   updateScore: string;
+  /** W8's text: `WHERE score <> <-1 - variant inlined> AND id = ?`, a new text per variant. */
+  findByNewText(variant: number): string;
 }
+
+/** W8's inlined condition (scores are never negative, so it filters nothing). */
+export const newTextCondition = (variant: number) => `score <> ${-1 - variant}`;
 
 const SELECT = `SELECT ${USER_COLUMNS.join(', ')} FROM ${TABLE}`;
 const INSERT = `INSERT INTO ${TABLE} (${INSERT_COLUMNS.join(', ')}) VALUES `;
@@ -37,6 +42,7 @@ export function rawStatements(dialect: Dialect): RawStatements {
     insert,
     page: `${SELECT} WHERE id > ${p(1)} ORDER BY id LIMIT ${p(2)}`,
     updateScore: `UPDATE ${TABLE} SET score = ${p(1)} WHERE id = ${p(2)}`,
+    findByNewText: (variant) => `${SELECT} WHERE ${newTextCondition(variant)} AND id = ${p(1)}`,
   };
 }
 
