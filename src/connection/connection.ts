@@ -136,21 +136,21 @@ export class Connection {
    * (SQLite), so loops over many rows need no promise per row. Errors are {@link QueryError}s.
    */
   run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
-    const plan = this.#statements.plan(connection, sql, options.prepare ?? 'never');
+    const statement = this.#statements.plan(connection, sql, options.prepare ?? 'never');
     const safeIntegers = options.safeIntegers === true;
-    if (plan.kind === 'unprepared') return this.#runWith(connection, sql, bindings, undefined, safeIntegers);
-    if (plan.kind === 'prepare' && plan.evicted.length > 0) {
-      // Release what the session must give up before it prepares one more.
-      const released = this.#unprepare(connection, plan.evicted);
-      if (released) return released.then(() => this.#runWith(connection, sql, bindings, plan.statement, safeIntegers));
+    // Release first what the session gave up to make room for a new statement.
+    const evicted = this.#statements.takeEvicted(connection);
+    if (evicted !== undefined) {
+      const released = this.#unprepare(connection, evicted);
+      if (released) return released.then(() => this.#runWith(connection, sql, bindings, statement, safeIntegers));
     }
-    return this.#runWith(connection, sql, bindings, plan.statement, safeIntegers);
+    return this.#runWith(connection, sql, bindings, statement, safeIntegers);
   }
 
   #runWith(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean): ExecResult | Promise<ExecResult> {
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.dialect.execute(connection, sql, bindings, { statement, safeIntegers });
+      result = this.dialect.execute(connection, sql, bindings, statement, safeIntegers);
     } catch (error) {
       return this.#afterFailure(connection, sql, bindings, statement, safeIntegers, error);
     }

@@ -27,20 +27,14 @@ export interface StatementCacheStats {
   readonly refused: number;
 }
 
-/** What the cache decided for one run on one session. */
-export type StatementPlan =
-  | { readonly kind: 'unprepared' }
-  | { readonly kind: 'hit'; readonly statement: PreparedStatement }
-  | { readonly kind: 'prepare'; readonly statement: PreparedStatement; readonly evicted: readonly PreparedStatement[] };
-
-const UNPREPARED: StatementPlan = { kind: 'unprepared' };
-
 /** After the server refuses to prepare, new statements run unprepared for this long (hits still use what is prepared). */
 const REFUSAL_BACKOFF_MS = 30_000;
 
 /** The statements prepared on one driver session, most recently used last. */
 class SessionStatements {
   readonly byText: LruMap<string, PreparedStatement>;
+  /** Evicted, not yet released on the server. */
+  evicted: PreparedStatement[] = [];
   #sequence = 0;
 
   constructor(size: number) {
@@ -72,6 +66,8 @@ export class StatementCache {
   #evictions = 0;
   #refused = 0;
   #refusedUntil = 0;
+  /** Evicted statements not yet handed out for release, all sessions together (0 on the hot path). */
+  #unreleased = 0;
 
   constructor(size: number, prepareThreshold: number) {
     this.size = size;
@@ -79,23 +75,42 @@ export class StatementCache {
     this.#seen = new LruMap(Math.max(256, size * 4));
   }
 
-  /** Decides how `sql` runs on `session` under `policy`, and records it. */
-  plan(session: DriverConnection, sql: string, policy: PreparePolicy): StatementPlan {
-    if (policy === 'never' || this.size === 0) return UNPREPARED;
+  /**
+   * Decides how `sql` runs on `session` under `policy`, and records it: the session's
+   * prepared statement to use (new ones are prepared by their first run), or undefined
+   * to run unprepared. What had to go to make room is handed out once by {@link takeEvicted}.
+   * The hit path allocates nothing: it is every model query's.
+   */
+  plan(session: DriverConnection, sql: string, policy: PreparePolicy): PreparedStatement | undefined {
+    if (policy === 'never' || this.size === 0) return undefined;
     let statements = this.#sessions.get(session);
     if (statements === undefined) this.#sessions.set(session, (statements = new SessionStatements(this.size)));
     const statement = statements.byText.get(sql);
     if (statement !== undefined) {
       this.#hits++;
-      return { kind: 'hit', statement };
+      return statement;
     }
     this.#misses++;
-    if (!this.#due(sql)) return UNPREPARED;
+    if (!this.#due(sql)) return undefined;
     const created: PreparedStatement = { sql, name: statements.nextName(), handle: undefined };
-    const evicted = statements.byText.set(sql, created).map(([, old]) => old);
+    for (const [, old] of statements.byText.set(sql, created)) {
+      statements.evicted.push(old);
+      this.#evictions++;
+      this.#unreleased++;
+    }
     this.#prepares++;
-    this.#evictions += evicted.length;
-    return { kind: 'prepare', statement: created, evicted };
+    return created;
+  }
+
+  /** The statements `plan()` evicted on this session and that still need releasing on the server. */
+  takeEvicted(session: DriverConnection): PreparedStatement[] | undefined {
+    if (this.#unreleased === 0) return undefined;
+    const statements = this.#sessions.get(session);
+    if (statements === undefined || statements.evicted.length === 0) return undefined;
+    const evicted = statements.evicted;
+    statements.evicted = [];
+    this.#unreleased -= evicted.length;
+    return evicted;
   }
 
   #due(sql: string): boolean {
@@ -126,6 +141,7 @@ export class StatementCache {
 
   /** The session is gone (closed or discarded): its statements went with it. */
   dropSession(session: DriverConnection): void {
+    this.#unreleased -= this.#sessions.get(session)?.evicted.length ?? 0;
     this.#sessions.delete(session);
   }
 
@@ -133,6 +149,7 @@ export class StatementCache {
   clear(): void {
     this.#sessions.clear();
     this.#seen.clear();
+    this.#unreleased = 0;
   }
 
   stats(): StatementCacheStats {

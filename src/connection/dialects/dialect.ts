@@ -40,12 +40,6 @@ export interface PreparedStatement {
   handle: unknown;
 }
 
-/** What the adapter needs to run one statement. */
-export interface RunOptions {
-  /** The session's prepared statement to use (prepared now if the session does not have it yet), or undefined to run unprepared. */
-  readonly statement: PreparedStatement | undefined;
-  readonly safeIntegers: boolean;
-}
 
 /** Turns JS values into what each database stores for a column type. */
 export interface ValueCodec {
@@ -120,8 +114,13 @@ export interface DialectAdapter {
   open(settings: ConnectionSettings): OpenedDriver;
   /** Closes a driver connection so the pool drops it instead of lending it again (an XA branch left prepared for recovery, a broken session). */
   discard(connection: DriverConnection): Promise<void>;
-  /** Runs one statement with positional bindings in the dialect's native placeholder syntax. */
-  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): ExecResult | Promise<ExecResult>;
+  /**
+   * Runs one statement with positional bindings in the dialect's native placeholder
+   * syntax: as the session's prepared `statement` (prepared by this run if the session
+   * does not have it yet), or unprepared when `statement` is undefined. `safeIntegers`:
+   * SQLite reads INTEGER columns as `bigint`.
+   */
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean): ExecResult | Promise<ExecResult>;
   /**
    * Releases a prepared statement on the session (PostgreSQL Close, mysql2's statement
    * cache and COM_STMT_CLOSE). Safe in any session state, including a failed transaction,

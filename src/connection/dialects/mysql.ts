@@ -1,7 +1,7 @@
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
-import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type RunOptions } from './dialect.js';
+import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
@@ -100,9 +100,9 @@ export const mysqlDialect: DialectAdapter = {
     return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): Promise<ExecResult> {
+  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
     // mysql2's execute() prepares on first use and reuses its cached statement after; query() sends the text.
-    return toResult(await run(connection as MysqlConnection, options.statement ? 'execute' : 'query', sql, bindings as unknown[]));
+    return toResult(await run(connection as MysqlConnection, statement ? 'execute' : 'query', sql, bindings as unknown[]));
   },
 
   unprepare(connection, statement) {

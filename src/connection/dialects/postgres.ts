@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { closePreparedStatement } from './postgres-statements.js';
-import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type RunOptions } from './dialect.js';
+import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -73,8 +73,7 @@ export const postgresDialect: DialectAdapter = {
     return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: RunOptions): Promise<ExecResult> {
-    const { statement } = options;
+  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
     const query = statement === undefined ? { text: sql, values: bindings as unknown[] } : { name: statement.name, text: sql, values: bindings as unknown[] };
     return toResult(await (connection as pg.PoolClient).query(query));
   },

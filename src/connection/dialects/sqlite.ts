@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement, type RunOptions } from './dialect.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -137,8 +137,8 @@ export const sqliteDialect: DialectAdapter = {
     };
   },
 
-  execute(connection, sql, bindings, options: RunOptions): ExecResult {
-    const statement = statementFor(connection as Database.Database, sql, options.statement, options.safeIntegers);
+  execute(connection, sql, bindings, prepared, safeIntegers): ExecResult {
+    const statement = statementFor(connection as Database.Database, sql, prepared, safeIntegers);
     if (statement.reader) {
       return { rows: statement.all(...(bindings as unknown[])) as Record<string, unknown>[], affected: 0 };
     }
