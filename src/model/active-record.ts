@@ -102,6 +102,10 @@ export class ActiveRecord {
     return this.query().whereIn(property, values);
   }
 
+  static whereNotIn<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, values: readonly M[K][]): ModelQuery<M> {
+    return this.query().whereNotIn(property, values);
+  }
+
   static whereNull<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): ModelQuery<M> {
     return this.query().whereNull(property);
   }

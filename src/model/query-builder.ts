@@ -4,7 +4,7 @@ import { assertNumeric, decoders, encodeValue as encodeForType, type ResolvedTyp
 import { hydratorFor } from './hydration.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
-import type { PreparePolicy } from '../connection/dialects/dialect.js';
+import type { BoundList, ExecOptions, ListElementType, PreparePolicy } from '../connection/dialects/dialect.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
 import type { Attributes, Prop } from './types.js';
 
@@ -16,6 +16,7 @@ type Bool = 'and' | 'or';
 type WhereNode =
   | { kind: 'op'; bool: Bool; column: string; op: Operator }
   | { kind: 'in'; bool: Bool; column: string; not: boolean; count: number }
+  | { kind: 'inList'; bool: Bool; column: string; not: boolean; type: ListElementType }
   | { kind: 'null'; bool: Bool; column: string; not: boolean }
   | { kind: 'raw'; bool: Bool; sql: string; count: number }
   | { kind: 'after'; bool: Bool; columns: readonly string[] };
@@ -26,14 +27,38 @@ interface QueryState {
   readonly key: string;
   readonly wheres: readonly WhereNode[];
   readonly values: readonly unknown[];
-  readonly types: readonly ResolvedType[];
+  readonly types: readonly ValueType[];
   readonly orders: readonly { column: string; direction: 'asc' | 'desc' }[];
   readonly limit: number | undefined;
   readonly offset: number | undefined;
   readonly select: readonly ColumnMeta[] | undefined;
   /** `'never'` once a raw fragment whose caller did not ask for preparing is part of the text. */
   readonly prepare: PreparePolicy;
+  /** A long `whereIn` list is bound as one value (where the dialect writes it into the text, the query runs unprepared). */
+  readonly boundList: boolean;
 }
+
+/** How a bound value is encoded: as a column type, or (a long `whereIn` list) as a list of them bound as one value. */
+type ValueType = ResolvedType | { readonly list: ResolvedType };
+
+/**
+ * Longer `whereIn` lists are bound as one value (an array, or JSON the database reads as
+ * a table): one statement shape for any length, far from every placeholder limit. Shorter
+ * ones get a placeholder each, padded to a power of two (11 shapes at most).
+ */
+const MAX_INLINE_LIST = 1_024;
+
+const LIST_ELEMENT_TYPES: Record<ResolvedType, ListElementType> = {
+  integer: 'integer',
+  bigint: 'integer',
+  float: 'float',
+  string: 'string',
+  json: 'string',
+  any: 'string',
+  boolean: 'boolean',
+  date: 'date',
+  datetime: 'datetime',
+};
 
 /** Options of `whereRaw()` and `Model.rawQuery()`. */
 export interface RawSqlOptions {
@@ -63,14 +88,14 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   /** @internal Use `Model.query()`. */
   constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState) {
     this.#meta = meta;
-    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, prepare: 'auto' };
+    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, prepare: 'auto', boundList: false };
   }
 
   #with(patch: Partial<QueryState>): ModelQuery<M> {
     return new ModelQuery<M>(this.#meta, undefined, { ...this.#state, ...patch });
   }
 
-  #addWhere(node: WhereNode, keyPart: string, values: readonly unknown[], type: ResolvedType): ModelQuery<M> {
+  #addWhere(node: WhereNode, keyPart: string, values: readonly unknown[], type: ValueType): ModelQuery<M> {
     const s = this.#state;
     return this.#with({
       key: `${s.key}${node.bool === 'or' ? '|' : '&'}${keyPart};`,
@@ -140,6 +165,9 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     for (const value of values) {
       if (value === null || value === undefined) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) cannot contain null; use whereNull()`);
       checkValue(column, value);
+    }
+    if (values.length > MAX_INLINE_LIST) {
+      return this.#addWhere({ kind: 'inList', bool: 'and', column: column.column, not, type: LIST_ELEMENT_TYPES[column.type] }, `${not ? '!' : ''}inList${column.column}`, [values], { list: column.type }).#with({ boundList: true });
     }
     // Lists are padded to a power of two by repeating the last value (same meaning), so a few statement shapes serve every list length.
     const padded = values.length === 0 ? values : [...values, ...new Array<unknown>(2 ** Math.ceil(Math.log2(values.length)) - values.length).fill(values[values.length - 1])];
@@ -225,7 +253,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const target = this.#target();
     const columns = this.#state.select ?? this.#meta.columns;
     const statement = this.#compile(target, 'all', (q) => q.select(columns.map((c) => c.column)));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target));
     const hydrate = hydratorFor(this.#meta, columns);
     const name = target.connection.name;
     const out = new Array<M>(rows.length);
@@ -243,7 +271,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   async count(): Promise<number> {
     const target = this.#target();
     const statement = this.#compile(target, 'count', (q) => q.clearOrder().count({ count: '*' }));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target));
     return Number(rows[0]?.count ?? 0);
   }
 
@@ -251,7 +279,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   async exists(): Promise<boolean> {
     const target = this.#target();
     const statement = this.#compile(target, 'exists', (q) => q.clearOrder().select(q.client.raw('1 as e')).limit(1));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target));
     return rows.length > 0;
   }
 
@@ -260,7 +288,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const column = this.#meta.column(property);
     const target = this.#target();
     const statement = this.#compile(target, `pluck:${column.column}`, (q) => q.select(column.column));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target));
     const decode = decoders[column.type];
     return rows.map((row) => decode(row[column.column]) as M[K]);
   }
@@ -280,7 +308,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
     const values = [...this.#encodedValues(target), ...entries.map(([, value], i) => encodeFor(target, columns[i]!, value))];
-    const count = (await runStatement(target, statement, values, execOptions(this.#meta, this.#state.prepare))).affected;
+    const count = (await runStatement(target, statement, values, this.#execOptions(target))).affected;
     this.#meta.events.emit('bulk', { operation: 'update', count });
     return count;
   }
@@ -290,7 +318,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     this.#assertNoOrderOrPaging('delete');
     const target = this.#target();
     const statement = this.#compile(target, 'delete', (q) => q.delete());
-    const count = (await runStatement(target, statement, this.#encodedValues(target), execOptions(this.#meta, this.#state.prepare))).affected;
+    const count = (await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target))).affected;
     this.#meta.events.emit('bulk', { operation: 'delete', count });
     return count;
   }
@@ -333,13 +361,20 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
 
   #encodedValues(target: Target): unknown[] {
     const { values, types } = this.#state;
-    const codec = target.connection.dialect.codec;
+    const { codec, boundList } = target.connection.dialect;
     const out = new Array<unknown>(values.length);
     for (let i = 0; i < values.length; i++) {
       const value = values[i];
-      out[i] = types[i] === 'string' || types[i] === 'integer' || types[i] === 'float' ? value : encodeForType(types[i]!, value, codec);
+      const type = types[i]!;
+      if (typeof type === 'object') out[i] = boundList.bind((value as unknown[]).map((element) => encodeForType(type.list, element, codec)), LIST_ELEMENT_TYPES[type.list]);
+      else out[i] = type === 'string' || type === 'integer' || type === 'float' ? value : encodeForType(type, value, codec);
     }
     return out;
+  }
+
+  #execOptions(target: Target): ExecOptions {
+    const { prepare, boundList } = this.#state;
+    return execOptions(this.#meta, prepare === 'never' || (boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto');
   }
 
   #assertNoOrderOrPaging(operation: string): void {
@@ -356,7 +391,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       let q = knex(this.#meta.tableName);
       let index = 0;
       for (const node of s.wheres) {
-        index = applyWhere(q, node, index);
+        index = applyWhere(q, node, index, target.connection.dialect.boundList);
       }
       for (const order of s.orders) q = q.orderBy(order.column, order.direction);
       if (s.limit !== undefined) q = q.limit(s.limit);
@@ -366,7 +401,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   }
 }
 
-function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): number {
+function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number, boundList: BoundList): number {
   const or = node.bool === 'or';
   switch (node.kind) {
     case 'op':
@@ -383,6 +418,9 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number): numbe
       else q.whereIn(node.column, slots);
       return index + node.count;
     }
+    case 'inList':
+      q.whereRaw(boundList.condition(node.type, node.not), [node.column, slot(index)]);
+      return index + 1;
     case 'raw': {
       const slots = Array.from({ length: node.count }, (_, i) => slot(index + i));
       if (or) q.orWhereRaw(node.sql, slots);

@@ -41,6 +41,38 @@ export interface PreparedStatement {
 }
 
 
+/** The SQL type a list of values is compared as (a bigint is an integer here). */
+export type ListElementType = 'integer' | 'float' | 'string' | 'boolean' | 'date' | 'datetime';
+
+/**
+ * `column IN (list)` with the whole list bound as ONE value, for lists too long to give
+ * each value a placeholder: one statement shape for any length, far from every
+ * placeholder limit (PostgreSQL `= ANY($1)` over an array; SQLite `json_each`; MySQL and
+ * MariaDB a literal list that mysql2 writes into the text).
+ */
+export interface BoundList {
+  /** The list travels in the statement's text, so the statement must run unprepared. */
+  readonly unprepared: boolean;
+  /** The condition in knex raw syntax: `??` is the column, `?` the bound list. */
+  condition(type: ListElementType, not: boolean): string;
+  /** The one value to bind, from values already encoded for the dialect. */
+  bind(values: readonly unknown[], type: ListElementType): unknown;
+}
+
+/**
+ * A JSON array text of encoded values. Written by hand because `JSON.stringify` refuses
+ * bigints; they are written as plain digits, which every database reads as a 64-bit integer.
+ */
+export function jsonArrayText(values: readonly unknown[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ',';
+    out += typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
+  }
+  return `${out}]`;
+}
+
 /** Turns JS values into what each database stores for a column type. */
 export interface ValueCodec {
   boolean(value: boolean): unknown;
@@ -81,6 +113,8 @@ export interface DialectAdapter {
   readonly driver: DriverName;
   /** Largest number of bind parameters in one statement. */
   readonly maxBindings: number;
+  /** How a long `whereIn` list is bound as one value. */
+  readonly boundList: BoundList;
   /**
    * Rows per INSERT in bulk operations, given the column count. SQLite answers 1: knex
    * writes multi-row SQLite inserts as UNION ALL (capped at 500 terms), and one prepared

@@ -57,6 +57,15 @@ function applyQueryTimeout(timeoutMs: number | undefined) {
 export const mysqlDialect: DialectAdapter = {
   driver: 'mysql',
   maxBindings: 65_535,
+  // mysql2 writes an array bound to one `?` as an escaped literal list (text protocol). A JSON_TABLE
+  // subquery would keep the statement preparable, but MariaDB runs it once per row in UPDATE and
+  // DELETE (500,000 values against 2,000 rows: 112 s, against 1 s for the literal list).
+  boundList: {
+    unprepared: true,
+    condition: (_type, not) => `?? ${not ? 'NOT IN' : 'IN'} (?)`,
+    // 64-bit integers are encoded as strings; a string compared to an integer column would compare as a double.
+    bind: (values, type) => (type === 'integer' ? values.map((value) => (typeof value === 'string' ? BigInt(value) : value)) : values),
+  },
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },

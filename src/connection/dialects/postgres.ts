@@ -33,6 +33,12 @@ function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
 export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
   maxBindings: 65_535,
+  // One array parameter; PostgreSQL infers its element type from the column.
+  boundList: {
+    unprepared: false,
+    condition: (_type, not) => (not ? '?? <> ALL(?)' : '?? = ANY(?)'),
+    bind: (values) => values,
+  },
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },

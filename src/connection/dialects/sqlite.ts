@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
+import { jsonArrayText, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -98,6 +98,12 @@ export const sqliteDialect: DialectAdapter = {
   driver: 'sqlite',
   // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since SQLite 3.32.
   maxBindings: 32_766,
+  // json_each's values carry JSON's types; column affinity converts them as it would a literal.
+  boundList: {
+    unprepared: false,
+    condition: (_type, not) => `?? ${not ? 'NOT IN' : 'IN'} (SELECT value FROM json_each(?))`,
+    bind: jsonArrayText,
+  },
   rowsPerInsert: () => 1,
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
