@@ -75,6 +75,21 @@ export class QueryBuilderError extends PolyrecordError {
   }
 }
 
+/**
+ * A value a column cannot hold on every dialect: a date outside the supported range, an
+ * invalid date, JSON nested deeper than the database accepts. Raised before any SQL is
+ * sent, so nothing is written.
+ */
+export class ValidationError extends PolyrecordError {
+  /** The model property, when the value was given for one. */
+  readonly property: string | undefined;
+
+  constructor(message: string, property?: string) {
+    super('E_VALIDATION', property === undefined ? message : `${property}: ${message}`);
+    this.property = property;
+  }
+}
+
 /** A property that is not a declared column of the model was named. Raised before any SQL is sent. */
 export class UnknownColumnError extends QueryBuilderError {
   readonly model: string;

@@ -50,6 +50,7 @@ export {
   ConnectionNotFoundError,
   RecordNotFoundError,
   QueryBuilderError,
+  ValidationError,
   UnknownColumnError,
   ModelDefinitionError,
   QueryError,

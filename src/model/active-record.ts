@@ -10,7 +10,8 @@ import { metaOf, type ModelMeta } from './metadata.js';
 import { encodeRawBinding } from './column-types.js';
 import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
 import { destroyRecord, saveRecord } from './lifecycle.js';
-import { ModelQuery, type Operator, type RawSqlOptions } from './query-builder.js';
+import { ModelQuery, checkRawPlaceholders, type Operator, type RawSqlOptions } from './query-builder.js';
+import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop } from './types.js';
 
@@ -224,12 +225,14 @@ export class ActiveRecord {
   static async rawQuery<M extends ActiveRecord>(this: ModelClass<M>, sql: string, bindings: readonly unknown[] = [], options: RawSqlOptions = {}): Promise<M[]> {
     const { meta, explicit } = modelOf(this);
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('rawQuery() needs SQL text');
+    checkRawPlaceholders('rawQuery', sql, bindings);
     const target = resolveTarget(meta, explicit);
     const codec = target.connection.dialect.codec;
     const encoded = bindings.map((value) => encodeRawBinding(value, codec));
     const native = target.connection.knex.raw(sql, encoded as never[]).toSQL().toNative();
     const raw = execOptions(meta, options?.prepare === true ? 'auto' : 'never');
-    const { rows } = target.transaction ? await target.transaction.execute(native.sql, native.bindings, raw) : await target.connection.execute(native.sql, native.bindings, raw);
+    const sqlText = unescapeQuestionMarks(native.sql);
+    const { rows } = target.transaction ? await target.transaction.execute(sqlText, native.bindings, raw) : await target.connection.execute(sqlText, native.bindings, raw);
     return rows.map((row) => hydrateLoose(meta, row, target.connection.name) as M);
   }
 

@@ -1,5 +1,5 @@
 import type { ValueCodec } from '../connection/dialects/dialect.js';
-import { QueryBuilderError } from '../errors.js';
+import { QueryBuilderError, ValidationError } from '../errors.js';
 
 /**
  * Declared column types. Every dialect returns each type as the same JS type:
@@ -85,10 +85,11 @@ export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCode
     case 'boolean':
       return codec.boolean(toBoolean(value));
     case 'datetime':
-      return codec.datetime(value instanceof Date ? value : toDate(value));
+      return codec.datetime(storableDate(value));
     case 'date':
-      return codec.date(value instanceof Date ? value : toDate(value));
+      return codec.date(storableDate(value));
     case 'json':
+      assertJsonDepth(value, codec.maxJsonDepth);
       return codec.json(value);
     case 'bigint':
       return codec.bigint(typeof value === 'bigint' ? value : BigInt(value as string | number));
@@ -99,6 +100,39 @@ export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCode
       return assertNumeric(type, value);
     default:
       return value;
+  }
+}
+
+/**
+ * The dates every dialect stores, reads back and compares exactly: MySQL's documented
+ * DATETIME range (years 1000 to 9999). MariaDB reads years 1–99 back as 19xx, and SQLite
+ * compares dates as text, which orders correctly only with four-digit years.
+ */
+export const MIN_DATE = new Date(Date.UTC(1000, 0, 1));
+export const MAX_DATE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+
+/** A Date for a date/datetime column, refused (before any SQL) when it is invalid or outside the supported range. */
+function storableDate(value: unknown): Date {
+  const date = value instanceof Date ? value : toDate(value);
+  const time = date.getTime();
+  if (Number.isNaN(time)) throw new ValidationError(`${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)} is not a valid date`);
+  if (time < MIN_DATE.getTime() || time > MAX_DATE.getTime()) {
+    throw new ValidationError(`${date.toISOString()} is outside the supported date range, ${MIN_DATE.toISOString()} to ${MAX_DATE.toISOString()}`);
+  }
+  return date;
+}
+
+/**
+ * Refuses JSON nested deeper than the database accepts, before any SQL. Walks without
+ * recursion, so a pathological depth (or a cycle) ends in this error, not a stack overflow.
+ */
+function assertJsonDepth(value: unknown, max: number): void {
+  const pending: Array<[unknown, number]> = [[value, 0]];
+  while (pending.length > 0) {
+    const [item, depth] = pending.pop()!;
+    if (item === null || typeof item !== 'object' || item instanceof Date) continue;
+    if (depth + 1 > max) throw new ValidationError(`JSON nested more than ${max} arrays/objects deep; this database accepts at most ${max}`);
+    for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
   }
 }
 

@@ -19,7 +19,8 @@ type WhereNode =
   | { kind: 'inList'; bool: Bool; column: string; not: boolean; type: ListElementType }
   | { kind: 'null'; bool: Bool; column: string; not: boolean }
   | { kind: 'raw'; bool: Bool; sql: string; count: number }
-  | { kind: 'after'; bool: Bool; columns: readonly string[] };
+  | { kind: 'after'; bool: Bool; columns: readonly string[] }
+  | { kind: 'group'; bool: Bool; nodes: readonly WhereNode[] };
 
 interface QueryState {
   readonly explicit: string | undefined;
@@ -125,13 +126,29 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     if (args.length === 1) {
       const conditions = args[0];
       if (conditions === null || typeof conditions !== 'object' || Array.isArray(conditions)) throw new QueryBuilderError('where() takes an object of { property: value }, or (property, value), or (property, operator, value)');
+      const entries = Object.entries(conditions);
+      if (bool === 'or' && entries.length > 1) return this.#orGroup(entries);
       let query: ModelQuery<M> = this;
-      for (const [property, value] of Object.entries(conditions)) query = query.#comparison(bool, property, '=', value);
+      for (const [property, value] of entries) query = query.#comparison(bool, property, '=', value);
       return query;
     }
     if (args.length === 2) return this.#comparison(bool, args[0] as string, '=', args[1]);
     if (args.length === 3) return this.#comparison(bool, args[0] as string, args[1] as Operator, args[2]);
     throw new QueryBuilderError(`where() takes 1 to 3 arguments, got ${args.length}`);
+  }
+
+  /** `orWhere({ a, b })` means `OR (a AND b)`, as in knex and Lucid: the object's conditions hold together. */
+  #orGroup(entries: ReadonlyArray<[string, unknown]>): ModelQuery<M> {
+    let inner = new ModelQuery<M>(this.#meta, undefined);
+    for (const [property, value] of entries) inner = inner.#comparison('and', property, '=', value);
+    const s = this.#state;
+    const i = inner.#state;
+    return this.#with({
+      key: `${s.key}|(${i.key});`,
+      wheres: [...s.wheres, { kind: 'group', bool: 'or', nodes: i.wheres }],
+      values: [...s.values, ...i.values],
+      types: [...s.types, ...i.types],
+    });
   }
 
   #comparison(bool: Bool, property: string, operator: Operator, value: unknown): ModelQuery<M> {
@@ -195,6 +212,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
    */
   whereRaw(sql: string, bindings: readonly unknown[] = [], options: RawSqlOptions = {}): ModelQuery<M> {
     if (typeof sql !== 'string' || sql.trim() === '') throw new QueryBuilderError('whereRaw() needs SQL text');
+    checkRawPlaceholders('whereRaw', sql, bindings);
     const query = this.#addWhere({ kind: 'raw', bool: 'and', sql, count: bindings.length }, `raw(${sql})#${bindings.length}`, bindings, 'any');
     return options?.prepare === true ? query : query.#with({ prepare: 'never' });
   }
@@ -428,9 +446,11 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number, boundL
       return index + node.count;
     }
     case 'after': {
-      let next = index;
-      q.where(node.columns[0]!, '>=', slot(next++));
+      q.where(node.columns[0]!, '>=', slot(index));
+      // knex runs grouping callbacks when it compiles, after this loop: their slots are fixed now.
+      const first = index + 1;
       const group = function (this: Knex.QueryBuilder) {
+        let next = first;
         node.columns.forEach((column, i) => {
           this.orWhere(function (this: Knex.QueryBuilder) {
             for (let j = 0; j < i; j++) this.where(node.columns[j]!, slot(next++));
@@ -440,8 +460,58 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number, boundL
       };
       if (or) q.orWhere(group);
       else q.where(group);
-      return next;
+      return index + slotCount(node);
     }
+    case 'group': {
+      const group = function (this: Knex.QueryBuilder) {
+        let next = index;
+        for (const child of node.nodes) next = applyWhere(this, child, next, boundList);
+      };
+      if (or) q.orWhere(group);
+      else q.where(group);
+      return index + slotCount(node);
+    }
+  }
+}
+
+/** How many bound values a condition takes. */
+function slotCount(node: WhereNode): number {
+  switch (node.kind) {
+    case 'op':
+    case 'inList':
+      return 1;
+    case 'null':
+      return 0;
+    case 'in':
+    case 'raw':
+      return node.count;
+    case 'after':
+      return 1 + (node.columns.length * (node.columns.length + 1)) / 2;
+    case 'group':
+      return node.nodes.reduce((sum, child) => sum + slotCount(child), 0);
+  }
+}
+
+/**
+ * Every `?` of hand-written SQL is a placeholder, including one inside a quoted literal;
+ * `\\?` writes a literal question mark (`??` is knex's identifier placeholder). A count
+ * that does not match the bindings is refused here with that explanation, instead of a
+ * bare knex error (or, worse, values bound in the wrong places).
+ */
+export function checkRawPlaceholders(method: string, sql: string, bindings: readonly unknown[]): void {
+  if (!Array.isArray(bindings)) throw new QueryBuilderError(`${method}() takes its values as an array`);
+  let placeholders = 0;
+  for (let i = 0; i < sql.length; i++) {
+    if (sql[i] === '\\' && sql[i + 1] === '?') i++;
+    else if (sql[i] === '?') {
+      placeholders++;
+      if (sql[i + 1] === '?') i++;
+    }
+  }
+  if (placeholders !== bindings.length) {
+    throw new QueryBuilderError(
+      `${method}(): the SQL has ${placeholders} ? placeholder(s) but ${bindings.length} value(s) were given. A ? inside a quoted literal is a placeholder too: bind the literal as a value, or write \\? for a literal question mark (in a JS string: "name <> '\\\\?'").`,
+    );
   }
 }
 

@@ -24,6 +24,15 @@ export function slot(index: number): string {
   return SENTINEL + index;
 }
 
+/**
+ * knex writes an escaped `\?` (a literal question mark in raw SQL) through unchanged on
+ * SQLite and MySQL (only its PostgreSQL client unescapes it); a `?` inside a quoted
+ * literal is no placeholder to those databases, so the backslash goes.
+ */
+export function unescapeQuestionMarks(sql: string): string {
+  return sql.includes('\\?') ? sql.replaceAll('\\?', '?') : sql;
+}
+
 /** Compiles a knex builder whose values are {@link slot}s. */
 export function compileBuilder(builder: Knex.QueryBuilder | Knex.Raw): CompiledStatement {
   const sql = builder.toSQL();
@@ -35,7 +44,7 @@ export function compileBuilder(builder: Knex.QueryBuilder | Knex.Raw): CompiledS
     constants.push(binding);
     return -constants.length;
   });
-  return { sql: native.sql, slots, constants, identity: slots.every((s, i) => s === i) };
+  return { sql: unescapeQuestionMarks(native.sql), slots, constants, identity: slots.every((s, i) => s === i) };
 }
 
 /** The statement for `key` on the connection's dialect, compiled by `build` on first use. */

@@ -2,7 +2,7 @@ import type { Connection } from '../connection/connection.js';
 import type { ExecOptions, ExecResult, PreparePolicy } from '../connection/dialects/dialect.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { currentFrame, scopedConnection } from '../context/scope.js';
-import { ModelDefinitionError } from '../errors.js';
+import { ModelDefinitionError, ValidationError } from '../errors.js';
 import { currentTransaction } from '../transaction/local.js';
 import type { Transaction } from '../transaction/local.js';
 import { encodeValue } from './column-types.js';
@@ -49,7 +49,13 @@ export function runStatement(target: Target, statement: CompiledStatement, value
 
 /** Encodes a value for a column on the target's dialect. */
 export function encodeFor(target: Target, column: ColumnMeta, value: unknown): unknown {
-  return encodeValue(column.type, value, target.connection.dialect.codec);
+  try {
+    return encodeValue(column.type, value, target.connection.dialect.codec);
+  } catch (error) {
+    // Name the property the refused value was given for.
+    if (error instanceof ValidationError && error.property === undefined) throw new ValidationError(error.message, column.property);
+    throw error;
+  }
 }
 
 const OPTIONS: Record<PreparePolicy, readonly [ExecOptions, ExecOptions]> = {

@@ -75,6 +75,8 @@ export function jsonArrayText(values: readonly unknown[]): string {
 
 /** Turns JS values into what each database stores for a column type. */
 export interface ValueCodec {
+  /** Most arrays/objects nested in one another that a JSON column accepts (MariaDB refuses 32). */
+  readonly maxJsonDepth: number;
   boolean(value: boolean): unknown;
   datetime(value: Date): unknown;
   date(value: Date): unknown;

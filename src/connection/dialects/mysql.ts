@@ -77,6 +77,8 @@ export const mysqlDialect: DialectAdapter = {
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',
   codec: {
+    // MariaDB's JSON_VALID (the CHECK constraint of its JSON columns) refuses 32 nested arrays or objects.
+    maxJsonDepth: 31,
     boolean: (value) => (value ? 1 : 0),
     // DATETIME has no zone: store the UTC wall time; mysql2 (timezone 'Z') reads it back as UTC Dates.
     datetime: (value) => value.toISOString().replace('T', ' ').replace('Z', ''),
@@ -97,6 +99,8 @@ export const mysqlDialect: DialectAdapter = {
         charset: 'utf8mb4',
         timezone: 'Z',
         supportBigNumbers: true,
+        // JSON comes back as its text and polyrecord parses it once: a driver that parses too would decode a JSON string twice.
+        jsonStrings: true,
         bigNumberStrings: true,
         connectTimeout: settings.connectTimeoutMs,
         // mysql2's own statement cache holds what polyrecord's holds, never more (its default, 16 000, nears MariaDB's server-wide limit).

@@ -7,18 +7,24 @@ import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDa
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
+const OID_JSON = 114;
+const OID_JSONB = 3802;
 
 /**
  * Per-client type parsers (the global `pg.types` registry is left alone for the
  * application's other pg users): DATE and TIMESTAMP WITHOUT TIME ZONE are read as UTC
- * instead of the process's local time zone, which is how polyrecord writes them.
+ * instead of the process's local time zone, which is how polyrecord writes them; JSON
+ * and JSONB stay text.
  */
 const parseUtcTimestamp = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
 const parseUtcDate = (value: string) => new Date(`${value}T00:00:00Z`);
+const keepText = (value: string) => value;
 const typeParsers = {
   getTypeParser(oid: number, format?: string) {
     if (oid === OID_DATE) return parseUtcDate;
     if (oid === OID_TIMESTAMP) return parseUtcTimestamp;
+    // JSON comes back as its text and polyrecord parses it once (pg would parse it, and a JSON string would be decoded twice).
+    if (oid === OID_JSON || oid === OID_JSONB) return keepText;
     return pg.types.getTypeParser(oid, format as 'text');
   },
 };
@@ -50,6 +56,8 @@ export const postgresDialect: DialectAdapter = {
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',
   codec: {
+    // PostgreSQL's own parser recurses per level; this stays well inside its stack limit.
+    maxJsonDepth: 1_000,
     boolean: (value) => value,
     // For TIMESTAMP WITHOUT TIME ZONE PostgreSQL drops the zone and keeps the UTC wall time, which is what we read back.
     datetime: (value) => value.toISOString(),

@@ -116,6 +116,8 @@ export const sqliteDialect: DialectAdapter = {
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
   codec: {
+    // SQLite's JSON functions stop at 1,000 levels (JSON_MAX_DEPTH).
+    maxJsonDepth: 1_000,
     boolean: (value) => (value ? 1 : 0),
     datetime: (value) => value.toISOString(),
     date: utcDateString,
