@@ -165,11 +165,9 @@ describe('health of an unreachable or silent server', () => {
   for (const driver of ['postgresql', 'mysql'] as const) {
     it(`${driver}: health() gives up within its timeout and does not throw`, async () => {
       manager.configure(`silent-${driver}`, { driver, host: '127.0.0.1', port, database: 'x', username: 'u', healthTimeoutMs: 300, connectTimeoutMs: 1500 });
-      const started = Date.now();
       const report = await manager.health(`silent-${driver}`);
-      expect(Date.now() - started).toBeLessThan(1500);
-      expect(report).toMatchObject({ name: `silent-${driver}`, driver, ok: false });
-      expect(report.error).toMatch(/no answer within 300 ms/);
+      // The health timeout ended the wait (not the connect timeout, nor an answer): its own message says so.
+      expect(report).toMatchObject({ name: `silent-${driver}`, driver, ok: false, error: 'no answer within 300 ms' });
     });
   }
 
@@ -195,12 +193,16 @@ describeEachDialect('health', (dialect) => {
   });
 
   it('reports ok with a latency for a live database, for one or all', async () => {
-    const report = await manager.health('up');
-    expect(report).toMatchObject({ name: 'up', driver: dialect.driver, ok: true });
-    expect(report.latencyMs).toBeGreaterThanOrEqual(0);
-    expect(report.error).toBeUndefined();
-    const all = await manager.health();
-    expect(all).toHaveLength(1);
-    expect(all[0]!.ok).toBe(true);
+    // The probe's clock is stubbed: its first reading starts the probe, every later one is 12.345 ms on,
+    // so the latency is the round trip rounded to hundredths of a millisecond, exactly.
+    const clock = vi.spyOn(performance, 'now');
+    try {
+      clock.mockReturnValueOnce(1000).mockReturnValue(1012.345);
+      expect(await manager.health('up')).toEqual({ name: 'up', driver: dialect.driver, ok: true, latencyMs: 12.35 });
+      clock.mockReturnValueOnce(2000).mockReturnValue(2000.5);
+      expect(await manager.health()).toEqual([{ name: 'up', driver: dialect.driver, ok: true, latencyMs: 0.5 }]);
+    } finally {
+      clock.mockRestore();
+    }
   });
 });

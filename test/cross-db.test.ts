@@ -2,16 +2,37 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ActiveRecord, AfterCommit, Column, ConnectionManager, CrossDbTransaction, CrossDbTransactionError, FileLog, Model, PrimaryKey, TableLog, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
+import {
+  ActiveRecord,
+  AfterCommit,
+  Column,
+  ConnectionManager,
+  CrossDbTransaction,
+  CrossDbTransactionError,
+  FileLog,
+  Model,
+  PrimaryKey,
+  QueryError,
+  TableLog,
+  TransactionCoordinator,
+  TransactionError,
+  TX_LOG_TABLE,
+  type ConnectionConfig,
+  type DriverName,
+} from '../src/index.js';
 import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
+import { deferred, waitFor } from './support/wait.js';
 
 const postgres = DIALECTS.find((d) => d.driver === 'postgresql');
 const mariadb = DIALECTS.find((d) => d.driver === 'mysql');
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
 
 const hookLog: string[] = [];
+
+/** The driver's code for "no such table", as QueryError.driverCode carries it. */
+const NO_SUCH_TABLE: Record<DriverName, string> = { postgresql: '42P01', mysql: 'ER_NO_SUCH_TABLE', sqlite: 'SQLITE_ERROR' };
 
 /** The accounts table with an @AfterCommit hook. */
 @Model({ connection: 'bank_a', table: 'accounts' })
@@ -70,12 +91,9 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
       expect(await balanceOf(to)).toBe(1010);
       await expectNoPreparedLeft();
       // The "done" mark is written after run() resolves.
-      let logged: { state: string } | undefined;
-      for (let i = 0; i < 50 && logged?.state !== 'committed'; i++) {
-        logged = await ConnectionManager.get('txlog').knex(TX_LOG_TABLE).where({ id: result }).first();
-        if (logged?.state !== 'committed') await new Promise((r) => setTimeout(r, 10));
-      }
-      expect(logged!.state).toBe('committed');
+      const logged = async () => (await ConnectionManager.get('txlog').knex(TX_LOG_TABLE).where({ id: result }).first()) as { state: string } | undefined;
+      await waitFor(async () => (await logged())?.state === 'committed', 'the done mark');
+      expect((await logged())!.state).toBe('committed');
       expect(TransactionCoordinator.default.active()).toEqual([]);
     });
 
@@ -85,7 +103,9 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
           await transfer(from, to, 10);
           await Account.using(failOn).rawQuery('select * from no_such_table');
         }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(Error);
+        // The statement's own error is rethrown after both branches were rolled back.
+        expect(error).toBeInstanceOf(QueryError);
+        expect(error).toMatchObject({ code: 'E_QUERY', connection: failOn, driverCode: NO_SUCH_TABLE[ConnectionManager.get(failOn).driver] });
         expect(await balanceOf(from)).toBe(1000);
         expect(await balanceOf(to)).toBe(1000);
       }
@@ -132,9 +152,10 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
     expect(error).toBeInstanceOf(CrossDbTransactionError);
     expect((error as Error).message).toMatch(/stay prepared/);
     expect(await ourPreparedBranches('bank_a', 'crossdb-test')).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 300));
+    // The abandoned MariaDB branch is recoverable once the server has seen its session close.
+    await waitFor(async () => (await ourPreparedBranches('bank_m', 'crossdb-test')).length === 1, 'the MariaDB branch to be listed as prepared');
     const recovered = await CrossDbTransaction.recover({ minAgeMs: 0 });
-    expect(recovered.rolledBack).toHaveLength(2);
+    expect(recovered.rolledBack.map((b) => b.connection).sort()).toEqual(['bank_a', 'bank_m']);
     expect([await balanceOf('bank_a'), await balanceOf('bank_m')]).toEqual([990, 1010]);
     await expectNoPreparedLeft();
   });
@@ -152,26 +173,41 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
   });
 
   it('a transaction over its timeout before the decision rolls back', async () => {
+    // The callbacks wait on gates the test opens only once run() has rejected: they outlive the timeout whatever the machine's speed.
+    const firstGate = deferred();
+    const firstFinished = deferred();
     const error = await CrossDbTransaction.run(
       async () => {
-        await transfer('bank_a', 'bank_m', 10);
-        await new Promise((r) => setTimeout(r, 300));
+        try {
+          await transfer('bank_a', 'bank_m', 10);
+          await firstGate.promise;
+        } finally {
+          firstFinished.resolve();
+        }
       },
       { timeoutMs: 100 },
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CrossDbTransactionError);
     expect((error as Error).message).toMatch(/within 100 ms/);
+    firstGate.resolve();
+    await firstFinished.promise;
+
     // The callback's late writes must not land either: they are refused, not autocommitted.
-    await new Promise((r) => setTimeout(r, 300));
+    const lateGate = deferred();
+    const lateWrite = deferred<unknown>();
     const late = await CrossDbTransaction.run(
       async () => {
-        await new Promise((r) => setTimeout(r, 150));
-        return transfer('bank_a', 'bank_m', 10);
+        await lateGate.promise;
+        lateWrite.resolve(await transfer('bank_a', 'bank_m', 10).then(() => 'written', (e: unknown) => e));
       },
       { timeoutMs: 50 },
     ).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(CrossDbTransactionError);
-    await new Promise((r) => setTimeout(r, 250));
+    expect((late as Error).message).toMatch(/within 50 ms/);
+    lateGate.resolve();
+    const refused = await lateWrite.promise;
+    expect(refused).toBeInstanceOf(TransactionError);
+    expect(refused).toMatchObject({ code: 'E_TRANSACTION' });
     expect(await balanceOf('bank_a')).toBe(1000);
     expect(await balanceOf('bank_m')).toBe(1000);
     await expectNoPreparedLeft();
@@ -225,8 +261,8 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
       return tx.id;
     }, { log });
     expect(await balanceOf('bank_m')).toBe(1010);
-    await new Promise((r) => setTimeout(r, 50));
-    expect((await new FileLog({ path }).get(id))!.state).toBe('committed');
+    // The "done" mark is written after run() resolves.
+    await waitFor(async () => (await new FileLog({ path }).get(id))?.state === 'committed', 'the done mark in the file log');
     const first = new FileLog({ path });
     const second = new FileLog({ path });
     expect((await first.decide('race', 'aborted', [])).state).toBe('aborted');
@@ -245,7 +281,7 @@ describe.runIf(postgres && mariadb)('CrossDbTransaction [postgresql + mysql + sq
     const onStale = (e: { gid: string }) => stale.push(e.gid);
     TransactionCoordinator.default.events.on('staleBranch', onStale);
     const stop = CrossDbTransaction.startRecovery({ intervalMs: 50, minAgeMs: 0, warnAfterMs: 1 });
-    for (let i = 0; i < 50 && (await ourPreparedBranches('bank_a', 'crossdb-test')).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    await waitFor(async () => (await ourPreparedBranches('bank_a', 'crossdb-test')).length === 0, 'the background recovery to roll the branch back');
     await stop();
     TransactionCoordinator.default.events.off('staleBranch', onStale);
     expect(await ourPreparedBranches('bank_a', 'crossdb-test')).toEqual([]);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ConnectionManager, QueryBuilderError, RecordNotFoundError, UnknownColumnError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { setUpPrimaryAndSecondary, truncateUsers, User } from './support/schema.js';
@@ -12,12 +12,17 @@ describeEachDialect('models', (dialect) => {
   beforeEach(() => truncateUsers());
 
   describe('create, find, save, destroy', () => {
+    // Tests that check timestamps freeze the clock (Date only) and move it by hand.
+    afterEach(() => void vi.useRealTimers());
+
     it('creates a record with a generated id and timestamps, and finds it again', async () => {
-      const before = Date.now();
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const now = Date.now();
       const user = await User.create({ email: 'ada@example.com', score: 3 });
       expect(user.id).toBeTypeOf('number');
       expect(user.createdAt).toBeInstanceOf(Date);
-      expect(user.createdAt.getTime()).toBeGreaterThanOrEqual(before - 5);
+      expect(user.createdAt.getTime()).toBe(now);
+      expect(user.updatedAt.getTime()).toBe(now);
       expect(user.isPersisted).toBe(true);
       expect(user.isDirty()).toBe(false);
 
@@ -37,12 +42,15 @@ describeEachDialect('models', (dialect) => {
     });
 
     it('save() on a loaded record updates only the changed columns and bumps updatedAt', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      const created = Date.now();
       const user = await User.create({ email: 'bob@example.com', score: 1, status: 'active' });
       const loaded = (await User.find(user.id))!;
-      const firstUpdatedAt = loaded.updatedAt.getTime();
+      expect(loaded.updatedAt.getTime()).toBe(created);
       // Someone else changes status behind our back; our save must not overwrite it.
       await ConnectionManager.get('primary').knex('users').where({ id: user.id }).update({ status: 'banned' });
-      await new Promise((r) => setTimeout(r, 5));
+      const saved = created + 60_000;
+      vi.setSystemTime(saved);
       loaded.score = 2;
       expect(loaded.isDirty()).toBe(true);
       expect(loaded.isDirty('score')).toBe(true);
@@ -53,14 +61,25 @@ describeEachDialect('models', (dialect) => {
       const fresh = (await User.find(user.id))!;
       expect(fresh.score).toBe(2);
       expect(fresh.status).toBe('banned');
-      expect(fresh.updatedAt.getTime()).toBeGreaterThan(firstUpdatedAt);
+      expect(fresh.updatedAt.getTime()).toBe(saved);
+      expect(fresh.createdAt.getTime()).toBe(created);
     });
 
     it('save() without changes sends nothing and keeps updatedAt', async () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
       const user = await User.create({ email: 'c@example.com' });
       const stamp = user.updatedAt.getTime();
-      await user.save();
+      // Time has passed: a save that wrote anything would stamp a new updatedAt.
+      vi.setSystemTime(stamp + 60_000);
+      const statements = vi.spyOn(ConnectionManager.get('primary'), 'run');
+      try {
+        await user.save();
+        expect(statements).not.toHaveBeenCalled();
+      } finally {
+        statements.mockRestore();
+      }
       expect(user.updatedAt.getTime()).toBe(stamp);
+      expect((await User.findOrFail(user.id)).updatedAt.getTime()).toBe(stamp);
     });
 
     it('new instances save with save(), then update', async () => {

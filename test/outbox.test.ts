@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { ConnectionManager, ensureOutboxTable, OutboxRelay, OUTBOX_TABLE, type OutboxEvent } from '../src/index.js';
 import { describeEachDialect, SERVER_DIALECTS } from './support/dialects.js';
 import { createMemberTables, Member, MemberCopy } from './support/sync-models.js';
@@ -124,7 +124,11 @@ describeEachDialect('outbox, relay and @SyncTo', (dialect) => {
       const [key, id] = entry.split(':');
       byKey.set(key!, [...(byKey.get(key!) ?? []), Number(id)]);
     }
-    for (const ids of byKey.values()) expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    // Every event of every record was delivered, exactly once, in the order it was written.
+    const written = new Map<string, number[]>();
+    for (const row of await outbox()) written.set(row.aggregate_key, [...(written.get(row.aggregate_key) ?? []), Number(row.id)]);
+    expect([...written.values()].map((ids) => ids.length)).toEqual([4, 4, 4, 4, 5]);
+    expect(byKey).toEqual(written);
   });
 
   it('retries with backoff, marks dead after maxAttempts, a dead event blocks its key until retryDead', async () => {
@@ -145,12 +149,22 @@ describeEachDialect('outbox, relay and @SyncTo', (dialect) => {
         },
       },
     });
-    expect(await relay.runOnce()).toEqual({ delivered: 1, failed: 1, dead: 0 });
-    await new Promise((r) => setTimeout(r, 10));
-    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 1 });
-    await new Promise((r) => setTimeout(r, 10));
-    // The dead 'created' event holds back a's 'updated' event.
-    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    // The relay's clock is frozen, and moved on by hand: the backoff is waited out by state, not by sleeping.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      expect(await relay.runOnce()).toEqual({ delivered: 1, failed: 1, dead: 0 });
+      // Backing off: the failed event is not due yet (retry at now + 1..2 ms), and holds back a's 'updated' event.
+      const [retry] = (await outbox()).filter((r) => r.status === 'pending' && Number(r.attempts) === 1 && r.aggregate_key === String(a.id));
+      expect(Number(retry.next_attempt_at) - Date.now()).toBeOneOf([1, 2]);
+      expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 0 });
+      vi.setSystemTime(Number(retry.next_attempt_at));
+      expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 1 });
+      vi.setSystemTime(Date.now() + 60_000);
+      // The dead 'created' event holds back a's 'updated' event.
+      expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 0, dead: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
     const dead = (await outbox()).filter((r) => r.status === 'dead');
     expect(dead).toHaveLength(1);
     expect(dead[0].last_error).toContain('target down');
@@ -165,13 +179,38 @@ describeEachDialect('outbox, relay and @SyncTo', (dialect) => {
     await Member.create({ email: 'l@o.io', visits: 1 });
     let release!: () => void;
     const stuck = new Promise<void>((resolve) => (release = resolve));
-    const slow = new OutboxRelay({ connection: 'src', leaseMs: 200, handlers: { Member: () => stuck } });
-    const first = slow.runOnce();
-    await new Promise((r) => setTimeout(r, 50));
+    let entered!: () => void;
+    const delivering = new Promise<void>((resolve) => (entered = resolve));
+    const slow = new OutboxRelay({
+      connection: 'src',
+      leaseMs: 200,
+      handlers: {
+        Member: () => {
+          entered();
+          return stuck;
+        },
+      },
+    });
     const other = new OutboxRelay({ connection: 'src', leaseMs: 200, handlers: { Member: () => undefined } });
-    expect((await other.runOnce()).delivered).toBe(0);
-    await new Promise((r) => setTimeout(r, 250));
-    expect((await other.runOnce()).delivered).toBe(1);
+    // Both relays read a frozen clock, moved past the lease by hand: no sleeping, no race with the lease.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    let first: Promise<unknown>;
+    try {
+      first = slow.runOnce();
+      await delivering;
+      const [leased] = await outbox();
+      expect(leased).toMatchObject({ status: 'pending', locked_by: slow.id });
+      expect(Number(leased.locked_until)).toBe(Date.now() + 200);
+      // While the lease holds, the other relay cannot take the event.
+      expect((await other.runOnce()).delivered).toBe(0);
+      vi.setSystemTime(Date.now() + 199);
+      expect((await other.runOnce()).delivered).toBe(0);
+      // Once it has expired, it can.
+      vi.setSystemTime(Date.now() + 2);
+      expect((await other.runOnce()).delivered).toBe(1);
+    } finally {
+      vi.useRealTimers();
+    }
     release();
     await first;
     expect((await outbox()).map((r) => r.status)).toEqual(['done']);
