@@ -60,10 +60,11 @@ describeEachDialect('where clauses', (dialect) => {
     expect(ns(await Thing.whereRaw("name <> '\\?'").where('n', '>', 4).all())).toEqual([6]);
     expect(ns(await Thing.whereRaw("name like 'a\\?%'").all())).toEqual([6]);
     expect(ns(await Thing.whereRaw('name = ?', ['?']).all())).toEqual([5]);
-    for (const [sql, bindings] of [["name <> '?'", []], ['n = ? and n = ?', [1]], ['n = 1', [1]]] as const) {
+    const cases: Array<[string, unknown[]]> = [["name <> '?'", []], ['n = ? and n = ?', [1]], ['n = 1', [1]]];
+    for (const [sql, bindings] of cases) {
       const error = (() => {
         try {
-          return Thing.whereRaw(sql, bindings as unknown[]);
+          return Thing.whereRaw(sql, bindings);
         } catch (e) {
           return e;
         }
