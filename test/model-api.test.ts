@@ -149,13 +149,8 @@ describeEachDialect('models on a non-default ConnectionManager', (dialect) => {
     expect(await labelsIn('default-main')).toEqual([]);
   });
 
-  // KNOWN BUG (reported, not fixed here: outside this change's files). Open transactions are
-  // found by connection NAME in the async scope (src/transaction/local.ts currentTransaction,
-  // src/context/scope.ts), not by Connection, so a tenant model written inside a transaction
-  // of the DEFAULT manager's `main` joins that transaction and its row lands in the default
-  // manager's database. `it.fails` passes while the bug is there; when it is fixed, this
-  // test starts failing: turn it into a plain `it`.
-  it.fails('a tenant model written inside a transaction of the default manager’s same-named connection still writes to its own database', async () => {
+  // Open transactions are matched by the Connection, not only its name: the default manager's `main` is another connection.
+  it('a tenant model written inside a transaction of the default manager’s same-named connection still writes to its own database', async () => {
     await ConnectionManager.transaction('main', async () => {
       await DefaultItem.create({ label: 'default-in-trx' });
       await TenantItem.create({ label: 'tenant-in-default-trx' });

@@ -77,7 +77,7 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
     if (!changes) return;
     const snapshot = meta.participants.some((p) => p.afterCommit) ? snapshotOf(meta, instance) : undefined;
     const context: WriteContext = { meta, instance, operation, changes, target, snapshot };
-    const trx = target.transaction ?? currentTransaction(target.connection.name);
+    const trx = target.transaction ?? currentTransaction(target.connection);
     // Registered before anything else can fail, so a failing after-hook still restores the instance.
     trx?.afterRollback(() => afterRollback(context, before), instance);
     for (const participant of meta.participants) await participant.duringWrite?.(context);

@@ -38,7 +38,7 @@ export function resolveTarget(meta: ModelMeta, explicit: string | undefined): Ta
   const frame = currentFrame();
   const name = explicit ?? (frame === undefined ? undefined : scopedConnection(frame, meta.ctor, declared)) ?? declared;
   const connection = (meta.manager ?? ConnectionManager.default).get(name);
-  return { meta, connection, transaction: frame === undefined ? undefined : currentTransaction(connection.name) };
+  return { meta, connection, transaction: frame === undefined ? undefined : currentTransaction(connection) };
 }
 
 /** Runs a compiled statement with already-encoded values on the target (inside its transaction if any). */

@@ -109,7 +109,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
 
     const { target, state } = this.#connections();
     for (const connection of new Set([target, state])) {
-      if (currentTransaction(connection.name)) {
+      if (currentTransaction(connection)) {
         throw new SyncJobError(plan.name, `run() was called inside a transaction on "${connection.name}"; the job commits each batch itself, call it outside`);
       }
     }

@@ -207,15 +207,17 @@ export class Transaction {
  * transaction already open on that connection in the current async scope.
  */
 export function runTransaction<T>(connection: Connection, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
-  const open = currentTransaction(connection.name);
+  const open = currentTransaction(connection);
   return open ? open.savepoint(fn) : Transaction.begin(connection, fn);
 }
 
-const isLive = (trx: Transaction) => trx.isActive;
-
-/** The innermost transaction still open on `connectionName` in the current async scope, if any. */
-export function currentTransaction(connectionName: string): Transaction | undefined {
-  return scopedTransaction<Transaction>(currentFrame(), connectionName, isLive);
+/**
+ * The innermost transaction still open on `connection` in the current async scope, if
+ * any. Matched by the connection itself, not only its name: two managers may each have a
+ * connection called `main`, and a model of one must never join the other's transaction.
+ */
+export function currentTransaction(connection: Connection): Transaction | undefined {
+  return scopedTransaction<Transaction>(currentFrame(), connection.name, (trx) => trx.isActive && trx.connection === connection);
 }
 
 async function runCallbacks(callbacks: Map<unknown, Callback>, kind: string): Promise<void> {
