@@ -235,10 +235,20 @@ function parseUrl(name: string, url: unknown): UrlParts {
   const driver = scheme === undefined ? undefined : DRIVER_SPELLINGS[scheme];
   // The URL itself is never echoed back: it may contain the password.
   if (!driver) throw new ConfigError('url', 'scheme must be one of sqlite:, postgres:, postgresql:, mysql:, mariadb:', name);
+  // A bad %-escape is a config error too (decodeURIComponent would throw a bare URIError).
+  const decode = (text: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new ConfigError('url', 'has an invalid percent-encoding (write "%" as "%25")', name);
+    }
+  };
   if (driver === 'sqlite') {
     const path = url.slice(url.indexOf(':') + 1).replace(/^\/\//, '');
-    return { driver, database: path === '' ? undefined : decodeURIComponent(path) };
+    return { driver, database: path === '' ? undefined : decode(path) };
   }
+  // Without "//" the URL has no authority and "user:password@host/db" would be taken for the database name.
+  if (!url.slice(scheme!.length + 1).startsWith('//')) throw new ConfigError('url', `must start with ${scheme}:// (e.g. ${scheme}://user:password@host:port/database)`, name);
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -246,14 +256,14 @@ function parseUrl(name: string, url: unknown): UrlParts {
     throw new ConfigError('url', 'is not a valid URL', name);
   }
   const port = parsed.port === '' ? undefined : Number(parsed.port);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  const database = decode(parsed.pathname.replace(/^\//, ''));
   return {
     driver,
     host: parsed.hostname.replace(/^\[|\]$/g, '') || undefined,
     port,
     database: database || undefined,
-    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
-    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    username: parsed.username ? decode(parsed.username) : undefined,
+    password: parsed.password ? decode(parsed.password) : undefined,
   };
 }
 
