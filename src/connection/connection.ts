@@ -234,10 +234,28 @@ export class Connection {
   /** Wraps a driver error: keeps its code, names this connection, never shows the password. */
   toQueryError(error: unknown, sql: string | undefined): QueryError {
     if (error instanceof QueryError) return error;
+    this.#scrub(error);
     const code = driverErrorCode(error);
     if (this.dialect.isTimeout(error)) return new QueryTimeoutError(this.name, this.settings.queryTimeoutMs, code, sql, error);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
     return new QueryError(this.name, message, code, sql, error);
+  }
+
+  /**
+   * Filters the password out of the driver's own error too: it stays reachable as the
+   * `cause`, and `util.inspect` (so `console.log` and most loggers) prints the cause's
+   * message, stack and, for mysql2, `sqlMessage`.
+   */
+  #scrub(error: unknown): void {
+    if (!this.settings.hasPassword || error === null || typeof error !== 'object') return;
+    const fields = error as Record<string, unknown>;
+    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint']) {
+      const value = fields[field];
+      if (typeof value === 'string') {
+        const clean = this.settings.redact(value);
+        if (clean !== value) Object.defineProperty(error, field, { value: clean, writable: true, configurable: true, enumerable: Object.prototype.propertyIsEnumerable.call(error, field) });
+      }
+    }
   }
 
   toJSON(): Record<string, unknown> {
