@@ -178,7 +178,7 @@ export class OutboxRelay {
       }
       for (const event of events) {
         delivered.push(event.id);
-        this.events.emit('delivered', event);
+        this.#notify('delivered', event);
       }
       result.delivered += events.length;
     }
@@ -191,19 +191,29 @@ export class OutboxRelay {
       // Claimed more often than allowed without finishing: earlier deliveries crashed or outlived their lease.
       const error = new PolyrecordError('E_OUTBOX_ATTEMPTS', `event ${event.id} was claimed ${event.attempts} times without finishing`);
       await markFailed(connection, this.id, event.id, error.message, true, 0);
-      this.events.emit('dead', event, error);
+      this.#notify('dead', event, error);
       return 'dead';
     }
     try {
       await this.#handle(event);
-      this.events.emit('delivered', event);
-      return 'delivered';
     } catch (error) {
       const dead = event.attempts >= this.#options.maxAttempts;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       await markFailed(connection, this.id, event.id, message, dead, Date.now() + this.#delay(event.attempts));
-      this.events.emit(dead ? 'dead' : 'failed', event, error);
+      this.#notify(dead ? 'dead' : 'failed', event, error);
       return dead ? 'dead' : 'failed';
+    }
+    this.#notify('delivered', event);
+    return 'delivered';
+  }
+
+  /** Tells the listeners of an outcome, which is already settled: a listener that throws is reported as a warning and changes nothing. */
+  #notify(name: 'delivered' | 'failed' | 'dead', event: OutboxEvent, error?: unknown): void {
+    try {
+      if (name === 'delivered') this.events.emit(name, event);
+      else this.events.emit(name, event, error);
+    } catch (listenerError) {
+      process.emitWarning(`polyrecord OutboxRelay ${this.id}: a '${name}' listener of event ${event.id} threw: ${listenerError instanceof Error ? listenerError.message : String(listenerError)}`, 'PolyrecordWarning');
     }
   }
 
