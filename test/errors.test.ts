@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionManager, PolyrecordError, QueryError, QueryTimeoutError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { User, createUsersTable } from './support/schema.js';
@@ -78,4 +78,21 @@ describeEachDialect('query errors', (dialect) => {
       expect(results.every((r) => Number(r.rows[0]!.one) === 1)).toBe(true);
     });
   }
+});
+
+describe('a SQLite database that cannot be opened', () => {
+  it('fails every query with a QueryError, and keeps failing instead of hanging', async () => {
+    const manager = new ConnectionManager();
+    const connection = manager.configure('unopenable', { driver: 'sqlite', database: '/nonexistent-dir/polyrecord/db.sqlite' });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const error = await connection.execute('select 1', []).catch((e: unknown) => e);
+        expect(error, `attempt ${i + 1}`).toBeInstanceOf(QueryError);
+        expect((error as QueryError).message).toMatch(/\[unopenable\] .*(directory does not exist|unable to open)/i);
+      }
+      await expect(manager.transaction('unopenable', () => undefined)).rejects.toBeInstanceOf(QueryError);
+    } finally {
+      await manager.closeAll();
+    }
+  });
 });

@@ -96,7 +96,12 @@ export class Connection {
    */
   execute(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): Promise<ExecResult> {
     const { lender } = this.#open();
-    const connection = lender.tryAcquire();
+    let connection: DriverConnection | undefined;
+    try {
+      connection = lender.tryAcquire();
+    } catch (error) {
+      return Promise.reject(this.toQueryError(error, undefined));
+    }
     if (connection === undefined) return this.#executeQueued(sql, bindings, options);
     // SQLite's free connection: run synchronously, no queueing.
     let result: ExecResult | Promise<ExecResult>;

@@ -26,13 +26,20 @@ export class SqliteConnectionGate implements ConnectionLender {
 
   tryAcquire(): DriverConnection | undefined {
     if (this.#busy || this.#closed) return undefined;
+    // Opening may throw (a missing directory, a file that is no database): the gate must stay free then.
+    const db = (this.#db ??= this.#open());
     this.#busy = true;
-    return (this.#db ??= this.#open());
+    return db;
   }
 
   acquire(): Promise<DriverConnection> {
     if (this.#closed) return Promise.reject(new PolyrecordError('E_CONNECTION_CLOSED', 'the SQLite connection is closed'));
-    const db = this.tryAcquire();
+    let db: DriverConnection | undefined;
+    try {
+      db = this.tryAcquire();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (db) return Promise.resolve(db);
     return new Promise((resolve) => this.#waiting.push(resolve));
   }
