@@ -1,3 +1,4 @@
+import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { runInFrame } from '../context/scope.js';
 import { ConfigError, CrossDbTransactionError, HeuristicOutcomeError } from '../errors.js';
@@ -33,19 +34,18 @@ interface Defaults {
 
 let defaults: Defaults = {};
 
-// One TableLog per manager and connection name, so `log: 'txlog'` checks its table once, not per transaction.
-const tableLogs = new WeakMap<ConnectionManager, Map<string, TableLog>>();
+// One TableLog per connection, so `log: 'txlog'` checks its table once, not per transaction. Keyed by the
+// connection, not its name: a name configured again (after remove/closeAll) may be another database.
+const tableLogs = new WeakMap<Connection, TableLog>();
 
 /** Turns `log` (an object or a connection name) into a log. */
 export function toLog(log: CoordinatorLog | string | undefined, manager: ConnectionManager): CoordinatorLog {
   const chosen = log ?? defaults.log;
   if (chosen === undefined) throw new ConfigError('log', 'a cross-database transaction needs a coordinator log: pass { log } or call CrossDbTransaction.configure({ log })');
   if (typeof chosen !== 'string') return chosen;
-  manager.get(chosen);
-  let logs = tableLogs.get(manager);
-  if (!logs) tableLogs.set(manager, (logs = new Map()));
-  let table = logs.get(chosen);
-  if (!table) logs.set(chosen, (table = new TableLog({ connection: chosen, manager })));
+  const connection = manager.get(chosen);
+  let table = tableLogs.get(connection);
+  if (!table) tableLogs.set(connection, (table = new TableLog({ connection: chosen, manager })));
   return table;
 }
 
