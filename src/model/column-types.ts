@@ -108,8 +108,8 @@ export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCode
  * DATETIME range (years 1000 to 9999). MariaDB reads years 1–99 back as 19xx, and SQLite
  * compares dates as text, which orders correctly only with four-digit years.
  */
-export const MIN_DATE = new Date(Date.UTC(1000, 0, 1));
-export const MAX_DATE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
+const MIN_DATE = new Date(Date.UTC(1000, 0, 1));
+const MAX_DATE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
 
 /** A Date for a date/datetime column, refused (before any SQL) when it is invalid or outside the supported range. */
 function storableDate(value: unknown): Date {

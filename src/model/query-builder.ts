@@ -16,7 +16,7 @@ type Bool = 'and' | 'or';
 type WhereNode =
   | { kind: 'op'; bool: Bool; column: string; op: Operator }
   | { kind: 'in'; bool: Bool; column: string; not: boolean; count: number }
-  | { kind: 'inList'; bool: Bool; column: string; not: boolean; type: ListElementType }
+  | { kind: 'inList'; bool: Bool; column: string; not: boolean }
   | { kind: 'null'; bool: Bool; column: string; not: boolean }
   | { kind: 'raw'; bool: Bool; sql: string; count: number }
   | { kind: 'after'; bool: Bool; columns: readonly string[] }
@@ -184,7 +184,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       checkValue(column, value);
     }
     if (values.length > MAX_INLINE_LIST) {
-      return this.#addWhere({ kind: 'inList', bool: 'and', column: column.column, not, type: LIST_ELEMENT_TYPES[column.type] }, `${not ? '!' : ''}inList${column.column}`, [values], { list: column.type }).#with({ boundList: true });
+      return this.#addWhere({ kind: 'inList', bool: 'and', column: column.column, not }, `${not ? '!' : ''}inList${column.column}`, [values], { list: column.type }).#with({ boundList: true });
     }
     // Lists are padded to a power of two by repeating the last value (same meaning), so a few statement shapes serve every list length.
     const padded = values.length === 0 ? values : [...values, ...new Array<unknown>(2 ** Math.ceil(Math.log2(values.length)) - values.length).fill(values[values.length - 1])];
@@ -437,7 +437,7 @@ function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number, boundL
       return index + node.count;
     }
     case 'inList':
-      q.whereRaw(boundList.condition(node.type, node.not), [node.column, slot(index)]);
+      q.whereRaw(boundList.condition(node.not), [node.column, slot(index)]);
       return index + 1;
     case 'raw': {
       const slots = Array.from({ length: node.count }, (_, i) => slot(index + i));

@@ -54,23 +54,9 @@ export interface BoundList {
   /** The list travels in the statement's text, so the statement must run unprepared. */
   readonly unprepared: boolean;
   /** The condition in knex raw syntax: `??` is the column, `?` the bound list. */
-  condition(type: ListElementType, not: boolean): string;
+  condition(not: boolean): string;
   /** The one value to bind, from values already encoded for the dialect. */
   bind(values: readonly unknown[], type: ListElementType): unknown;
-}
-
-/**
- * A JSON array text of encoded values. Written by hand because `JSON.stringify` refuses
- * bigints; they are written as plain digits, which every database reads as a 64-bit integer.
- */
-export function jsonArrayText(values: readonly unknown[]): string {
-  let out = '[';
-  for (let i = 0; i < values.length; i++) {
-    const value = values[i];
-    if (i > 0) out += ',';
-    out += typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
-  }
-  return `${out}]`;
 }
 
 /** Turns JS values into what each database stores for a column type. */

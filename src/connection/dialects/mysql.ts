@@ -62,7 +62,7 @@ export const mysqlDialect: DialectAdapter = {
   // DELETE (500,000 values against 2,000 rows: 112 s, against 1 s for the literal list).
   boundList: {
     unprepared: true,
-    condition: (_type, not) => `?? ${not ? 'NOT IN' : 'IN'} (?)`,
+    condition: (not) => `?? ${not ? 'NOT IN' : 'IN'} (?)`,
     // 64-bit integers are encoded as strings; a string compared to an integer column would compare as a double.
     bind: (values, type) => (type === 'integer' ? values.map((value) => (typeof value === 'string' ? BigInt(value) : value)) : values),
   },

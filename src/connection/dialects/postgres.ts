@@ -42,7 +42,7 @@ export const postgresDialect: DialectAdapter = {
   // One array parameter; PostgreSQL infers its element type from the column.
   boundList: {
     unprepared: false,
-    condition: (_type, not) => (not ? '?? <> ALL(?)' : '?? = ANY(?)'),
+    condition: (not) => (not ? '?? <> ALL(?)' : '?? = ANY(?)'),
     bind: (values) => values,
   },
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),

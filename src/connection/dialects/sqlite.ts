@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import { jsonArrayText, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -100,6 +100,20 @@ function statementFor(db: Database.Database, sql: string, prepared: PreparedStat
   return handle.statement;
 }
 
+/**
+ * A JSON array text of encoded values. Written by hand because `JSON.stringify` refuses
+ * bigints; they are written as plain digits, which every database reads as a 64-bit integer.
+ */
+function jsonArrayText(values: readonly unknown[]): string {
+  let out = '[';
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (i > 0) out += ',';
+    out += typeof value === 'bigint' ? value.toString() : JSON.stringify(value);
+  }
+  return `${out}]`;
+}
+
 /** SQLite through better-sqlite3: synchronous, in-process, one gated connection. */
 export const sqliteDialect: DialectAdapter = {
   driver: 'sqlite',
@@ -108,7 +122,7 @@ export const sqliteDialect: DialectAdapter = {
   // json_each's values carry JSON's types; column affinity converts them as it would a literal.
   boundList: {
     unprepared: false,
-    condition: (_type, not) => `?? ${not ? 'NOT IN' : 'IN'} (SELECT value FROM json_each(?))`,
+    condition: (not) => `?? ${not ? 'NOT IN' : 'IN'} (SELECT value FROM json_each(?))`,
     bind: jsonArrayText,
   },
   rowsPerInsert: () => 1,
