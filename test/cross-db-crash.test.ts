@@ -8,7 +8,7 @@ import { compileFixture } from './support/compile-fixture.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches, preparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
-import { rollBackLeftovers, sessionsOn, waitForNewSessionsToEnd } from './support/two-phase.js';
+import { rollBackLeftovers, runNodeId, sessionsOn, waitForNewSessionsToEnd } from './support/two-phase.js';
 import { deferred } from './support/wait.js';
 
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
@@ -69,7 +69,7 @@ const SAME_SERVER_MATRIX: Row[] = [
 
 describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
   const full = pair.key === 'pg-maria';
-  const nodeId = `crash-${pair.key}`;
+  const nodeId = runNodeId(`crash-${pair.key}`);
   const twoPhase = ['bank_l', 'bank_r'] as const;
   const drops: Array<() => Promise<void>> = [];
   const configs: Record<string, ConnectionConfig> = {};

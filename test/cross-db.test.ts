@@ -28,7 +28,7 @@ import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { currentSession, leavePrepared, rollBackLeftovers, waitForSessionsToEnd } from './support/two-phase.js';
+import { currentSession, leavePrepared, rollBackLeftovers, runNodeId, waitForSessionsToEnd } from './support/two-phase.js';
 import { deferred, waitFor } from './support/wait.js';
 
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
@@ -63,7 +63,7 @@ function listen<E extends keyof CoordinatorEvents>(event: E): { events: Array<Pa
  * database.
  */
 describeEachServerPair('CrossDbTransaction', (pair) => {
-  const nodeId = `crossdb-${pair.key}`;
+  const nodeId = runNodeId(`xdb-${pair.key}`);
   const twoPhase = ['bank_l', 'bank_r'];
   const names = ['bank_l', 'bank_r', 'bank_s'];
   const configs: Record<string, ConnectionConfig> = {};

@@ -5,6 +5,7 @@ import { balanceOf, createAccounts } from './support/accounts.js';
 import { compileFixture } from './support/compile-fixture.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
+import { runNodeId } from './support/two-phase.js';
 
 const postgres = DIALECTS.find((d) => d.driver === 'postgresql');
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
@@ -13,6 +14,7 @@ const restart = process.env.POLYRECORD_PG_RESTART;
 if (postgres && !restart) console.log('[polyrecord] PostgreSQL restart test skipped: set POLYRECORD_PG_RESTART to a command that restarts the server.');
 
 describe.runIf(postgres && restart)('a PostgreSQL restart between prepare and commit', () => {
+  const nodeId = runNodeId('restart');
   const drops: Array<() => Promise<void>> = [];
   const configs: Record<string, ConnectionConfig> = {};
   beforeAll(async () => {
@@ -21,7 +23,7 @@ describe.runIf(postgres && restart)('a PostgreSQL restart between prepare and co
     drops.push(pg.drop, lite.drop);
     Object.assign(configs, { bank_a: pg.configs[0]!, bank_b: pg.configs[1]!, txlog: lite.configs[0]! });
     for (const [name, config] of Object.entries(configs)) ConnectionManager.configure(name, config);
-    CrossDbTransaction.configure({ log: 'txlog', nodeId: 'restart-test' });
+    CrossDbTransaction.configure({ log: 'txlog', nodeId });
   });
   afterAll(async () => {
     await ConnectionManager.closeAll();
@@ -33,7 +35,7 @@ describe.runIf(postgres && restart)('a PostgreSQL restart between prepare and co
     const script = compileFixture('test/fixtures/cross-db-child.ts');
     const outcome = await new Promise<string | null>((resolve) => {
       const child = spawn(process.execPath, [script], {
-        env: { ...process.env, CROSS_CHILD: JSON.stringify({ configs, from: 'bank_a', to: 'bank_b', mode: 'transfer', nodeId: 'restart-test' }), POLYRECORD_TEST_CRASH_AT: 'after-decision' },
+        env: { ...process.env, CROSS_CHILD: JSON.stringify({ configs, from: 'bank_a', to: 'bank_b', mode: 'transfer', nodeId }), POLYRECORD_TEST_CRASH_AT: 'after-decision' },
         stdio: 'ignore',
       });
       child.on('exit', (_code, signal) => resolve(signal));
@@ -50,11 +52,11 @@ describe.runIf(postgres && restart)('a PostgreSQL restart between prepare and co
       if (report.ok) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(await ourPreparedBranches('bank_a', 'restart-test')).toHaveLength(1);
-    const result = await CrossDbTransaction.recover({ minAgeMs: 0, nodeId: 'restart-test' });
+    expect(await ourPreparedBranches('bank_a', nodeId)).toHaveLength(1);
+    const result = await CrossDbTransaction.recover({ minAgeMs: 0, nodeId });
     expect(result.committed).toHaveLength(2);
     expect([await balanceOf('bank_a'), await balanceOf('bank_b')]).toEqual([990, 1010]);
-    expect(await ourPreparedBranches('bank_a', 'restart-test')).toEqual([]);
-    expect(await ourPreparedBranches('bank_b', 'restart-test')).toEqual([]);
+    expect(await ourPreparedBranches('bank_a', nodeId)).toEqual([]);
+    expect(await ourPreparedBranches('bank_b', nodeId)).toEqual([]);
   }, 120_000);
 });

@@ -89,6 +89,15 @@ export async function leavePrepared(name: string, xid: Xid, sql: string): Promis
 }
 
 /**
+ * A coordinator node id unique to this test process, so that two runs sharing the servers
+ * (a mutation run beside `npm test`) never recover or roll back each other's branches:
+ * recovery only touches the branches of its own node. At most 24 characters.
+ */
+export function runNodeId(prefix: string): string {
+  return `${prefix}-${process.pid.toString(36)}`;
+}
+
+/**
  * Rolls back the prepared branches of `nodeId` that a test left behind, and returns their
  * gids, so that a failing test does not make the next set-up (or the final DROP DATABASE)
  * wait on their locks.
