@@ -3,7 +3,7 @@ import type { Changes } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ModelMeta } from './metadata.js';
-import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, updateRecord } from './persistence.js';
+import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, normaliseRecord, updateRecord } from './persistence.js';
 import type { Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -45,6 +45,7 @@ export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?:
     await runHooks(meta.hooks, 'beforeSave', instance);
     await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance);
   }
+  normaliseRecord(meta, instance);
   await writeWithLifecycle(meta, instance, explicit, isNew ? 'created' : 'updated', async (target) =>
     isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
   );
