@@ -53,7 +53,7 @@ export class ConnectionNotFoundError extends PolyrecordError {
   }
 }
 
-/** `findOrFail()` or `reload()` found no row for the primary key. */
+/** `findOrFail()`, `findByOrFail()` or `reload()` found no row: `key` is the primary key, or the conditions of `findByOrFail()`. */
 export class RecordNotFoundError extends PolyrecordError {
   readonly model: string;
   readonly key: unknown;
@@ -203,6 +203,7 @@ export class HeuristicOutcomeError extends PolyrecordError {
 }
 
 function formatKey(key: unknown): string {
+  if (key !== null && typeof key === 'object' && !(key instanceof Date)) return JSON.stringify(key, (_, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
   return typeof key === 'string' ? JSON.stringify(key) : String(key);
 }
 

@@ -9,8 +9,9 @@ import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } 
 import { metaOf, type ModelMeta } from './metadata.js';
 import { encodeRawBinding } from './column-types.js';
 import { columnValue } from './column-values.js';
+import { findMany, firstOrCreate, updateOrCreate, type FinderModel } from './finders.js';
 import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
-import { destroyRecord, saveRecord } from './lifecycle.js';
+import { destroyRecord, incrementRecord, saveRecord } from './lifecycle.js';
 import { ModelQuery, checkRawPlaceholders, type Operator, type RawSqlOptions } from './query-builder.js';
 import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
@@ -187,6 +188,68 @@ export class ActiveRecord {
     return found;
   }
 
+  /**
+   * The first record matching `conditions`, or `null`.
+   *
+   * @example
+   * ```ts
+   * const user = await User.findBy({ email: 'ada@example.com' })
+   * ```
+   */
+  static findBy<M extends ActiveRecord>(this: ModelClass<M>, conditions: Partial<Attributes<M>>): Promise<M | null> {
+    return this.query().where(conditions).first();
+  }
+
+  /** The first record matching `conditions`, or a {@link RecordNotFoundError} naming them. */
+  static async findByOrFail<M extends ActiveRecord>(this: ModelClass<M>, conditions: Partial<Attributes<M>>): Promise<M> {
+    const found = await this.findBy(conditions);
+    if (!found) throw new RecordNotFoundError(modelOf(this).meta.name, conditions);
+    return found;
+  }
+
+  /**
+   * The records with these primary keys, in the order of `keys`; keys with no record are
+   * left out, a repeated key gives its record once. One query (`whereIn`), any length.
+   *
+   * @example
+   * ```ts
+   * const [b, a] = await User.findMany([2, 1])
+   * ```
+   */
+  static findMany<M extends ActiveRecord>(this: ModelClass<M>, keys: readonly unknown[]): Promise<M[]> {
+    return findMany<M>(modelOf(this).meta, this as FinderModel<M>, keys);
+  }
+
+  /**
+   * The record matching `search`, else a new one created from `search` and `extra`.
+   * With a unique index on the `search` properties it is safe under concurrency: two
+   * clients racing on the same key both end with the one row (the loser's insert fails on
+   * the index and it returns the winner's record).
+   *
+   * @example
+   * ```ts
+   * const tag = await Tag.firstOrCreate({ slug: 'orm' }, { label: 'ORM' })
+   * ```
+   */
+  static firstOrCreate<M extends ActiveRecord>(this: ModelClass<M>, search: Partial<Attributes<M>>, extra: Partial<Attributes<M>> = {}): Promise<M> {
+    const { meta, explicit } = modelOf(this);
+    return firstOrCreate<M>(meta, explicit, this as FinderModel<M>, search, extra);
+  }
+
+  /**
+   * Updates the record matching `search` with `attributes` (hooks and events as `save()`),
+   * or creates one from both. Concurrency-safe like {@link firstOrCreate}.
+   *
+   * @example
+   * ```ts
+   * await Setting.updateOrCreate({ key: 'theme' }, { value: 'dark' })
+   * ```
+   */
+  static updateOrCreate<M extends ActiveRecord>(this: ModelClass<M>, search: Partial<Attributes<M>>, attributes: Partial<Attributes<M>>): Promise<M> {
+    const { meta, explicit } = modelOf(this);
+    return updateOrCreate<M>(meta, explicit, this as FinderModel<M>, search, attributes);
+  }
+
   /** Builds an instance from `attributes` and inserts it. Unknown properties are refused. */
   static async create<M extends ActiveRecord>(this: ModelClass<M>, attributes: Partial<Attributes<M>> = {}): Promise<M> {
     const { meta, explicit } = modelOf(this);
@@ -261,6 +324,29 @@ export class ActiveRecord {
     await destroyRecord(meta(this), this as unknown as Instance);
   }
 
+  /**
+   * Adds `by` (default 1) to a numeric column in one statement (`SET credits = credits + ?`),
+   * so concurrent increments never overwrite each other; the instance then holds the new
+   * value. Other unsaved changes are left as they are. Listeners and participants (outbox,
+   * `@SyncTo`) see an update; no hooks run.
+   *
+   * @example
+   * ```ts
+   * await user.increment('credits', 5)
+   * user.credits // the stored value, including other clients' increments
+   * ```
+   */
+  async increment(property: Prop<this>, by: number | bigint = 1): Promise<this> {
+    await incrementRecord(meta(this), this as unknown as Instance, property, by);
+    return this;
+  }
+
+  /** Subtracts `by` (default 1) from a numeric column in one statement; see {@link increment}. */
+  async decrement(property: Prop<this>, by: number | bigint = 1): Promise<this> {
+    await incrementRecord(meta(this), this as unknown as Instance, property, negate(by));
+    return this;
+  }
+
   /** Re-reads every column from the database, dropping unsaved changes. */
   async reload(): Promise<this> {
     const m = meta(this);
@@ -302,6 +388,11 @@ export class ActiveRecord {
     }
     return out;
   }
+}
+
+/** `-by` for a counter step, refusing what is not a number before it could be negated into one. */
+function negate(by: unknown): unknown {
+  return typeof by === 'number' || typeof by === 'bigint' ? -by : by;
 }
 
 /** The metadata of a model class, for tools built on polyrecord. */

@@ -3,7 +3,9 @@ import type { Changes } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ModelMeta } from './metadata.js';
-import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, normaliseRecord, updateRecord } from './persistence.js';
+import { QueryBuilderError } from '../errors.js';
+import { columnValue } from './column-values.js';
+import { assertNotDestroyed, deleteRecord, incrementColumn, insertRecord, instanceTarget, normaliseRecord, updateRecord } from './persistence.js';
 import type { Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -58,13 +60,29 @@ export async function destroyRecord(meta: ModelMeta, instance: Instance): Promis
   await writeWithLifecycle(meta, instance, undefined, 'destroyed', (target) => deleteRecord(meta, instance, target));
 }
 
+/**
+ * `increment()` / `decrement()` on an instance: one atomic `SET c = c + ?`. It is an update
+ * to participants (the outbox, `@SyncTo`) and listeners (`updated`, `saved`, `committed`),
+ * but runs no hooks: nothing the caller assigned is being saved.
+ */
+export async function incrementRecord(meta: ModelMeta, instance: Instance, property: string, by: unknown): Promise<void> {
+  assertNotDestroyed(meta, instance, 'increment');
+  const column = meta.column(property);
+  if (column.type !== 'integer' && column.type !== 'bigint' && column.type !== 'float') {
+    throw new QueryBuilderError(`${meta.name}.${property} is a ${column.type} column; increment() and decrement() take integer, bigint or float columns`);
+  }
+  if (instance[ORIGINAL] === undefined) throw new QueryBuilderError(`${meta.name} is not saved yet: increment() changes a stored row`);
+  const amount = columnValue(meta.name, column, by) as number | bigint;
+  await writeWithLifecycle(meta, instance, undefined, 'updated', (target) => incrementColumn(meta, instance, column, amount, target), false);
+}
+
 const AFTER_HOOKS: Record<WriteContext['operation'], HookName[]> = {
   created: ['afterCreate', 'afterSave'],
   updated: ['afterUpdate', 'afterSave'],
   destroyed: ['afterDestroy'],
 };
 
-async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>): Promise<void> {
+async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>, hooks = true): Promise<void> {
   const outer = instanceTarget(meta, instance, explicit);
   // Nothing listens and no transaction could roll the write back: just write.
   if (!outer.transaction && isPlain(meta)) {
@@ -82,7 +100,7 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
     // Registered before anything else can fail, so a failing after-hook still restores the instance.
     trx?.afterRollback(() => afterRollback(context, before), instance);
     for (const participant of meta.participants) await participant.duringWrite?.(context);
-    for (const hook of AFTER_HOOKS[operation]) await runHooks(meta.hooks, hook, instance);
+    if (hooks) for (const hook of AFTER_HOOKS[operation]) await runHooks(meta.hooks, hook, instance);
     const event = { instance: instance as never, changes };
     if (operation === 'destroyed') meta.events.emit('destroyed', event);
     else {

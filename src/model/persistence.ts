@@ -1,4 +1,5 @@
 import { PolyrecordError, RecordNotFoundError } from '../errors.js';
+import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
@@ -14,31 +15,53 @@ export function instanceTarget(meta: ModelMeta, instance: Instance, explicit?: s
   return resolveTarget(meta, instance[CONNECTION] ?? explicit);
 }
 
-/** Inserts a new record; fills a generated primary key and the timestamps. Resolves with the written values. */
+/**
+ * Inserts a new record; fills a generated primary key and the timestamps, and reads back
+ * the columns the caller left unset (the database's defaults), so the instance holds what
+ * `reload()` would give. Resolves with the written values.
+ */
 export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes> {
   const now = new Date();
   for (const column of meta.columns) {
     if (column.role && instance[column.property] === undefined) instance[column.property] = new Date(now.getTime());
   }
-  const columns = meta.columns.filter((c) => instance[c.property] !== undefined);
+  const columns: ColumnMeta[] = [];
+  const unset: ColumnMeta[] = [];
+  for (const c of meta.columns) (instance[c.property] === undefined ? unset : columns).push(c);
   const pk = meta.primaryKey;
   const generated = instance[pk.property] === undefined;
-  const returning = generated && target.connection.dialect.insertReturning;
+  const returning = target.connection.dialect.insertReturning && unset.length > 0;
   const statement = compiled(meta, target.connection, `insert:${columnList(columns)}:${returning ? 'r' : ''}`, (knex) => {
     const q = knex(meta.tableName).insert(Object.fromEntries(columns.map((c, i) => [c.column, slot(i)])));
-    return returning ? q.returning(pk.column) : q;
+    return returning ? q.returning(unset.map((c) => c.column)) : q;
   });
   const values = columns.map((c) => encodeFor(target, c, instance[c.property]));
   const result = await runStatement(target, statement, values, execOptions(meta));
-  if (generated) {
-    const id = returning ? result.rows[0]?.[pk.column] : result.insertId;
-    if (id !== undefined && id !== null) instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](id);
-  }
+  if (generated && !returning && result.insertId !== undefined && result.insertId !== null) instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
   remember(instance, columns, target);
-  if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+  if (unset.length > 0) {
+    const row = returning ? result.rows[0] : await readColumns(meta, target, unset, instance[pk.property]);
+    const original = instance[ORIGINAL]!;
+    for (const column of unset) {
+      const value = row?.[column.column] ?? null;
+      instance[column.property] = value === null ? null : decoders[column.type === 'any' && column.primary ? 'integer' : column.type](value);
+      original[column.column] = snapshotValue(column, instance[column.property]);
+    }
+  }
   const changes: Changes = {};
   for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: undefined, new: instance[column.property] };
   return changes;
+}
+
+/** The values `columns` of one row have now (after an INSERT or UPDATE, where `RETURNING` does not exist). */
+async function readColumns(meta: ModelMeta, target: Target, columns: readonly ColumnMeta[], key: unknown): Promise<Record<string, unknown> | undefined> {
+  const pk = meta.primaryKey;
+  const statement = compiled(meta, target.connection, `inserted:${columnList(columns)}`, (knex) =>
+    knex(meta.tableName)
+      .select(columns.map((c) => c.column))
+      .where(pk.column, slot(0)),
+  );
+  return (await runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta))).rows[0];
 }
 
 /** Updates the changed columns of a persisted record; resolves with old and new values, or undefined when nothing changed. */
@@ -71,6 +94,35 @@ export async function updateRecord(meta: ModelMeta, instance: Instance, target: 
   }
   remember(instance, changed, target);
   return changes;
+}
+
+/**
+ * Adds `by` to one numeric column in one statement (`SET c = c + ?`), so concurrent
+ * increments never lose each other, and reads the new value back: with `RETURNING` where
+ * it exists, else by a SELECT in the same transaction (the UPDATE's row lock keeps it exact).
+ */
+export async function incrementColumn(meta: ModelMeta, instance: Instance, column: ColumnMeta, by: number | bigint, target: Target): Promise<Changes> {
+  const pk = meta.primaryKey;
+  const returning = target.connection.dialect.supportsUpdateReturning;
+  const statement = compiled(meta, target.connection, `increment:${column.column}:${returning ? 'r' : ''}`, (knex) => {
+    const q = knex(meta.tableName)
+      .where(pk.column, slot(1))
+      .update({ [column.column]: knex.raw(`?? + ${column.type === 'float' ? '?' : target.connection.dialect.integerOperand}`, [column.column, slot(0)]) });
+    return returning ? q.returning(column.column) : q;
+  });
+  const key = originalKey(meta, instance);
+  const values = [encodeFor(target, column, by), encodeFor(target, pk, key)];
+  const run = async (at: Target) => {
+    const result = await runStatement(at, statement, values, execOptions(meta));
+    if (result.affected === 0 && result.rows.length === 0) throw new RecordNotFoundError(meta.name, key);
+    return returning ? result.rows[0] : readColumns(meta, at, [column], key);
+  };
+  const row = returning || target.transaction ? await run(target) : await runTransaction(target.connection, (trx) => run({ ...target, transaction: trx }));
+  const old = instance[column.property];
+  const value = decoders[column.type](row?.[column.column] ?? null);
+  instance[column.property] = value;
+  instance[ORIGINAL]![column.column] = snapshotValue(column, value);
+  return { [column.property]: { old, new: value } };
 }
 
 /** Deletes a persisted record by primary key. Resolves with the values it had. */

@@ -155,6 +155,14 @@ export interface DialectAdapter {
   isStalePlan(error: unknown): boolean;
   /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
   isTimeout(error: unknown): boolean;
+  /**
+   * A bound integer inside arithmetic (`col + ?`), in knex placeholder syntax: MySQL
+   * computes with a prepared statement's parameter in DOUBLE, losing digits past 2^53,
+   * unless it is cast.
+   */
+  readonly integerOperand: string;
+  /** Whether a driver error means a unique index (or primary key) refused a duplicate. */
+  isUniqueViolation(error: unknown): boolean;
 }
 
 /** A two-phase-commit branch identifier: XA's gtrid/bqual; PostgreSQL uses `gtrid:bqual` as its gid. */

@@ -134,6 +134,10 @@ export const mysqlDialect: DialectAdapter = {
     (connection as MysqlConnection).destroy();
   },
 
+  integerOperand: 'CAST(? AS SIGNED)',
+
+  isUniqueViolation: (error) => (error as { errno?: number })?.errno === 1062,
+
   isTimeout: (error) => {
     const code = driverErrorCode(error);
     return code === 'ER_STATEMENT_TIMEOUT' || code === 'ER_QUERY_TIMEOUT' || (error as { errno?: number })?.errno === 1969 || (error as { errno?: number })?.errno === 3024;

@@ -102,6 +102,10 @@ export const postgresDialect: DialectAdapter = {
 
   isStalePlan: (error) => driverErrorCode(error) === '0A000' && /cached plan/.test(String((error as Error).message)),
 
+  integerOperand: '?',
+
+  isUniqueViolation: (error) => driverErrorCode(error) === '23505',
+
   isTimeout: (error) => driverErrorCode(error) === '57014',
 
   async discard(connection) {

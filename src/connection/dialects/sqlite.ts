@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
+import { driverErrorCode, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -183,6 +183,10 @@ export const sqliteDialect: DialectAdapter = {
   // SQLite prepares in process memory and re-prepares a statement whose schema changed by itself.
   isPrepareRefused: () => false,
   isStalePlan: () => false,
+
+  integerOperand: '?',
+
+  isUniqueViolation: (error) => driverErrorCode(error) === 'SQLITE_CONSTRAINT_UNIQUE' || driverErrorCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
 
   isTimeout: () => false,
 
