@@ -1,6 +1,6 @@
 import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
-import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { stampedOnInsert, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
 import { encodeFor, execOptions, runStatement, type Target } from './target.js';
 
@@ -46,7 +46,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
         for (const row of chunk) {
           for (const column of run.columns) {
             const value = row[column.property];
-            values.push(encodeFor(target, column, value === undefined && column.role !== undefined ? now : value));
+            values.push(encodeFor(target, column, value === undefined && stampedOnInsert(column) ? now : value));
           }
         }
         const result = execute(statement, values);
@@ -98,9 +98,9 @@ function groupByColumns(meta: ModelMeta, rows: readonly object[]): Run[] {
     const row = input as Record<string, unknown>;
     for (const property in row) if (!meta.byProperty.has(property)) meta.column(property);
     let sig = '';
-    for (const column of meta.columns) sig += column.role !== undefined || row[column.property] !== undefined ? '1' : '0';
+    for (const column of meta.columns) sig += stampedOnInsert(column) || row[column.property] !== undefined ? '1' : '0';
     if (!current || sig !== signature) {
-      current = { columns: meta.columns.filter((c) => c.role !== undefined || row[c.property] !== undefined), rows: [] };
+      current = { columns: meta.columns.filter((c) => stampedOnInsert(c) || row[c.property] !== undefined), rows: [] };
       runs.push(current);
       signature = sig;
     }
