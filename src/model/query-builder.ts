@@ -340,13 +340,14 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   /**
    * Deletes every matching row in one statement; resolves with the number deleted. Runs
    * no per-record hooks. On a soft-deleting model it soft-deletes instead: one UPDATE
-   * sets `@DeletedAt` (and `@UpdatedAt`) to now on the matching live rows; use
+   * sets `@DeletedAt` (and `@UpdatedAt`) to now on the matching live rows (soft-deleted
+   * ones keep their time, so `onlyTrashed().delete()` changes nothing); use
    * {@link forceDelete} to delete rows.
    */
   async delete(): Promise<number> {
     this.#assertNoOrderOrPaging('delete');
     if (!this.#meta.deletedAt) return this.#forceDelete();
-    const count = await this.#with({ trashed: 'without' }).#update(this.#deletedAtValues(true));
+    const count = this.#state.trashed === 'only' ? 0 : await this.#with({ trashed: 'without' }).#update(this.#deletedAtValues(true));
     this.#meta.events.emit('bulk', { operation: 'delete', count, soft: true });
     return count;
   }
@@ -378,7 +379,11 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     return this.#forceDelete();
   }
 
-  /** Restores the matching soft-deleted rows (`@DeletedAt` null, `@UpdatedAt` now) in one UPDATE; resolves with their number. */
+  /**
+   * Restores the matching soft-deleted rows (`@DeletedAt` null, `@UpdatedAt` now) in one
+   * UPDATE; resolves with their number. It looks at soft-deleted rows whatever the scope:
+   * `Post.where({ authorId }).restore()` needs no `onlyTrashed()`.
+   */
   async restore(): Promise<number> {
     this.#meta.softDeleteColumn('restore()');
     this.#assertNoOrderOrPaging('restore');
