@@ -296,6 +296,37 @@ describeEachDialect('soft deletes', (dialect) => {
     expect(await Post.onlyTrashed().pluck('title')).toEqual(['b']);
   });
 
+  it('a soft delete of a row that is gone raises RecordNotFoundError and leaves the instance live', async () => {
+    const post = await Post.create({ n: 1, title: 'a' });
+    await ConnectionManager.get('soft').knex('posts').where({ id: post.id }).delete();
+    await expect(post.destroy()).rejects.toBeInstanceOf(RecordNotFoundError);
+    expect(post.isTrashed).toBe(false);
+    expect(post.isDirty()).toBe(false);
+  });
+
+  it('a model with nothing but a restored or destroyed listener still emits it (inside the write: a throwing one rolls back)', async () => {
+    const seen: string[] = [];
+    const post = await Post.create({ n: 1, title: 'a' });
+    await post.destroy();
+    Post.events.on('restored', () => seen.push('restored'));
+    await post.restore();
+    Post.events.removeAllListeners();
+    Post.events.on('destroyed', ({ soft }) => seen.push(`destroyed:${soft}`));
+    await post.destroy();
+    await post.forceDestroy();
+    expect(seen).toEqual(['restored', 'destroyed:true', 'destroyed:false']);
+
+    Post.events.removeAllListeners();
+    const other = await Post.create({ n: 2, title: 'b' });
+    await other.destroy();
+    Post.events.on('restored', () => {
+      throw new Error('listener refuses');
+    });
+    await expect(other.restore()).rejects.toThrow('listener refuses');
+    expect(other.isTrashed).toBe(true);
+    expect(await Post.onlyTrashed().where('id', other.id).exists()).toBe(true);
+  });
+
   it('forceDestroy() deletes the row, of a live or an already trashed record; the instance is destroyed', async () => {
     const live = await Post.create({ n: 1, title: 'live' });
     const trashed = await Post.create({ n: 2, title: 'trashed' });
