@@ -354,12 +354,26 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
 
   // ---- soft deletes ----------------------------------------------------------
 
-  /** The query, soft-deleted rows included (on a model without `@DeletedAt` it changes nothing). */
+  /**
+   * The query, soft-deleted rows included (on a model without `@DeletedAt` it changes nothing).
+   *
+   * @example
+   * ```ts
+   * const everything = await Post.where({ authorId }).withTrashed().all()
+   * ```
+   */
   withTrashed(): ModelQuery<M> {
     return this.#with({ trashed: 'with' });
   }
 
-  /** The query over soft-deleted rows only. A model without `@DeletedAt` raises a ModelDefinitionError. */
+  /**
+   * The query over soft-deleted rows only. A model without `@DeletedAt` raises a ModelDefinitionError.
+   *
+   * @example
+   * ```ts
+   * const bin = await Post.onlyTrashed().orderBy('deletedAt', 'desc').limit(20)
+   * ```
+   */
   onlyTrashed(): ModelQuery<M> {
     this.#meta.softDeleteColumn('onlyTrashed()');
     return this.#with({ trashed: 'only' });
