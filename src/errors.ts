@@ -76,17 +76,35 @@ export class QueryBuilderError extends PolyrecordError {
 }
 
 /**
- * A value a column cannot hold on every dialect: a date outside the supported range, an
- * invalid date, JSON nested deeper than the database accepts. Raised before any SQL is
- * sent, so nothing is written.
+ * A value its column cannot hold: the wrong type (`1.5` for an integer, `'yes'` for a
+ * boolean, a bigint inside JSON), an invalid date or one outside the supported range,
+ * JSON nested deeper than the database accepts. Raised before any SQL is sent, so
+ * nothing is written.
+ *
+ * @example
+ * ```ts
+ * try { await User.create({ age: 1.5 }) } catch (e) {
+ *   if (e instanceof ValidationError) console.log(e.model, e.property, e.expected, e.received) // User age integer number
+ * }
+ * ```
  */
 export class ValidationError extends PolyrecordError {
   /** The model property, when the value was given for one. */
   readonly property: string | undefined;
+  /** The model, when known. */
+  readonly model: string | undefined;
+  /** The column type the value was checked against (`'integer'`, `'date'`, ...), when the type was the problem. */
+  readonly expected: string | undefined;
+  /** What was given instead: `typeof`, or `'null'`, `'array'`, `'Date'`. */
+  readonly received: string | undefined;
 
-  constructor(message: string, property?: string) {
-    super('E_VALIDATION', property === undefined ? message : `${property}: ${message}`);
+  constructor(message: string, property?: string, details: { model?: string; expected?: string; received?: string } = {}) {
+    const where = property === undefined ? '' : details.model === undefined ? `${property}: ` : `${details.model}.${property}: `;
+    super('E_VALIDATION', `${where}${message}`);
     this.property = property;
+    this.model = details.model;
+    this.expected = details.expected;
+    this.received = details.received;
   }
 }
 

@@ -8,6 +8,7 @@ import { bulkWrite, type UpsertOptions } from './bulk.js';
 import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
 import { metaOf, type ModelMeta } from './metadata.js';
 import { encodeRawBinding } from './column-types.js';
+import { columnValue } from './column-values.js';
 import { findByKey, instanceTarget, isTrashed, reloadRecord } from './persistence.js';
 import { destroyRecord, restoreRecord, saveRecord } from './lifecycle.js';
 import { ModelQuery, checkRawPlaceholders, type Operator, type RawSqlOptions } from './query-builder.js';
@@ -173,7 +174,7 @@ export class ActiveRecord {
     try {
       const { meta, explicit } = modelOf(this);
       if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
-      return findByKey(meta, resolveTarget(meta, explicit), key, 'without') as Promise<M | null>;
+      return findByKey(meta, resolveTarget(meta, explicit), columnValue(meta.name, meta.primaryKey, key), 'without') as Promise<M | null>;
     } catch (error) {
       return Promise.reject(error);
     }

@@ -1,5 +1,6 @@
 import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
+import { columnValue } from './column-values.js';
 import { stampedOnInsert, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
 import { encodeFor, execOptions, runStatement, type Target } from './target.js';
@@ -13,7 +14,10 @@ export interface UpsertOptions<P extends string = string> {
 }
 
 interface Run {
+  /** Every column the rows of this run write. */
   columns: ColumnMeta[];
+  /** The columns the caller gave (and the timestamps): what an upsert overwrites by default, never a field-initializer default. */
+  given: ColumnMeta[];
   rows: Record<string, unknown>[];
 }
 
@@ -32,7 +36,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
   const options = execOptions(meta);
   const plans = runs.map((run) => ({
     run,
-    update: conflict ? (explicitUpdate ?? run.columns.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined,
+    update: conflict ? (explicitUpdate ?? run.given.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined,
     perStatement: Math.max(1, Math.min(target.connection.dialect.rowsPerInsert(run.columns.length), run.rows.length)),
   }));
   const statements = plans.reduce((n, p) => n + Math.ceil(p.run.rows.length / p.perStatement), 0);
@@ -85,26 +89,41 @@ function conflictColumns(meta: ModelMeta, upsert: UpsertOptions): ColumnMeta[] {
 }
 
 /**
- * Validates rows and groups consecutive rows with the same set of columns (`@CreatedAt`/
- * `@UpdatedAt` always included: a missing one is filled with the time of the call when
- * encoded). Rows are not copied; the column set is compared as a bit mask.
+ * Checks every value against its column, fills the defaults a new instance would have
+ * (field initializers), and groups consecutive rows with the same set of columns
+ * (`@CreatedAt`/`@UpdatedAt` always included: a missing one is filled with the time of the
+ * call when encoded). A row is copied only when a value changes (a default, `'42'` → 42),
+ * so a refused value throws before any SQL and the caller's objects are never modified.
  */
 function groupByColumns(meta: ModelMeta, rows: readonly object[]): Run[] {
   const runs: Run[] = [];
+  const initialized = meta.initializedColumns;
   let current: Run | undefined;
   let signature = '';
   for (const input of rows) {
     if (input === null || typeof input !== 'object') throw new QueryBuilderError('bulk operations take an array of objects');
-    const row = input as Record<string, unknown>;
-    for (const property in row) if (!meta.byProperty.has(property)) meta.column(property);
+    const given = input as Record<string, unknown>;
+    for (const property in given) if (!meta.byProperty.has(property)) meta.column(property);
+    let row: Record<string, unknown> | undefined;
+    if (initialized.length > 0 && initialized.some((c) => given[c.property] === undefined)) {
+      const fresh = new (meta.ctor as new () => Record<string, unknown>)();
+      row = { ...given };
+      for (const column of initialized) if (row[column.property] === undefined) row[column.property] = fresh[column.property];
+    }
     let sig = '';
-    for (const column of meta.columns) sig += stampedOnInsert(column) || row[column.property] !== undefined ? '1' : '0';
+    for (const column of meta.columns) {
+      const value = (row ?? given)[column.property];
+      const canonical = columnValue(meta.name, column, value);
+      if (canonical !== value) (row ??= { ...given })[column.property] = canonical;
+      sig += stampedOnInsert(column) || given[column.property] !== undefined ? '1' : canonical !== undefined ? 'd' : '0';
+    }
     if (!current || sig !== signature) {
-      current = { columns: meta.columns.filter((c) => stampedOnInsert(c) || row[c.property] !== undefined), rows: [] };
+      const written = (_: ColumnMeta, i: number) => sig[i] !== '0';
+      current = { columns: meta.columns.filter(written), given: meta.columns.filter((_, i) => sig[i] === '1'), rows: [] };
       runs.push(current);
       signature = sig;
     }
-    current.rows.push(row);
+    current.rows.push(row ?? given);
   }
   return runs;
 }

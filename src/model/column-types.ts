@@ -1,5 +1,5 @@
 import type { ValueCodec } from '../connection/dialects/dialect.js';
-import { QueryBuilderError, ValidationError } from '../errors.js';
+import { ValidationError } from '../errors.js';
 
 /**
  * Declared column types. Every dialect returns each type as the same JS type:
@@ -78,73 +78,44 @@ export const decoders: Record<ResolvedType, (value: unknown) => unknown> = {
   any: (value) => value,
 };
 
-/** JS value → the value bound for the column on a dialect. `undefined` binds as `null`. */
+/**
+ * JS value → the value bound for the column on a dialect. The value has been through
+ * `columnValue()` (every write and where path does that first), so it already has
+ * the column's JS type. `undefined` binds as `null`.
+ */
 export function encodeValue(type: ResolvedType, value: unknown, codec: ValueCodec): unknown {
   if (value === null || value === undefined) return null;
   switch (type) {
     case 'boolean':
-      return codec.boolean(toBoolean(value));
+      return codec.boolean(value as boolean);
     case 'datetime':
-      return codec.datetime(storableDate(value));
+      return codec.datetime(value as Date);
     case 'date':
-      return codec.date(storableDate(value));
+      return codec.date(value as Date);
     case 'json':
       assertJsonDepth(value, codec.maxJsonDepth);
       return codec.json(value);
     case 'bigint':
-      return codec.bigint(typeof value === 'bigint' ? value : BigInt(value as string | number));
+      return codec.bigint(value as bigint);
     case 'any':
       return encodeUntyped(value, codec);
-    case 'integer':
-    case 'float':
-      return assertNumeric(type, value);
     default:
       return value;
   }
 }
 
 /**
- * The dates every dialect stores, reads back and compares exactly: MySQL's documented
- * DATETIME range (years 1000 to 9999). MariaDB reads years 1–99 back as 19xx, and SQLite
- * compares dates as text, which orders correctly only with four-digit years.
- */
-const MIN_DATE = new Date(Date.UTC(1000, 0, 1));
-const MAX_DATE = new Date(Date.UTC(9999, 11, 31, 23, 59, 59, 999));
-
-/** A Date for a date/datetime column, refused (before any SQL) when it is invalid or outside the supported range. */
-function storableDate(value: unknown): Date {
-  const date = value instanceof Date ? value : toDate(value);
-  const time = date.getTime();
-  if (Number.isNaN(time)) throw new ValidationError(`${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : String(value)} is not a valid date`);
-  if (time < MIN_DATE.getTime() || time > MAX_DATE.getTime()) {
-    throw new ValidationError(`${date.toISOString()} is outside the supported date range, ${MIN_DATE.toISOString()} to ${MAX_DATE.toISOString()}`);
-  }
-  return date;
-}
-
-/**
- * Refuses JSON nested deeper than the database accepts, before any SQL. Walks without
- * recursion, so a pathological depth (or a cycle) ends in this error, not a stack overflow.
+ * Refuses JSON nested deeper than this database accepts, before any SQL. Walks without
+ * recursion, so a pathological depth ends in this error, not a stack overflow.
  */
 function assertJsonDepth(value: unknown, max: number): void {
   const pending: Array<[unknown, number]> = [[value, 0]];
   while (pending.length > 0) {
     const [item, depth] = pending.pop()!;
-    if (item === null || typeof item !== 'object' || item instanceof Date) continue;
+    if (item === null || typeof item !== 'object') continue;
     if (depth + 1 > max) throw new ValidationError(`JSON nested more than ${max} arrays/objects deep; this database accepts at most ${max}`);
     for (const child of Array.isArray(item) ? item : Object.values(item)) pending.push([child, depth + 1]);
   }
-}
-
-const NUMERIC_TEXT = /^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/;
-
-/**
- * Refuses values a numeric column cannot hold, before they reach SQL (MySQL would
- * otherwise quietly cast `'1; DELETE …'` to 1).
- */
-export function assertNumeric(type: 'integer' | 'float', value: unknown): unknown {
-  if (typeof value === 'number' ? Number.isFinite(value) : typeof value === 'bigint' || (typeof value === 'string' && NUMERIC_TEXT.test(value))) return value;
-  throw new QueryBuilderError(`expected a number for a ${type} column, got ${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : typeof value}`);
 }
 
 function encodeUntyped(value: unknown, codec: ValueCodec): unknown {

@@ -3,7 +3,7 @@ import type { Changes, WriteKind } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
-import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, isTrashed, updateRecord, writeDeletedAt } from './persistence.js';
+import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -58,6 +58,7 @@ export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?:
     await runHooks(meta.hooks, 'beforeSave', instance, kind);
     await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance, kind);
   }
+  normaliseRecord(meta, instance);
   await writeWithLifecycle(meta, instance, explicit, kind, async (target) =>
     isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
   );

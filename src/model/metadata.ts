@@ -146,6 +146,21 @@ export class ModelMeta {
     return this.#derive().hasBigint;
   }
 
+  #initialized: readonly ColumnMeta[] | undefined;
+
+  /**
+   * Columns a new instance already sets (field initializers such as `active = true`), found
+   * by constructing one instance the first time it is asked: bulk rows that leave them out
+   * get the same defaults `create()` gives.
+   */
+  get initializedColumns(): readonly ColumnMeta[] {
+    if (this.#initialized === undefined) {
+      const probe = new (this.ctor as new () => Record<string, unknown>)();
+      this.#initialized = this.columns.filter((c) => probe[c.property] !== undefined);
+    }
+    return this.#initialized;
+  }
+
   /** The column for a property name, or an {@link UnknownColumnError} before anything reaches SQL. */
   column(property: string): ColumnMeta {
     const column = typeof property === 'string' ? this.byProperty.get(property) : undefined;
@@ -180,6 +195,7 @@ export class ModelMeta {
 
   #add(column: ColumnMeta): void {
     this.#derived = undefined;
+    this.#initialized = undefined;
     this.hydrators.clear();
     this.columns.push(column);
     this.byProperty.set(column.property, column);

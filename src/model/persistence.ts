@@ -1,5 +1,6 @@
 import { PolyrecordError, RecordNotFoundError } from '../errors.js';
 import { decoders } from './column-types.js';
+import { columnValue } from './column-values.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
@@ -114,6 +115,21 @@ export async function deleteRecord(meta: ModelMeta, instance: Instance, target: 
   const changes: Changes = {};
   for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: instance[column.property], new: undefined };
   return changes;
+}
+
+/**
+ * Gives every set column of a record the value the database will give back (`'42'` → 42
+ * in an integer column, a `date` cut to its UTC day), or throws a ValidationError before
+ * any SQL. Nothing is assigned unless every value is accepted.
+ */
+export function normaliseRecord(meta: ModelMeta, instance: Instance): void {
+  let replaced: Array<[string, unknown]> | undefined;
+  for (const column of meta.columns) {
+    const value = instance[column.property];
+    const canonical = columnValue(meta.name, column, value);
+    if (canonical !== value) (replaced ??= []).push([column.property, canonical]);
+  }
+  if (replaced) for (const [property, value] of replaced) instance[property] = value;
 }
 
 /** Loads one record by primary key, or null. A soft-deleted record is found only with `'with'`. */

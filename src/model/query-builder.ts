@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
-import { assertNumeric, decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
+import { decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
+import { columnValue } from './column-values.js';
 import { hydratorFor } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
@@ -160,8 +161,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       if (operator !== '=' && operator !== '!=' && operator !== '<>') throw new QueryBuilderError(`cannot compare ${property} ${operator} null`);
       return this.#addWhere({ kind: 'null', bool, column: column.column, not: operator !== '=' }, `n${operator === '=' ? '' : '!'}${column.column}`, [], column.type);
     }
-    checkValue(column, value);
-    return this.#addWhere({ kind: 'op', bool, column: column.column, op: operator }, `${column.column}${operator}`, [value], column.type);
+    return this.#addWhere({ kind: 'op', bool, column: column.column, op: operator }, `${column.column}${operator}`, [checkValue(this.#meta, column, value)], column.type);
   }
 
   /** `whereNot('status', 'banned')`: `status <> 'banned'`. */
@@ -181,10 +181,10 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   #in(property: string, values: readonly unknown[], not: boolean): ModelQuery<M> {
     const column = this.#meta.column(property);
     if (!Array.isArray(values)) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) needs an array of values`);
-    for (const value of values) {
+    values = values.map((value) => {
       if (value === null || value === undefined) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) cannot contain null; use whereNull()`);
-      checkValue(column, value);
-    }
+      return checkValue(this.#meta, column, value);
+    });
     if (values.length > MAX_INLINE_LIST) {
       return this.#addWhere({ kind: 'inList', bool: 'and', column: column.column, not }, `${not ? '!' : ''}inList${column.column}`, [values], { list: column.type }).#with({ boundList: true });
     }
@@ -229,7 +229,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       throw new QueryBuilderError('whereAfter() needs a non-empty list of properties and one value per property');
     }
     const columns = properties.map((p) => this.#meta.column(p));
-    columns.forEach((column, i) => checkValue(column, values[i]));
+    values = columns.map((column, i) => checkValue(this.#meta, column, values[i]));
     // A redundant leading `a >= x` lets every database start its index range at the cursor (the OR alone makes SQLite scan from the start).
     const expanded: unknown[] = [values[0]];
     const types: ResolvedType[] = [columns[0]!.type];
@@ -328,12 +328,13 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const entries = Object.entries(attributes ?? {}).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new QueryBuilderError('update() needs at least one property to set');
     const columns = entries.map(([property]) => this.#meta.column(property));
+    const assigned = entries.map(([, value], i) => columnValue(this.#meta.name, columns[i]!, value));
     const target = this.#target();
     const whereCount = this.#state.values.length;
     const statement = this.#compile(target, `update:${columns.map((c) => c.column).join(',')}`, (q) =>
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
-    const values = [...this.#encodedValues(target), ...entries.map(([, value], i) => encodeFor(target, columns[i]!, value))];
+    const values = [...this.#encodedValues(target), ...assigned.map((value, i) => encodeFor(target, columns[i]!, value))];
     return (await runStatement(target, statement, values, this.#execOptions(target))).affected;
   }
 
@@ -620,12 +621,11 @@ export function checkRawPlaceholders(method: string, sql: string, bindings: read
   }
 }
 
-function checkValue(column: ColumnMeta, value: unknown): void {
+/** A where value as its column holds it (see {@link columnValue}); a list is pointed to whereIn(). */
+function checkValue(meta: ModelMeta, column: ColumnMeta, value: unknown): unknown {
   if (value === undefined) throw new QueryBuilderError(`the value for ${column.property} is undefined; use null to match NULL`);
-  if (column.type === 'integer' || column.type === 'float') assertNumeric(column.type, value);
-  if (column.type !== 'json' && column.type !== 'any' && typeof value === 'object' && value !== null && !(value instanceof Date) && !(value instanceof Uint8Array)) {
-    throw new QueryBuilderError(`the value for ${column.property} must be a scalar${Array.isArray(value) ? '; use whereIn() for a list' : ''}`);
-  }
+  if (Array.isArray(value) && column.type !== 'json' && column.type !== 'any') throw new QueryBuilderError(`the value for ${column.property} must be a scalar; use whereIn() for a list`);
+  return columnValue(meta.name, column, value);
 }
 
 function nonNegativeInteger(what: string, value: unknown): number {
