@@ -3,7 +3,7 @@ import type { Changes, WriteKind } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
-import { assertNotDestroyed, deleteRecord, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
+import { assertNotDestroyed, deletedAtWrites, deleteRecord, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -98,8 +98,7 @@ const NO_VALUES: Before['values'] = [];
 
 /** The values of the columns a soft delete or restore sets (`@DeletedAt`, `@UpdatedAt`), for a rollback to put back. */
 function softDeleteValues(meta: ModelMeta, instance: Instance): Before['values'] {
-  const columns = meta.updatedAt ? [meta.deletedAt!, meta.updatedAt] : [meta.deletedAt!];
-  return columns.map((c) => [c, instance[c.property]] as const);
+  return deletedAtWrites(meta).map((c) => [c, instance[c.property]] as const);
 }
 
 async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => Promise<Changes | undefined>): Promise<void> {

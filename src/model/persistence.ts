@@ -58,7 +58,7 @@ export async function updateRecord(meta: ModelMeta, instance: Instance, target: 
  * (now, or null) and `@UpdatedAt` (now) by primary key. Other unsaved changes stay unsaved.
  */
 export async function writeDeletedAt(meta: ModelMeta, instance: Instance, target: Target, trash: boolean): Promise<Changes> {
-  const columns = meta.updatedAt ? [meta.deletedAt!, meta.updatedAt] : [meta.deletedAt!];
+  const columns = deletedAtWrites(meta);
   const before = columns.map((c) => instance[c.property]);
   const now = new Date();
   instance[columns[0]!.property] = trash ? now : null;
@@ -70,6 +70,11 @@ export async function writeDeletedAt(meta: ModelMeta, instance: Instance, target
     columns.forEach((c, i) => (instance[c.property] = before[i]));
     throw error;
   }
+}
+
+/** The columns a soft delete or a restore writes: `@DeletedAt`, then `@UpdatedAt` if the model has one. */
+export function deletedAtWrites(meta: ModelMeta): ColumnMeta[] {
+  return meta.updatedAt ? [meta.deletedAt!, meta.updatedAt] : [meta.deletedAt!];
 }
 
 /** Whether a record of a soft-deleting model has its `@DeletedAt` set (in memory). */
