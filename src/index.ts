@@ -13,7 +13,7 @@ export type { HealthReport } from './connection/health.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-record.js';
-export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt } from './model/decorators.js';
+export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt } from './model/decorators.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
 export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';
@@ -29,11 +29,13 @@ export {
   AfterUpdate,
   BeforeDestroy,
   AfterDestroy,
+  BeforeRestore,
+  AfterRestore,
   AfterCommit,
   AfterRollback,
   type HookName,
 } from './model/hooks.js';
-export type { ModelEvents, RecordEvent, BulkEvent, SyncFailedEvent, HookFailedEvent, Changes } from './model/events.js';
+export type { ModelEvents, RecordEvent, DestroyedEvent, RecordOperation, WriteKind, BulkEvent, SyncFailedEvent, HookFailedEvent, Changes } from './model/events.js';
 export type { LifecycleParticipant, WriteContext } from './model/lifecycle.js';
 
 export { Transaction } from './transaction/local.js';

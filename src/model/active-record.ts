@@ -10,8 +10,8 @@ import { metaOf, type ModelMeta } from './metadata.js';
 import { encodeRawBinding } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { findMany, firstOrCreate, updateOrCreate, type FinderModel } from './finders.js';
-import { findByKey, instanceTarget, reloadRecord } from './persistence.js';
-import { destroyRecord, incrementRecord, saveRecord } from './lifecycle.js';
+import { findByKey, instanceTarget, isTrashed, reloadRecord } from './persistence.js';
+import { destroyRecord, incrementRecord, restoreRecord, saveRecord } from './lifecycle.js';
 import { ModelQuery, checkRawPlaceholders, type Operator, type RawSqlOptions } from './query-builder.js';
 import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
@@ -48,8 +48,8 @@ function meta(instance: ActiveRecord): ModelMeta {
  */
 export class ActiveRecord {
   /**
-   * This model class's event emitter: `'created' | 'updated' | 'saved' | 'destroyed'`
-   * (inside the write's transaction), `'committed'` / `'rolledBack'` (after the outcome),
+   * This model class's event emitter: `'created' | 'updated' | 'saved' | 'destroyed' | 'restored'`
+   * (inside the write's transaction; `'destroyed'` says `soft: true` for a soft delete), `'committed'` / `'rolledBack'` (after the outcome),
    * `'bulk'`, `'syncFailed'`, `'hookFailed'`.
    */
   static get events(): EventEmitter<ModelEvents> {
@@ -170,12 +170,12 @@ export class ActiveRecord {
     return this.query().batch(size);
   }
 
-  /** The record with this primary key, or `null`. */
+  /** The record with this primary key, or `null` (also when it is soft-deleted: use `withTrashed().find(key)`). */
   static find<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M | null> {
     try {
       const { meta, explicit } = modelOf(this);
       if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
-      return findByKey(meta, resolveTarget(meta, explicit), columnValue(meta.name, meta.primaryKey, key)) as Promise<M | null>;
+      return findByKey(meta, resolveTarget(meta, explicit), columnValue(meta.name, meta.primaryKey, key), 'without') as Promise<M | null>;
     } catch (error) {
       return Promise.reject(error);
     }
@@ -319,9 +319,14 @@ export class ActiveRecord {
     return this;
   }
 
-  /** Deletes the record. It cannot be saved again afterwards (unless the transaction that deleted it rolls back). */
+  /**
+   * Deletes the record. It cannot be saved again afterwards (unless the transaction that
+   * deleted it rolls back). On a model with `@DeletedAt` it soft-deletes instead: one
+   * UPDATE sets `@DeletedAt` (and `@UpdatedAt`) to now, and the record stays usable
+   * (`isTrashed`, `restore()`); a record already soft-deleted is left as it is.
+   */
   async destroy(): Promise<void> {
-    await destroyRecord(meta(this), this as unknown as Instance);
+    await destroyRecord(meta(this), this as unknown as Instance, false);
   }
 
   /**
@@ -387,6 +392,54 @@ export class ActiveRecord {
       out[column.property] = typeof value === 'bigint' ? value.toString() : value;
     }
     return out;
+  }
+
+  // ---- soft deletes ----------------------------------------------------------
+
+  /** All rows, soft-deleted ones included. See {@link ModelQuery.withTrashed}. */
+  static withTrashed<M extends ActiveRecord>(this: ModelClass<M>): ModelQuery<M> {
+    return this.query().withTrashed();
+  }
+
+  /** Soft-deleted rows only. See {@link ModelQuery.onlyTrashed}. */
+  static onlyTrashed<M extends ActiveRecord>(this: ModelClass<M>): ModelQuery<M> {
+    return this.query().onlyTrashed();
+  }
+
+  /**
+   * Deletes the record's row for real, even on a soft-deleting model and even when it is
+   * already soft-deleted. Destroy hooks run and `'destroyed'` is emitted with `soft: false`.
+   *
+   * @example
+   * ```ts
+   * const post = await Post.withTrashed().findOrFail(id)
+   * await post.forceDestroy()
+   * ```
+   */
+  async forceDestroy(): Promise<void> {
+    await destroyRecord(meta(this), this as unknown as Instance, true);
+  }
+
+  /**
+   * Brings a soft-deleted record back: one UPDATE sets `@DeletedAt` to null (and
+   * `@UpdatedAt` to now). Runs `@BeforeRestore`/`@AfterRestore` and emits `'restored'`;
+   * does nothing to a record that is not soft-deleted. A model without `@DeletedAt`
+   * raises a ModelDefinitionError.
+   *
+   * @example
+   * ```ts
+   * const post = await Post.onlyTrashed().findOrFail(id)
+   * await post.restore()
+   * ```
+   */
+  async restore(): Promise<this> {
+    await restoreRecord(meta(this), this as unknown as Instance);
+    return this;
+  }
+
+  /** Whether the record is soft-deleted (its `@DeletedAt` is set). Always false on a model without one. */
+  get isTrashed(): boolean {
+    return isTrashed(meta(this), this as unknown as Instance);
   }
 }
 

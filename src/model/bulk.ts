@@ -1,7 +1,7 @@
 import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { columnValue } from './column-values.js';
-import type { ColumnMeta, ModelMeta } from './metadata.js';
+import { stampedOnInsert, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
 import { encodeFor, execOptions, runStatement, type Target } from './target.js';
 
@@ -50,7 +50,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
         for (const row of chunk) {
           for (const column of run.columns) {
             const value = row[column.property];
-            values.push(encodeFor(target, column, value === undefined && column.role !== undefined ? now : value));
+            values.push(encodeFor(target, column, value === undefined && stampedOnInsert(column) ? now : value));
           }
         }
         const result = execute(statement, values);
@@ -115,7 +115,7 @@ function groupByColumns(meta: ModelMeta, rows: readonly object[]): Run[] {
       const value = (row ?? given)[column.property];
       const canonical = columnValue(meta.name, column, value);
       if (canonical !== value) (row ??= { ...given })[column.property] = canonical;
-      sig += column.role !== undefined || given[column.property] !== undefined ? '1' : canonical !== undefined ? 'd' : '0';
+      sig += stampedOnInsert(column) || given[column.property] !== undefined ? '1' : canonical !== undefined ? 'd' : '0';
     }
     if (!current || sig !== signature) {
       const written = (_: ColumnMeta, i: number) => sig[i] !== '0';

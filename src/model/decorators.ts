@@ -47,3 +47,17 @@ export function CreatedAt(options?: ColumnOptions): PropertyDecorator {
 export function UpdatedAt(options?: ColumnOptions): PropertyDecorator {
   return (target, property) => ownMeta(target.constructor).addColumn(columnFromOptions(target, property, options, { role: 'updatedAt' }));
 }
+
+/**
+ * A nullable `datetime` column that makes the model soft-deleting: `destroy()` sets it
+ * instead of deleting, and queries leave rows where it is set out unless they ask for
+ * them (`withTrashed()`, `onlyTrashed()`). One per model; see docs/models.md, "Soft deletes".
+ *
+ * @example
+ * ```ts
+ * @DeletedAt() deletedAt!: Date | null
+ * ```
+ */
+export function DeletedAt(options?: ColumnOptions): PropertyDecorator {
+  return (target, property) => ownMeta(target.constructor).addColumn(columnFromOptions(target, property, options, { role: 'deletedAt' }));
+}

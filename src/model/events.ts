@@ -9,11 +9,30 @@ export interface RecordEvent<M = ActiveRecord> {
   changes: Changes;
 }
 
+/** What the application asked for: a soft delete is `'destroyed'` too (with `soft: true`), `restore()` is `'restored'`. */
+export type RecordOperation = 'created' | 'updated' | 'destroyed' | 'restored';
+
+/**
+ * Which write a hook, a `'committed'`/`'rolledBack'` event or a participant is about.
+ * `soft` is true for a soft delete only (`destroy()` on a model with `@DeletedAt`).
+ */
+export interface WriteKind {
+  readonly operation: RecordOperation;
+  readonly soft: boolean;
+}
+
+/** What `'destroyed'` carries: `soft` says whether `@DeletedAt` was set (the row stays) or the row was deleted. */
+export interface DestroyedEvent<M = ActiveRecord> extends RecordEvent<M> {
+  soft: boolean;
+}
+
 /** What the `'bulk'` event carries: one per bulk statement group, which runs no per-record hooks. */
 export interface BulkEvent {
   operation: 'insert' | 'upsert' | 'update' | 'delete';
   /** Rows sent (insert/upsert) or rows affected (update/delete). */
   count: number;
+  /** Present (true) on a query `delete()` of a soft-deleting model: the rows were soft-deleted, not deleted. */
+  soft?: true;
 }
 
 /** What `'syncFailed'` carries: a real-time `@SyncTo` copy that did not happen (the source write stands). */
@@ -35,9 +54,11 @@ export interface ModelEvents {
   created: (event: RecordEvent) => void;
   updated: (event: RecordEvent) => void;
   saved: (event: RecordEvent) => void;
-  destroyed: (event: RecordEvent) => void;
-  committed: (event: RecordEvent & { operation: 'created' | 'updated' | 'destroyed' }) => void;
-  rolledBack: (event: RecordEvent & { operation: 'created' | 'updated' | 'destroyed' }) => void;
+  destroyed: (event: DestroyedEvent) => void;
+  /** `restore()` of a soft-deleted record (inside the write's transaction, like `'updated'`). */
+  restored: (event: RecordEvent) => void;
+  committed: (event: RecordEvent & WriteKind) => void;
+  rolledBack: (event: RecordEvent & WriteKind) => void;
   bulk: (event: BulkEvent) => void;
   syncFailed: (event: SyncFailedEvent) => void;
   hookFailed: (event: HookFailedEvent) => void;

@@ -1,5 +1,6 @@
 import { ModelDefinitionError } from '../errors.js';
 import { ownMeta } from './metadata.js';
+import type { WriteKind } from './events.js';
 
 /** Lifecycle moments a model method can be attached to. */
 export type HookName =
@@ -12,11 +13,13 @@ export type HookName =
   | 'afterUpdate'
   | 'beforeDestroy'
   | 'afterDestroy'
+  | 'beforeRestore'
+  | 'afterRestore'
   | 'afterCommit'
   | 'afterRollback';
 
 /** Hooks that run inside the write's transaction, after the write: their presence makes a write transactional. */
-export const IN_TRANSACTION_HOOKS: readonly HookName[] = ['afterSave', 'afterCreate', 'afterUpdate', 'afterDestroy'];
+export const IN_TRANSACTION_HOOKS: readonly HookName[] = ['afterSave', 'afterCreate', 'afterUpdate', 'afterDestroy', 'afterRestore'];
 
 type MethodDecorator = (target: object, property: string | symbol, descriptor?: PropertyDescriptor) => void;
 
@@ -46,10 +49,22 @@ export const AfterCreate = hookDecorator('afterCreate');
 export const BeforeUpdate = hookDecorator('beforeUpdate');
 /** Runs after the update, inside the same transaction. */
 export const AfterUpdate = hookDecorator('afterUpdate');
-/** Runs before `destroy()`. Throw to abort: nothing is deleted. */
+/**
+ * Runs before `destroy()` and `forceDestroy()`. Throw to abort: nothing is deleted. Its
+ * {@link WriteKind} argument says whether this is a soft delete (`soft: true`).
+ *
+ * @example
+ * ```ts
+ * @BeforeDestroy() guard({ soft }: WriteKind) { if (!soft && this.locked) throw new Error('locked') }
+ * ```
+ */
 export const BeforeDestroy = hookDecorator('beforeDestroy');
-/** Runs after the delete, inside the same transaction. */
+/** Runs after the delete (or the soft delete: see its `soft` argument), inside the same transaction. */
 export const AfterDestroy = hookDecorator('afterDestroy');
+/** Runs before `restore()` of a soft-deleted record. Throw to abort: nothing is written. */
+export const BeforeRestore = hookDecorator('beforeRestore');
+/** Runs after `restore()` wrote, inside the same transaction. */
+export const AfterRestore = hookDecorator('afterRestore');
 /**
  * Runs once the enclosing transaction (including savepoints' parents and, later, a
  * cross-database transaction) has committed; right after the write when there is none.
@@ -59,9 +74,13 @@ export const AfterCommit = hookDecorator('afterCommit');
 /** Runs when the transaction (or savepoint) that wrote the record rolls back. */
 export const AfterRollback = hookDecorator('afterRollback');
 
-/** Calls every method registered for `hook` on `instance`, parent class hooks first, awaiting each. */
-export async function runHooks(hooks: ReadonlyMap<HookName, readonly string[]>, hook: HookName, instance: object): Promise<void> {
+/**
+ * Calls every method registered for `hook` on `instance`, parent class hooks first,
+ * awaiting each. Each gets the write's {@link WriteKind} (hooks shared by several
+ * writes, a soft and a real delete say, can tell them apart).
+ */
+export async function runHooks(hooks: ReadonlyMap<HookName, readonly string[]>, hook: HookName, instance: object, kind: WriteKind): Promise<void> {
   const methods = hooks.get(hook);
   if (!methods) return;
-  for (const method of methods) await (instance as Record<string, () => unknown>)[method]!();
+  for (const method of methods) await (instance as Record<string, (kind: WriteKind) => unknown>)[method]!(kind);
 }

@@ -1,11 +1,11 @@
 import { currentTransaction, runTransaction } from '../transaction/local.js';
-import type { Changes } from './events.js';
+import type { Changes, WriteKind } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
-import type { ModelMeta } from './metadata.js';
+import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { QueryBuilderError } from '../errors.js';
 import { columnValue } from './column-values.js';
-import { assertNotDestroyed, deleteRecord, incrementColumn, insertRecord, instanceTarget, normaliseRecord, updateRecord } from './persistence.js';
+import { assertNotDestroyed, deletedAtWrites, deleteRecord, incrementColumn, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -14,7 +14,10 @@ type Instance = RecordSlots & Record<string, unknown>;
 export interface WriteContext {
   readonly meta: ModelMeta;
   readonly instance: object;
+  /** What happened to the row: a soft delete and a restore are `'updated'` (the row stays, its `@DeletedAt` changed). */
   readonly operation: 'created' | 'updated' | 'destroyed';
+  /** What the application asked for (`destroy()` of a soft-deleting model: `{ operation: 'destroyed', soft: true }`). */
+  readonly kind: WriteKind;
   readonly changes: Changes;
   /** Where the write ran (its connection, and its transaction if any). */
   readonly target: Target;
@@ -38,26 +41,52 @@ export interface LifecycleParticipant {
   afterCommit?(context: WriteContext): Promise<void>;
 }
 
+// One shared, frozen object per kind of write: hooks and events get them without an allocation.
+const KIND = {
+  created: Object.freeze({ operation: 'created', soft: false }),
+  updated: Object.freeze({ operation: 'updated', soft: false }),
+  destroyed: Object.freeze({ operation: 'destroyed', soft: false }),
+  trashed: Object.freeze({ operation: 'destroyed', soft: true }),
+  restored: Object.freeze({ operation: 'restored', soft: false }),
+} as const satisfies Record<string, WriteKind>;
+
 /** `save()`: hooks, insert or update, participants, events, commit callbacks. */
 export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): Promise<void> {
   assertNotDestroyed(meta, instance, 'save');
   const isNew = instance[ORIGINAL] === undefined;
+  const kind = isNew ? KIND.created : KIND.updated;
   if (meta.hooks.size > 0) {
-    await runHooks(meta.hooks, 'beforeValidate', instance);
-    await runHooks(meta.hooks, 'beforeSave', instance);
-    await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance);
+    await runHooks(meta.hooks, 'beforeValidate', instance, kind);
+    await runHooks(meta.hooks, 'beforeSave', instance, kind);
+    await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance, kind);
   }
   normaliseRecord(meta, instance);
-  await writeWithLifecycle(meta, instance, explicit, isNew ? 'created' : 'updated', async (target) =>
+  await writeWithLifecycle(meta, instance, explicit, kind, async (target) =>
     isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
   );
 }
 
-/** `destroy()`: hooks, delete, participants, events, commit callbacks. */
-export async function destroyRecord(meta: ModelMeta, instance: Instance): Promise<void> {
-  assertNotDestroyed(meta, instance, 'destroy');
-  if (meta.hooks.size > 0) await runHooks(meta.hooks, 'beforeDestroy', instance);
-  await writeWithLifecycle(meta, instance, undefined, 'destroyed', (target) => deleteRecord(meta, instance, target));
+/**
+ * `destroy()` (`force` false) and `forceDestroy()`: hooks, delete, participants, events,
+ * commit callbacks. On a soft-deleting model `destroy()` sets `@DeletedAt` instead, and
+ * does nothing to a record already soft-deleted.
+ */
+export async function destroyRecord(meta: ModelMeta, instance: Instance, force: boolean): Promise<void> {
+  assertNotDestroyed(meta, instance, force ? 'forceDestroy' : 'destroy');
+  const soft = !force && meta.deletedAt !== undefined;
+  if (soft && isTrashed(meta, instance)) return;
+  const kind = soft ? KIND.trashed : KIND.destroyed;
+  if (meta.hooks.size > 0) await runHooks(meta.hooks, 'beforeDestroy', instance, kind);
+  await writeWithLifecycle(meta, instance, undefined, kind, (target) => (soft ? writeDeletedAt(meta, instance, target, true) : deleteRecord(meta, instance, target)));
+}
+
+/** `restore()` of a soft-deleted record: hooks, `@DeletedAt` set to null, participants, events. A live record is left alone. */
+export async function restoreRecord(meta: ModelMeta, instance: Instance): Promise<void> {
+  meta.softDeleteColumn(`${meta.name}.restore()`);
+  assertNotDestroyed(meta, instance, 'restore');
+  if (!isTrashed(meta, instance)) return;
+  if (meta.hooks.size > 0) await runHooks(meta.hooks, 'beforeRestore', instance, KIND.restored);
+  await writeWithLifecycle(meta, instance, undefined, KIND.restored, (target) => writeDeletedAt(meta, instance, target, false));
 }
 
 /**
@@ -73,16 +102,24 @@ export async function incrementRecord(meta: ModelMeta, instance: Instance, prope
   }
   if (instance[ORIGINAL] === undefined) throw new QueryBuilderError(`${meta.name} is not saved yet: increment() changes a stored row`);
   const amount = columnValue(meta.name, column, by) as number | bigint;
-  await writeWithLifecycle(meta, instance, undefined, 'updated', (target) => incrementColumn(meta, instance, column, amount, target), false);
+  await writeWithLifecycle(meta, instance, undefined, KIND.updated, (target) => incrementColumn(meta, instance, column, amount, target), false);
 }
 
-const AFTER_HOOKS: Record<WriteContext['operation'], HookName[]> = {
+const AFTER_HOOKS: Record<WriteKind['operation'], HookName[]> = {
   created: ['afterCreate', 'afterSave'],
   updated: ['afterUpdate', 'afterSave'],
   destroyed: ['afterDestroy'],
+  restored: ['afterRestore'],
 };
 
-async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, operation: WriteContext['operation'], write: (target: Target) => Promise<Changes | undefined>, hooks = true): Promise<void> {
+const NO_VALUES: Before['values'] = [];
+
+/** The values of the columns a soft delete or restore sets (`@DeletedAt`, `@UpdatedAt`), for a rollback to put back. */
+function softDeleteValues(meta: ModelMeta, instance: Instance): Before['values'] {
+  return deletedAtWrites(meta).map((c) => [c, instance[c.property]] as const);
+}
+
+async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => Promise<Changes | undefined>, hooks = true): Promise<void> {
   const outer = instanceTarget(meta, instance, explicit);
   // Nothing listens and no transaction could roll the write back: just write.
   if (!outer.transaction && isPlain(meta)) {
@@ -91,20 +128,28 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
   }
   const run = async () => {
     const target = instanceTarget(meta, instance, explicit);
-    const before = { original: instance[ORIGINAL] && { ...instance[ORIGINAL] }, connection: instance[CONNECTION], destroyed: instance[DESTROYED], key: instance[meta.primaryKey.property] };
+    const before: Before = {
+      original: instance[ORIGINAL] && { ...instance[ORIGINAL] },
+      connection: instance[CONNECTION],
+      destroyed: instance[DESTROYED],
+      key: instance[meta.primaryKey.property],
+      values: kind === KIND.trashed || kind === KIND.restored ? softDeleteValues(meta, instance) : NO_VALUES,
+    };
     const changes = await write(target);
     if (!changes) return;
     const snapshot = meta.participants.some((p) => p.afterCommit) ? snapshotOf(meta, instance) : undefined;
-    const context: WriteContext = { meta, instance, operation, changes, target, snapshot };
+    const operation = kind.soft || kind.operation === 'restored' ? 'updated' : (kind.operation as WriteContext['operation']);
+    const context: WriteContext = { meta, instance, operation, kind, changes, target, snapshot };
     const trx = target.transaction ?? currentTransaction(target.connection);
     // Registered before anything else can fail, so a failing after-hook still restores the instance.
     trx?.afterRollback(() => afterRollback(context, before), instance);
     for (const participant of meta.participants) await participant.duringWrite?.(context);
-    if (hooks) for (const hook of AFTER_HOOKS[operation]) await runHooks(meta.hooks, hook, instance);
+    if (hooks) for (const hook of AFTER_HOOKS[kind.operation]) await runHooks(meta.hooks, hook, instance, kind);
     const event = { instance: instance as never, changes };
-    if (operation === 'destroyed') meta.events.emit('destroyed', event);
+    if (kind.operation === 'destroyed') meta.events.emit('destroyed', { ...event, soft: kind.soft });
+    else if (kind.operation === 'restored') meta.events.emit('restored', event);
     else {
-      meta.events.emit(operation, event);
+      meta.events.emit(kind.operation, event);
       meta.events.emit('saved', event);
     }
     if (trx) trx.afterCommit(() => afterCommit(context), instance);
@@ -114,14 +159,14 @@ async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit:
   else await run();
 }
 
-const ALL_EVENTS = [...['created', 'updated', 'saved', 'destroyed'], 'committed', 'rolledBack'] as const;
+const ALL_EVENTS = [...['created', 'updated', 'saved', 'destroyed', 'restored'], 'committed', 'rolledBack'] as const;
 
 /** A model without hooks, participants or record listeners: its writes need no lifecycle work at all. */
 function isPlain(meta: ModelMeta): boolean {
   return meta.hooks.size === 0 && meta.participants.length === 0 && ALL_EVENTS.every((event) => meta.events.listenerCount(event) === 0);
 }
 
-const IN_WRITE_EVENTS = ['created', 'updated', 'saved', 'destroyed'] as const;
+const IN_WRITE_EVENTS = ['created', 'updated', 'saved', 'destroyed', 'restored'] as const;
 
 // Listeners of in-write events run inside the write like after-hooks do: a throwing one rolls the write back.
 function needsTransaction(meta: ModelMeta): boolean {
@@ -141,23 +186,34 @@ function snapshotOf(meta: ModelMeta, instance: Instance): object {
 async function afterCommit(context: WriteContext): Promise<void> {
   await runSettledHook(context, 'afterCommit');
   try {
-    context.meta.events.emit('committed', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+    context.meta.events.emit('committed', { instance: context.instance as never, changes: context.changes, operation: context.kind.operation, soft: context.kind.soft });
   } catch (error) {
     reportSettledFailure(context, 'committed listener', error);
   }
   for (const participant of context.meta.participants) await participant.afterCommit?.(context);
 }
 
-async function afterRollback(context: WriteContext, before: { original: Record<string, unknown> | undefined; connection: string | undefined; destroyed: boolean | undefined; key: unknown }): Promise<void> {
-  // The database no longer has what this write did: put the record back as it was (new stays new, destroyed is alive again).
+/** What a rollback puts back on the instance. */
+interface Before {
+  original: Record<string, unknown> | undefined;
+  connection: string | undefined;
+  destroyed: boolean | undefined;
+  key: unknown;
+  /** Property values a soft delete or restore set (`@DeletedAt`, `@UpdatedAt`): they were not the user's edits. */
+  values: ReadonlyArray<readonly [ColumnMeta, unknown]>;
+}
+
+async function afterRollback(context: WriteContext, before: Before): Promise<void> {
+  // The database no longer has what this write did: put the record back as it was (new stays new, destroyed is alive again, trashed is live again).
   const instance = context.instance as Instance;
   instance[ORIGINAL] = before.original;
   instance[CONNECTION] = before.connection;
   instance[DESTROYED] = before.destroyed;
   if (context.operation === 'created') instance[context.meta.primaryKey.property] = before.key;
+  for (const [column, value] of before.values) instance[column.property] = value;
   await runSettledHook(context, 'afterRollback');
   try {
-    context.meta.events.emit('rolledBack', { instance: context.instance as never, changes: context.changes, operation: context.operation });
+    context.meta.events.emit('rolledBack', { instance: context.instance as never, changes: context.changes, operation: context.kind.operation, soft: context.kind.soft });
   } catch (error) {
     reportSettledFailure(context, 'rolledBack listener', error);
   }
@@ -166,7 +222,7 @@ async function afterRollback(context: WriteContext, before: { original: Record<s
 /** Runs an after-outcome hook; its failure is reported (`hookFailed`), never thrown: the outcome is already final. */
 async function runSettledHook(context: WriteContext, hook: 'afterCommit' | 'afterRollback'): Promise<void> {
   try {
-    await runHooks(context.meta.hooks, hook, context.instance);
+    await runHooks(context.meta.hooks, hook, context.instance, context.kind);
   } catch (error) {
     reportSettledFailure(context, hook, error);
   }

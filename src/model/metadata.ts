@@ -14,7 +14,7 @@ import type { ModelEvents } from './events.js';
 /** Query shapes whose compiled SQL each model keeps per dialect (and hydrators per column list). */
 export const COMPILED_SHAPES_PER_MODEL = 500;
 
-/** Options shared by `@Column`, `@PrimaryKey`, `@CreatedAt` and `@UpdatedAt`. */
+/** Options shared by `@Column`, `@PrimaryKey`, `@CreatedAt`, `@UpdatedAt` and `@DeletedAt`. */
 export interface ColumnOptions {
   /** Database column name. Default: the snake_case of the property name. */
   name?: string;
@@ -28,7 +28,15 @@ export interface ColumnMeta {
   readonly column: string;
   readonly type: ResolvedType;
   readonly primary: boolean;
-  readonly role: 'createdAt' | 'updatedAt' | undefined;
+  readonly role: 'createdAt' | 'updatedAt' | 'deletedAt' | undefined;
+}
+
+/** Which rows a query of a soft-deleting model sees: live ones (the default), all, or only soft-deleted ones. */
+export type TrashedScope = 'without' | 'with' | 'only';
+
+/** Whether a column is stamped with the current time when a row is inserted without it (`@CreatedAt`, `@UpdatedAt`; not `@DeletedAt`). */
+export function stampedOnInsert(column: ColumnMeta): boolean {
+  return column.role === 'createdAt' || column.role === 'updatedAt';
 }
 
 /** Options of `@Model`. */
@@ -100,13 +108,14 @@ export class ModelMeta {
     return this.ctor.name || 'AnonymousModel';
   }
 
-  #derived: { primaryKey: ColumnMeta | undefined; updatedAt: ColumnMeta | undefined; hasBigint: boolean } | undefined;
+  #derived: { primaryKey: ColumnMeta | undefined; updatedAt: ColumnMeta | undefined; deletedAt: ColumnMeta | undefined; hasBigint: boolean } | undefined;
 
   // Derived once per column set: these are read on every query.
   #derive() {
     return (this.#derived ??= {
       primaryKey: this.columns.find((c) => c.primary),
       updatedAt: this.columns.find((c) => c.role === 'updatedAt'),
+      deletedAt: this.columns.find((c) => c.role === 'deletedAt'),
       hasBigint: this.columns.some((c) => c.type === 'bigint'),
     });
   }
@@ -119,6 +128,18 @@ export class ModelMeta {
 
   get updatedAt(): ColumnMeta | undefined {
     return this.#derive().updatedAt;
+  }
+
+  /** The `@DeletedAt` column of a soft-deleting model. */
+  get deletedAt(): ColumnMeta | undefined {
+    return this.#derive().deletedAt;
+  }
+
+  /** The `@DeletedAt` column, or a clear error naming the soft-delete method called on a model without one. */
+  softDeleteColumn(method: string): ColumnMeta {
+    const column = this.deletedAt;
+    if (!column) throw new ModelDefinitionError(`${method} needs soft deletes, but ${this.name} has no @DeletedAt() column`);
+    return column;
   }
 
   get hasBigint(): boolean {
@@ -156,6 +177,11 @@ export class ModelMeta {
   addColumn(column: ColumnMeta): void {
     if (column.primary && this.columns.some((c) => c.primary && c.property !== column.property)) {
       throw new ModelDefinitionError(`${this.name} declares more than one @PrimaryKey(); composite keys are not supported`);
+    }
+    if (column.role === 'deletedAt') {
+      if (column.type !== 'datetime') throw new ModelDefinitionError(`${this.name}.${column.property}: @DeletedAt() must be a datetime column, not ${column.type}`);
+      const other = this.columns.find((c) => c.role === 'deletedAt' && c.property !== column.property);
+      if (other) throw new ModelDefinitionError(`${this.name} declares more than one @DeletedAt() (${other.property} and ${column.property})`);
     }
     const clash = this.columns.find((c) => c.column === column.column && c.property !== column.property);
     if (clash) throw new ModelDefinitionError(`${this.name}.${column.property} and ${this.name}.${clash.property} both map to column "${column.column}"`);

@@ -3,7 +3,7 @@ import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
-import type { ColumnMeta, ModelMeta } from './metadata.js';
+import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
@@ -16,14 +16,14 @@ export function instanceTarget(meta: ModelMeta, instance: Instance, explicit?: s
 }
 
 /**
- * Inserts a new record; fills a generated primary key and the timestamps, and reads back
- * the columns the caller left unset (the database's defaults), so the instance holds what
- * `reload()` would give. Resolves with the written values.
+ * Inserts a new record; fills a generated primary key and the timestamps (`@DeletedAt`
+ * starts null), and reads back the columns the caller left unset (the database's
+ * defaults), so the instance holds what `reload()` would give. Resolves with the written values.
  */
 export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes> {
   const now = new Date();
   for (const column of meta.columns) {
-    if (column.role && instance[column.property] === undefined) instance[column.property] = new Date(now.getTime());
+    if (column.role && instance[column.property] === undefined) instance[column.property] = column.role === 'deletedAt' ? null : new Date(now.getTime());
   }
   const columns: ColumnMeta[] = [];
   const unset: ColumnMeta[] = [];
@@ -73,6 +73,43 @@ export async function updateRecord(meta: ModelMeta, instance: Instance, target: 
     instance[updatedAt.property] = new Date();
     changed.push(updatedAt);
   }
+  return writeColumns(meta, instance, target, changed);
+}
+
+/**
+ * Soft-deletes (`trash`) or restores a persisted record: one UPDATE of its `@DeletedAt`
+ * (now, or null) and `@UpdatedAt` (now) by primary key. Other unsaved changes stay unsaved.
+ */
+export async function writeDeletedAt(meta: ModelMeta, instance: Instance, target: Target, trash: boolean): Promise<Changes> {
+  const columns = deletedAtWrites(meta);
+  const before = columns.map((c) => instance[c.property]);
+  const now = new Date();
+  instance[columns[0]!.property] = trash ? now : null;
+  if (columns[1]) instance[columns[1].property] = new Date(now.getTime());
+  try {
+    return await writeColumns(meta, instance, target, columns);
+  } catch (error) {
+    // Nothing was written: `isTrashed` must keep telling the truth.
+    columns.forEach((c, i) => (instance[c.property] = before[i]));
+    throw error;
+  }
+}
+
+/** The columns a soft delete or a restore writes: `@DeletedAt`, then `@UpdatedAt` if the model has one. */
+export function deletedAtWrites(meta: ModelMeta): ColumnMeta[] {
+  return meta.updatedAt ? [meta.deletedAt!, meta.updatedAt] : [meta.deletedAt!];
+}
+
+/** Whether a record of a soft-deleting model has its `@DeletedAt` set (in memory). */
+export function isTrashed(meta: ModelMeta, instance: Instance): boolean {
+  const deletedAt = meta.deletedAt;
+  if (!deletedAt) return false;
+  const value = instance[deletedAt.property];
+  return value !== null && value !== undefined;
+}
+
+/** Writes these columns of a persisted record by primary key; resolves with their old and new values. */
+async function writeColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): Promise<Changes> {
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, `save:${columnList(changed)}`, (knex) =>
     knex(meta.tableName)
@@ -86,10 +123,10 @@ export async function updateRecord(meta: ModelMeta, instance: Instance, target: 
   if (result.affected === 0) {
     throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
   }
-  const original = instance[ORIGINAL]!;
+  const original = instance[ORIGINAL];
   const changes: Changes = {};
   for (const column of changed) {
-    const before = original[column.column];
+    const before = original?.[column.column];
     changes[column.property] = { old: before === undefined || before === null ? before : decoders[column.type](before), new: instance[column.property] };
   }
   remember(instance, changed, target);
@@ -152,24 +189,26 @@ export function normaliseRecord(meta: ModelMeta, instance: Instance): void {
   if (replaced) for (const [property, value] of replaced) instance[property] = value;
 }
 
-/** Loads one record by primary key, or null. */
-export function findByKey(meta: ModelMeta, target: Target, key: unknown): Promise<object | null> {
+/** Loads one record by primary key, or null. A soft-deleted record is found only with `'with'`. */
+export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed: Exclude<TrashedScope, 'only'>): Promise<object | null> {
   const pk = meta.primaryKey;
-  const statement = compiled(meta, target.connection, 'find', (knex) =>
-    knex(meta.tableName)
+  const deletedAt = trashed === 'without' ? meta.deletedAt : undefined;
+  const statement = compiled(meta, target.connection, deletedAt ? 'find:live' : 'find', (knex) => {
+    const q = knex(meta.tableName)
       .select(meta.columns.map((c) => c.column))
-      .where(pk.column, slot(0)),
-  );
+      .where(pk.column, slot(0));
+    return deletedAt ? q.whereNull(deletedAt.column) : q;
+  });
   return runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta)).then(({ rows }) => {
     const row = rows[0];
     return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
   });
 }
 
-/** Re-reads every column of a persisted record from its connection. */
+/** Re-reads every column of a persisted record from its connection (a soft-deleted one too: it is the same record). */
 export async function reloadRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<void> {
   const key = originalKey(meta, instance);
-  const fresh = (await findByKey(meta, target, key)) as Instance | null;
+  const fresh = (await findByKey(meta, target, key, 'with')) as Instance | null;
   if (!fresh) throw new RecordNotFoundError(meta.name, key);
   for (const column of meta.columns) instance[column.property] = fresh[column.property];
   instance[ORIGINAL] = fresh[ORIGINAL];

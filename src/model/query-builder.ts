@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import { QueryBuilderError } from '../errors.js';
+import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { hydratorFor } from './hydration.js';
-import type { ColumnMeta, ModelMeta } from './metadata.js';
+import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
 import type { BoundList, ExecOptions, ListElementType, PreparePolicy } from '../connection/dialects/dialect.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
@@ -38,6 +38,8 @@ interface QueryState {
   readonly prepare: PreparePolicy;
   /** A long `whereIn` list is bound as one value (where the dialect writes it into the text, the query runs unprepared). */
   readonly boundList: boolean;
+  /** Soft-deleting models: which rows the query sees (`'without'` the soft-deleted ones unless asked). */
+  readonly trashed: TrashedScope;
 }
 
 /** How a bound value is encoded: as a column type, or (a long `whereIn` list) as a list of them bound as one value. */
@@ -90,7 +92,7 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   /** @internal Use `Model.query()`. */
   constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState) {
     this.#meta = meta;
-    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, prepare: 'auto', boundList: false };
+    this.#state = state ?? { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, prepare: 'auto', boundList: false, trashed: 'without' };
   }
 
   #with(patch: Partial<QueryState>): ModelQuery<M> {
@@ -317,6 +319,12 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
    */
   async update(attributes: Partial<Attributes<M>>): Promise<number> {
     this.#assertNoOrderOrPaging('update');
+    const count = await this.#update(attributes);
+    this.#meta.events.emit('bulk', { operation: 'update', count });
+    return count;
+  }
+
+  async #update(attributes: Partial<Attributes<M>>): Promise<number> {
     const entries = Object.entries(attributes ?? {}).filter(([, v]) => v !== undefined);
     if (entries.length === 0) throw new QueryBuilderError('update() needs at least one property to set');
     const columns = entries.map(([property]) => this.#meta.column(property));
@@ -327,14 +335,101 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
     const values = [...this.#encodedValues(target), ...assigned.map((value, i) => encodeFor(target, columns[i]!, value))];
-    const count = (await runStatement(target, statement, values, this.#execOptions(target))).affected;
+    return (await runStatement(target, statement, values, this.#execOptions(target))).affected;
+  }
+
+  /**
+   * Deletes every matching row in one statement; resolves with the number deleted. Runs
+   * no per-record hooks. On a soft-deleting model it soft-deletes instead: one UPDATE
+   * sets `@DeletedAt` (and `@UpdatedAt`) to now on the matching live rows (soft-deleted
+   * ones keep their time, so `onlyTrashed().delete()` changes nothing); use
+   * {@link forceDelete} to delete rows.
+   */
+  async delete(): Promise<number> {
+    this.#assertNoOrderOrPaging('delete');
+    if (!this.#meta.deletedAt) return this.#forceDelete();
+    const count = this.#state.trashed === 'only' ? 0 : await this.#with({ trashed: 'without' }).#update(this.#deletedAtValues(true));
+    this.#meta.events.emit('bulk', { operation: 'delete', count, soft: true });
+    return count;
+  }
+
+  // ---- soft deletes ----------------------------------------------------------
+
+  /**
+   * The query, soft-deleted rows included (on a model without `@DeletedAt` it changes nothing).
+   *
+   * @example
+   * ```ts
+   * const everything = await Post.where({ authorId }).withTrashed().all()
+   * ```
+   */
+  withTrashed(): ModelQuery<M> {
+    return this.#with({ trashed: 'with' });
+  }
+
+  /**
+   * The query over soft-deleted rows only. A model without `@DeletedAt` raises a ModelDefinitionError.
+   *
+   * @example
+   * ```ts
+   * const bin = await Post.onlyTrashed().orderBy('deletedAt', 'desc').limit(20)
+   * ```
+   */
+  onlyTrashed(): ModelQuery<M> {
+    this.#meta.softDeleteColumn('onlyTrashed()');
+    return this.#with({ trashed: 'only' });
+  }
+
+  /**
+   * Deletes the matching rows for real, soft-deleting model or not. It sees the rows any
+   * query sees: `onlyTrashed().forceDelete()` purges the soft-deleted ones.
+   *
+   * @example
+   * ```ts
+   * await Post.onlyTrashed().where('deletedAt', '<', cutoff).forceDelete()
+   * ```
+   */
+  async forceDelete(): Promise<number> {
+    this.#assertNoOrderOrPaging('forceDelete');
+    return this.#forceDelete();
+  }
+
+  /**
+   * Restores the matching soft-deleted rows (`@DeletedAt` null, `@UpdatedAt` now) in one
+   * UPDATE; resolves with their number. It looks at soft-deleted rows whatever the scope:
+   * `Post.where({ authorId }).restore()` needs no `onlyTrashed()`.
+   */
+  async restore(): Promise<number> {
+    this.#meta.softDeleteColumn('restore()');
+    this.#assertNoOrderOrPaging('restore');
+    const count = await this.#with({ trashed: 'only' }).#update(this.#deletedAtValues(false));
     this.#meta.events.emit('bulk', { operation: 'update', count });
     return count;
   }
 
-  /** Deletes every matching row in one statement; resolves with the number deleted. Runs no per-record hooks. */
-  async delete(): Promise<number> {
-    this.#assertNoOrderOrPaging('delete');
+  /** The record with this primary key among the rows the query sees, or `null` (`Post.withTrashed().find(id)`). */
+  async find(key: unknown): Promise<M | null> {
+    if (key === undefined || key === null) throw new QueryBuilderError(`${this.#meta.name}.find() needs a primary key value`);
+    return this.where(this.#meta.primaryKey.property as Prop<M>, key as M[Prop<M>]).first();
+  }
+
+  /** Like {@link find}, or a {@link RecordNotFoundError}. */
+  async findOrFail(key: unknown): Promise<M> {
+    const found = await this.find(key);
+    if (!found) throw new RecordNotFoundError(this.#meta.name, key);
+    return found;
+  }
+
+  /** `@DeletedAt` (now, or null) and `@UpdatedAt` (now) as update() attributes. */
+  #deletedAtValues(trash: boolean): Partial<Attributes<M>> {
+    const now = new Date();
+    const values: Record<string, unknown> = { [this.#meta.deletedAt!.property]: trash ? now : null };
+    const updatedAt = this.#meta.updatedAt;
+    if (updatedAt) values[updatedAt.property] = new Date(now.getTime());
+    return values as Partial<Attributes<M>>;
+  }
+
+  async #forceDelete(): Promise<number> {
     const target = this.#target();
     const statement = this.#compile(target, 'delete', (q) => q.delete());
     const count = (await runStatement(target, statement, this.#encodedValues(target), this.#execOptions(target))).affected;
@@ -405,19 +500,29 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
   #compile(target: Target, mode: string, finish: (q: Knex.QueryBuilder) => Knex.QueryBuilder): ReturnType<typeof compiled> {
     const s = this.#state;
     const select = s.select ? s.select.map((c) => c.column).join(',') : '*';
-    const key = `${mode}|${s.key}|o${s.orders.map((o) => `${o.column} ${o.direction}`).join(',')}|l${s.limit ?? ''}|f${s.offset ?? ''}|s${select}`;
+    // The soft-delete scope, when the model has one and the query did not lift it.
+    const deletedAt = s.trashed === 'with' ? undefined : this.#meta.deletedAt;
+    const key = `${mode}|${s.key}|o${s.orders.map((o) => `${o.column} ${o.direction}`).join(',')}|l${s.limit ?? ''}|f${s.offset ?? ''}|s${select}${deletedAt ? `|t${s.trashed}` : ''}`;
     return compiled(this.#meta, target.connection, key, (knex) => {
       let q = knex(this.#meta.tableName);
-      let index = 0;
-      for (const node of s.wheres) {
-        index = applyWhere(q, node, index, target.connection.dialect.boundList);
-      }
+      const { boundList } = target.connection.dialect;
+      if (deletedAt) {
+        // The caller's conditions are one group, so an orWhere cannot reach past the scope: (a OR b) AND deleted_at IS NULL.
+        if (s.wheres.length > 0) q.where((group) => applyWheres(group, s.wheres, boundList));
+        if (s.trashed === 'only') q.whereNotNull(deletedAt.column);
+        else q.whereNull(deletedAt.column);
+      } else applyWheres(q, s.wheres, boundList);
       for (const order of s.orders) q = q.orderBy(order.column, order.direction);
       if (s.limit !== undefined) q = q.limit(s.limit);
       if (s.offset !== undefined) q = q.offset(s.offset);
       return finish(q);
     });
   }
+}
+
+function applyWheres(q: Knex.QueryBuilder, nodes: readonly WhereNode[], boundList: BoundList): void {
+  let index = 0;
+  for (const node of nodes) index = applyWhere(q, node, index, boundList);
 }
 
 function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number, boundList: BoundList): number {

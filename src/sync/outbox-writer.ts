@@ -11,7 +11,8 @@ const PREPARE_AUTO: ExecOptions = { prepare: 'auto' };
 
 /**
  * Writes one outbox row per create/update/destroy, through the write's own
- * transaction, so a rollback removes the change and its event together.
+ * transaction, so a rollback removes the change and its event together. The row's
+ * `event_type` is what happened to the row: a soft delete or a restore is `'updated'`.
  */
 const outboxParticipant: LifecycleParticipant = {
   transactional: true,

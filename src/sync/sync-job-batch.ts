@@ -21,10 +21,13 @@ export interface BatchOutcome {
   readonly deleted: number;
 }
 
-/** The static model methods used here, with property names as plain strings (checked in planSyncJob). */
+/** The model methods used here, with property names as plain strings (checked in planSyncJob). */
 interface TargetModel {
-  whereIn(property: string, values: readonly unknown[]): { count(): Promise<number>; delete(): Promise<number> };
-  where(conditions: Record<string, unknown>): { delete(): Promise<number> };
+  /** The target's rows are all seen, soft-deleted ones too: the job counts and deletes rows, not live records. */
+  withTrashed(): {
+    whereIn(property: string, values: readonly unknown[]): { count(): Promise<number>; forceDelete(): Promise<number> };
+    where(conditions: Record<string, unknown>): { forceDelete(): Promise<number> };
+  };
   bulkInsertOrUpdate(rows: readonly object[], options: { conflictKeys: readonly string[] }): Promise<number>;
 }
 
@@ -73,10 +76,10 @@ export async function applyBatch(plan: SyncJobPlan, batch: PreparedBatch): Promi
   let deleted = 0;
   if (batch.deletes.length > 0) {
     if (keys.length === 1) {
-      deleted = await target.whereIn(keys[0]!, batch.deletes.map((k) => k[0])).delete();
+      deleted = await target.withTrashed().whereIn(keys[0]!, batch.deletes.map((k) => k[0])).forceDelete();
     } else {
       // Composite keys: one prepared DELETE per tuple (deletes are usually a small share).
-      for (const tuple of batch.deletes) deleted += await target.where(Object.fromEntries(keys.map((p, i) => [p, tuple[i]]))).delete();
+      for (const tuple of batch.deletes) deleted += await target.withTrashed().where(Object.fromEntries(keys.map((p, i) => [p, tuple[i]]))).forceDelete();
     }
   }
   let inserted: number | undefined;
@@ -85,7 +88,7 @@ export async function applyBatch(plan: SyncJobPlan, batch: PreparedBatch): Promi
     if (keys.length === 1) {
       const key = keys[0]!;
       // One lookup: the keys that exist now will be updated, the rest inserted.
-      updated = await target.whereIn(key, batch.upserts.map((row) => row[key])).count();
+      updated = await target.withTrashed().whereIn(key, batch.upserts.map((row) => row[key])).count();
       inserted = batch.upserts.length - updated;
     }
     await target.bulkInsertOrUpdate(batch.upserts, { conflictKeys: keys });

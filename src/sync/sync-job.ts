@@ -196,11 +196,14 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     return { target, state: plan.stateConnection === undefined ? target : manager.get(plan.stateConnection) };
   }
 
-  /** Source rows with a watermark, strictly after the checkpoint in (watermark, primary key) order. */
+  /**
+   * Source rows with a watermark, strictly after the checkpoint in (watermark, primary key)
+   * order. Soft-deleted rows too: a soft delete is a change the target must see.
+   */
   #changedSince(checkpoint: StoredCheckpoint | null): ModelQuery<ActiveRecord> {
     const plan = this.#plan;
     const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
-    const query = (plan.source as ModelClass<ActiveRecord>).query().whereNotNull(wm);
+    const query = (plan.source as ModelClass<ActiveRecord>).withTrashed().whereNotNull(wm);
     return checkpoint ? query.whereAfter([wm, pk], [checkpoint.watermark, checkpoint.lastKey]) : query;
   }
 }

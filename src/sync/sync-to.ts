@@ -22,7 +22,11 @@ export interface SyncToOptions<S = any, T extends ActiveRecord = any> {
   map: (source: S) => Record<string, unknown>;
   /** Properties of the copy that identify it (a unique key on the target table). */
   conflictKeys: readonly string[];
-  /** Delete the copy when the source record is destroyed. Default false. */
+  /**
+   * Delete the copy when the source record is destroyed. Default false. A soft delete
+   * (and a restore) of the source is an update: the copy is upserted, not deleted. The
+   * copy's row is deleted for real even when the target model has `@DeletedAt`.
+   */
   delete?: boolean;
 }
 
@@ -54,7 +58,7 @@ export async function applyToTarget(target: SyncTarget, source: object, operatio
   if (operation === 'destroyed') {
     if (!target.delete) return;
     const keys = Object.fromEntries(target.conflictKeys.map((k) => [k, row[k]]));
-    await model.where(keys as never).delete();
+    await model.withTrashed().where(keys as never).forceDelete();
     return;
   }
   await model.bulkInsertOrUpdate([row as never], { conflictKeys: target.conflictKeys as never });
@@ -75,9 +79,9 @@ export async function applyBatchToTarget(target: SyncTarget, items: ReadonlyArra
   if (deletes.length === 0) return;
   if (target.conflictKeys.length === 1) {
     const key = target.conflictKeys[0]!;
-    await model.whereIn(key as never, deletes.map((row) => row[key]) as never[]).delete();
+    await model.withTrashed().whereIn(key as never, deletes.map((row) => row[key]) as never[]).forceDelete();
   } else {
-    for (const row of deletes) await model.where(Object.fromEntries(target.conflictKeys.map((k) => [k, row[k]])) as never).delete();
+    for (const row of deletes) await model.withTrashed().where(Object.fromEntries(target.conflictKeys.map((k) => [k, row[k]])) as never).forceDelete();
   }
 }
 
