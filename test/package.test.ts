@@ -1,8 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { docBlocks, inOrder, promisedOutput } from './support/doc-blocks.js';
 
 const root = resolve(import.meta.dirname, '..');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
@@ -49,6 +50,24 @@ async function main(): Promise<void> {
 }
 void main();
 `;
+
+/** Compiles a TypeScript project in `dir`; a type error fails with tsc's report. */
+function compile(dir: string): void {
+  try {
+    execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
+  } catch (error) {
+    throw new Error(`tsc failed:\n${(error as { stdout: string }).stdout}`);
+  }
+}
+
+/** The settings docs/setup.md recommends, per decorator flavour. */
+const DOC_TSCONFIG = { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, types: ['node'], outDir: 'out', rootDir: 'src' };
+const LEGACY_DECORATORS = { experimentalDecorators: true, emitDecoratorMetadata: true };
+
+/** Markdown files whose marked blocks are run; README.md and docs/setup.md must mark every program block. */
+const DOCS = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+const FULLY_MARKED = ['README.md', 'docs/setup.md'];
+const PROGRAM_LANGUAGES = ['ts', 'js', 'typescript', 'javascript'];
 
 /** TypeScript projects a user may have: how they resolve modules, what they emit, which decorators. */
 const TS_PROJECTS = [
@@ -150,12 +169,38 @@ describe('the published package, installed from its tarball', () => {
         'src/main.ts': MODEL_PROGRAM,
         'tsconfig.json': JSON.stringify({ compilerOptions: { target: 'ES2022', strict: true, types: ['node'], outDir: 'out', rootDir: 'src', ...project.options }, include: ['src'] }),
       });
-      try {
-        execFileSync(tsc, ['-p', 'tsconfig.json'], { cwd: dir, encoding: 'utf8', stdio: 'pipe' });
-      } catch (error) {
-        throw new Error(`tsc failed:\n${(error as { stdout: string }).stdout}`);
-      }
+      compile(dir);
       expect(run(dir, 'out/main.js', project.format === 'commonjs' ? NO_REQUIRE_ESM : [])).toEqual({ email: 'ada@example.com', createdAt: true, format: project.format });
     }, 60_000);
   }
+
+  describe('the documentation: marked programs run as written, on SQLite', () => {
+    const blocks = DOCS.flatMap((file) => docBlocks(root, file));
+
+    it('README.md and docs/setup.md mark every TypeScript/JavaScript block <!-- runnable --> or <!-- excerpt: why -->', () => {
+      const unmarked = blocks.filter((b) => FULLY_MARKED.includes(b.file) && PROGRAM_LANGUAGES.includes(b.language) && !b.marker);
+      expect(unmarked.map((b) => `${b.file}:${b.line}`)).toEqual([]);
+      expect(blocks.filter((b) => b.marker === 'runnable').length).toBeGreaterThanOrEqual(5);
+    });
+
+    for (const block of blocks.filter((b) => b.marker === 'runnable')) {
+      it(`${block.file}:${block.line} (${[block.language, ...block.options].join(', ')})`, () => {
+        const commonjs = block.options.includes('commonjs');
+        const dir = consumer(`doc-${block.file.replace(/\W+/g, '-')}-${block.line}`, commonjs ? 'commonjs' : 'module');
+        let script = commonjs ? 'main.cjs' : 'main.js';
+        if (block.language.startsWith('t')) {
+          const decorators = block.options.includes('standard-decorators') ? { experimentalDecorators: false } : LEGACY_DECORATORS;
+          write(dir, { 'src/main.ts': block.code, 'tsconfig.json': JSON.stringify({ compilerOptions: { ...DOC_TSCONFIG, ...decorators }, include: ['src'] }) });
+          compile(dir);
+          script = 'out/main.js';
+        } else {
+          write(dir, { [script]: block.code });
+        }
+        const result = spawnSync(process.execPath, [...(commonjs ? NO_REQUIRE_ESM : []), script], { cwd: dir, encoding: 'utf8' });
+        expect({ status: result.status, stderr: result.stderr }, result.stdout).toEqual({ status: 0, stderr: '' });
+        const promised = promisedOutput(block.code);
+        expect(inOrder(result.stdout.split('\n'), promised), `printed:\n${result.stdout}\npromised (// comments):\n${promised.join('\n')}`).toBe(true);
+      }, 60_000);
+    }
+  });
 });
