@@ -261,7 +261,9 @@ export function knexPoolLender(knex: Knex): ConnectionLender {
 export function knexLogger(settings: ConnectionSettings): Knex.Logger {
   const write = (level: 'warn' | 'error' | 'debug', message: unknown) => {
     const text = settings.redact(typeof message === 'string' ? message : JSON.stringify(message) ?? String(message));
-    if (level !== 'debug') console[level](`[polyrecord:${settings.name}] ${text}`);
+    // knex also warns, with a stack, of each connection it fails to open; the same error rejects
+    // the query or health probe that asked for the connection, so printing it would be noise.
+    if (level !== 'debug' && !text.startsWith('Acquire connection error')) console[level](`[polyrecord:${settings.name}] ${text}`);
   };
   return {
     warn: (message) => write('warn', message),
