@@ -41,6 +41,9 @@ const EXPECTED_MODEL = {
   adminRow: { mail: 'root@f.io', level: 'all', score: 10 },
   adminLevel: 'all',
   counts: [1, 1],
+  // Hooks are inherited: the admin's insert commits too. Each write of either model writes an outbox row.
+  committed: [1, 1, 1],
+  outboxRows: 3,
 };
 
 describe('models under both decorator flavours', () => {
@@ -63,6 +66,8 @@ describe('a decorator polyrecord cannot read fails with a ModelDefinitionError s
     'model on a method': 'ModelDefinitionError: @Model must decorate a class that extends ActiveRecord; "save2" is a',
     'column on a class': 'ModelDefinitionError: @Column must decorate a class field, not a class',
     'static column': 'ModelDefinitionError: @Column must decorate an instance field; "kind" is static',
+    'hook on a field': 'ModelDefinitionError: @BeforeSave must decorate a method; "check" is',
+    'static hook': 'ModelDefinitionError: @BeforeSave must decorate an instance method; "check" is static',
   };
   for (const flavour of Object.keys(FLAVOURS) as (keyof typeof FLAVOURS)[]) {
     it(`${flavour} decorators`, () => {

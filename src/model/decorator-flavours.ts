@@ -1,6 +1,5 @@
 import { ModelDefinitionError } from '../errors.js';
-import { ActiveRecord } from './active-record.js';
-import { applyPending, deferToClass, ownMeta, type ModelMeta } from './metadata.js';
+import { deferToClass, ownMeta, type ModelMeta } from './metadata.js';
 
 /**
  * What `@Column()`, `@PrimaryKey()`, `@CreatedAt()` and `@UpdatedAt()` return. It works
@@ -12,14 +11,8 @@ export interface FieldDecorator {
   (value: undefined, context: ClassFieldDecoratorContext): void;
 }
 
-/** What `@Model()` returns: a legacy or a standard class decorator for an `ActiveRecord` subclass. */
-export interface ModelDecorator {
-  (target: Function): void;
-  (value: Function, context: ClassDecoratorContext): void;
-}
-
 /** The context object standard decorators receive as their second argument. */
-interface StandardContext {
+export interface StandardContext {
   kind: string;
   name: string | symbol | undefined;
   static?: boolean;
@@ -27,8 +20,8 @@ interface StandardContext {
   metadata?: object;
 }
 
-// Legacy decorators get (prototype, key, descriptor?) or (class); standard ones (value, context).
-function standardContext(second: unknown): StandardContext | undefined {
+/** The context when a standard decorator is applied; undefined for legacy decorators, which get (prototype, key, descriptor?) or (class). */
+export function standardContext(second: unknown): StandardContext | undefined {
   return typeof second === 'object' && second !== null && typeof (second as StandardContext).kind === 'string' ? (second as StandardContext) : undefined;
 }
 
@@ -43,7 +36,7 @@ export function fieldDecorator(decorator: string, define: (target: object | unde
     if (context) {
       if (context.kind === 'class') throw notOnAClass(decorator);
       if (context.kind !== 'field') throw new ModelDefinitionError(`${decorator} must decorate a class field; "${String(context.name)}" is a ${context.kind}`);
-      checkField(decorator, context.name, context.static === true, context.private === true);
+      checkMember(decorator, 'field', context.name, context.static === true, context.private === true);
       // A standard field decorator cannot reach its class: the step waits on the class's metadata object.
       deferToClass(context.metadata, define(undefined, context.name as string), decorator);
       return;
@@ -52,38 +45,43 @@ export function fieldDecorator(decorator: string, define: (target: object | unde
     if (descriptor && (typeof descriptor.value === 'function' || descriptor.get || descriptor.set)) {
       throw new ModelDefinitionError(`${decorator} must decorate a class field; "${String(second)}" is a method or accessor`);
     }
-    checkField(decorator, second, typeof first === 'function', false);
+    checkMember(decorator, 'field', second, typeof first === 'function', false);
     define(first as object, second as string)(ownMeta((first as object).constructor));
   }) as FieldDecorator;
+}
+
+/** What the lifecycle hook decorators return: a legacy or a standard method decorator. */
+export interface MethodDecorator {
+  (target: object, property: string | symbol, descriptor?: PropertyDescriptor): void;
+  (value: Function, context: ClassMethodDecoratorContext): void;
+}
+
+/**
+ * A method decorator for both flavours. `define(property)` returns what to do to the
+ * class's metadata. The method must be public and named: polyrecord calls it by name.
+ */
+export function methodDecorator(decorator: string, define: (property: string) => (meta: ModelMeta) => void): MethodDecorator {
+  return ((first: unknown, second: unknown) => {
+    const context = standardContext(second);
+    if (context) {
+      if (context.kind !== 'method') throw new ModelDefinitionError(`${decorator} must decorate a method; "${String(context.name)}" is a ${context.kind}`);
+      checkMember(decorator, 'method', context.name, context.static === true, context.private === true);
+      deferToClass(context.metadata, define(context.name as string), decorator);
+      return;
+    }
+    if (second === undefined || typeof (first as Record<string | symbol, unknown>)[second as string | symbol] !== 'function') {
+      throw new ModelDefinitionError(`${decorator} must decorate a method; "${String(second ?? (first as Function).name)}" is not one`);
+    }
+    checkMember(decorator, 'method', second, typeof first === 'function', false);
+    define(second as string)(ownMeta((first as object).constructor));
+  }) as MethodDecorator;
 }
 
 function notOnAClass(decorator: string): ModelDefinitionError {
   return new ModelDefinitionError(`${decorator} must decorate a class field, not a class; put it on a property such as \`${decorator}({ type: 'string' }) email!: string\``);
 }
 
-function checkField(decorator: string, name: unknown, isStatic: boolean, isPrivate: boolean): void {
-  if (isStatic) throw new ModelDefinitionError(`${decorator} must decorate an instance field; "${String(name)}" is static`);
-  if (isPrivate || typeof name !== 'string') throw new ModelDefinitionError(`${decorator} needs a public field with a string name; "${String(name)}" cannot be a column`);
-}
-
-/** A class decorator for both flavours: `apply` receives the metadata of the `ActiveRecord` subclass it decorates. */
-export function modelDecorator(decorator: string, apply: (meta: ModelMeta) => void): ModelDecorator {
-  return ((value: unknown, second?: unknown) => {
-    const context = standardContext(second);
-    if (context ? context.kind !== 'class' : second !== undefined || typeof value !== 'function') {
-      throw new ModelDefinitionError(`${decorator} must decorate a class that extends ActiveRecord; "${String(context?.name ?? second)}" is a ${context?.kind ?? 'class member'}`);
-    }
-    const meta = ownMeta(checkModelClass(decorator, value));
-    // Standard field decorators queued their columns on the metadata object, which is only
-    // attached to the class (as Symbol.metadata) after its class decorators have run.
-    if (context) applyPending(meta, context.metadata);
-    apply(meta);
-  }) as ModelDecorator;
-}
-
-/** The class itself when it extends ActiveRecord; otherwise a ModelDefinitionError saying so. */
-export function checkModelClass(decorator: string, value: unknown): Function {
-  if (typeof value === 'function' && value.prototype instanceof ActiveRecord) return value;
-  const name = typeof value === 'function' && value.name ? value.name : 'User';
-  throw new ModelDefinitionError(`${decorator}: ${typeof value === 'function' ? name : String(value)} does not extend ActiveRecord; declare it as \`class ${name} extends ActiveRecord\``);
+function checkMember(decorator: string, kind: 'field' | 'method', name: unknown, isStatic: boolean, isPrivate: boolean): void {
+  if (isStatic) throw new ModelDefinitionError(`${decorator} must decorate an instance ${kind}; "${String(name)}" is static`);
+  if (isPrivate || typeof name !== 'string') throw new ModelDefinitionError(`${decorator} needs a public ${kind} with a string name; "${String(name)}" is not one`);
 }

@@ -1,9 +1,10 @@
 import { ModelDefinitionError } from '../errors.js';
 import { enableOutbox } from '../sync/outbox-writer.js';
-import { checkModelClass, fieldDecorator, modelDecorator, type FieldDecorator, type ModelDecorator } from './decorator-flavours.js';
-import { columnFromOptions, registerModelName, type ColumnMeta, type ColumnOptions, type ModelOptions } from './metadata.js';
+import { ActiveRecord } from './active-record.js';
+import { fieldDecorator, standardContext, type FieldDecorator } from './decorator-flavours.js';
+import { applyPending, columnFromOptions, ownMeta, registerModelName, type ColumnMeta, type ColumnOptions, type ModelMeta, type ModelOptions } from './metadata.js';
 
-export type { FieldDecorator, ModelDecorator } from './decorator-flavours.js';
+export type { FieldDecorator } from './decorator-flavours.js';
 
 /**
  * Binds a model class to a connection and table. Works with TypeScript's
@@ -88,4 +89,32 @@ function columnDecorator(decorator: string, options: ColumnOptions | undefined, 
     const column = columnFromOptions(target, property, options, extra);
     return (meta) => meta.addColumn(column);
   });
+}
+
+/** What `@Model()` returns: a legacy or a standard class decorator for an `ActiveRecord` subclass. */
+export interface ModelDecorator {
+  (target: Function): void;
+  (value: Function, context: ClassDecoratorContext): void;
+}
+
+/** A class decorator for both flavours: `apply` receives the metadata of the `ActiveRecord` subclass it decorates. */
+function modelDecorator(decorator: string, apply: (meta: ModelMeta) => void): ModelDecorator {
+  return ((value: unknown, second?: unknown) => {
+    const context = standardContext(second);
+    if (context ? context.kind !== 'class' : second !== undefined || typeof value !== 'function') {
+      throw new ModelDefinitionError(`${decorator} must decorate a class that extends ActiveRecord; "${String(context?.name ?? second)}" is a ${context?.kind ?? 'class member'}`);
+    }
+    const meta = ownMeta(checkModelClass(decorator, value));
+    // Standard field decorators queued their columns on the metadata object, which is only
+    // attached to the class (as Symbol.metadata) after its class decorators have run.
+    if (context) applyPending(meta, context.metadata);
+    apply(meta);
+  }) as ModelDecorator;
+}
+
+/** The class itself when it extends ActiveRecord; otherwise a ModelDefinitionError saying so. */
+function checkModelClass(decorator: string, value: unknown): Function {
+  if (typeof value === 'function' && value.prototype instanceof ActiveRecord) return value;
+  const name = typeof value === 'function' && value.name ? value.name : 'User';
+  throw new ModelDefinitionError(`${decorator}: ${typeof value === 'function' ? name : String(value)} does not extend ActiveRecord; declare it as \`class ${name} extends ActiveRecord\``);
 }
