@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { docBlocks, inOrder, promisedOutput } from './support/doc-blocks.js';
+import { docBlocks, inOrder, promisedOutput, type DocBlock } from './support/doc-blocks.js';
+import { DIALECTS } from './support/dialects.js';
 
 const root = resolve(import.meta.dirname, '..');
 const tsc = join(root, 'node_modules', '.bin', 'tsc');
@@ -68,6 +69,26 @@ const LEGACY_DECORATORS = { experimentalDecorators: true, emitDecoratorMetadata:
 const DOCS = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
 const FULLY_MARKED = ['README.md', 'docs/setup.md'];
 const PROGRAM_LANGUAGES = ['ts', 'js', 'typescript', 'javascript'];
+const SERVER_VARIABLE: Record<string, string> = { postgresql: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL' };
+
+/** Compiles (TypeScript) and runs a runnable block in a fresh project; it must exit cleanly and print what its comments promise. */
+function runBlock(block: DocBlock, env: NodeJS.ProcessEnv, consumer: (name: string, type: string) => string): void {
+  const commonjs = block.options.includes('commonjs');
+  const dir = consumer(`doc-${block.file.replace(/\W+/g, '-')}-${block.line}`, commonjs ? 'commonjs' : 'module');
+  let script = commonjs ? 'main.cjs' : 'main.js';
+  if (block.language.startsWith('t')) {
+    const decorators = block.options.includes('standard-decorators') ? { experimentalDecorators: false } : LEGACY_DECORATORS;
+    write(dir, { 'src/main.ts': block.code, 'tsconfig.json': JSON.stringify({ compilerOptions: { ...DOC_TSCONFIG, ...decorators }, include: ['src'] }) });
+    compile(dir);
+    script = 'out/main.js';
+  } else {
+    write(dir, { [script]: block.code });
+  }
+  const result = spawnSync(process.execPath, [...(commonjs ? NO_REQUIRE_ESM : []), script], { cwd: dir, encoding: 'utf8', env });
+  expect({ status: result.status, stderr: result.stderr }, result.stdout).toEqual({ status: 0, stderr: '' });
+  const promised = promisedOutput(block.code);
+  expect(inOrder(result.stdout.split('\n'), promised), `printed:\n${result.stdout}\npromised (// comments):\n${promised.join('\n')}`).toBe(true);
+}
 
 /** TypeScript projects a user may have: how they resolve modules, what they emit, which decorators. */
 const TS_PROJECTS = [
@@ -174,7 +195,7 @@ describe('the published package, installed from its tarball', () => {
     }, 60_000);
   }
 
-  describe('the documentation: marked programs run as written, on SQLite', () => {
+  describe('the documentation: marked programs run as written (on SQLite, or on the servers they name)', () => {
     const blocks = DOCS.flatMap((file) => docBlocks(root, file));
 
     it('README.md and docs/setup.md mark every TypeScript/JavaScript block <!-- runnable --> or <!-- excerpt: why -->', () => {
@@ -184,23 +205,25 @@ describe('the published package, installed from its tarball', () => {
     });
 
     for (const block of blocks.filter((b) => b.marker === 'runnable')) {
-      it(`${block.file}:${block.line} (${[block.language, ...block.options].join(', ')})`, () => {
-        const commonjs = block.options.includes('commonjs');
-        const dir = consumer(`doc-${block.file.replace(/\W+/g, '-')}-${block.line}`, commonjs ? 'commonjs' : 'module');
-        let script = commonjs ? 'main.cjs' : 'main.js';
-        if (block.language.startsWith('t')) {
-          const decorators = block.options.includes('standard-decorators') ? { experimentalDecorators: false } : LEGACY_DECORATORS;
-          write(dir, { 'src/main.ts': block.code, 'tsconfig.json': JSON.stringify({ compilerOptions: { ...DOC_TSCONFIG, ...decorators }, include: ['src'] }) });
-          compile(dir);
-          script = 'out/main.js';
-        } else {
-          write(dir, { [script]: block.code });
+      // `NAME=driver` options: a fresh database on that server, its URL in NAME.
+      const servers = block.options.filter((o) => o.includes('=')).map((o) => o.split('=') as [string, string]);
+      const missing = servers.filter(([, driver]) => !DIALECTS.some((d) => d.driver === driver)).map(([, driver]) => SERVER_VARIABLE[driver]);
+      const title = `${block.file}:${block.line} (${[block.language, ...block.options].join(', ')})`;
+      it.skipIf(missing.length > 0)(missing.length > 0 ? `${title} (needs ${missing.join(' and ')})` : title, async () => {
+        const env: NodeJS.ProcessEnv = { ...process.env };
+        const drops: Array<() => Promise<void>> = [];
+        for (const [name, driver] of servers) {
+          const provisioned = await DIALECTS.find((d) => d.driver === driver)!.provision(1);
+          drops.push(provisioned.drop);
+          env[name] = provisioned.configs[0]!.url;
         }
-        const result = spawnSync(process.execPath, [...(commonjs ? NO_REQUIRE_ESM : []), script], { cwd: dir, encoding: 'utf8' });
-        expect({ status: result.status, stderr: result.stderr }, result.stdout).toEqual({ status: 0, stderr: '' });
-        const promised = promisedOutput(block.code);
-        expect(inOrder(result.stdout.split('\n'), promised), `printed:\n${result.stdout}\npromised (// comments):\n${promised.join('\n')}`).toBe(true);
+        try {
+          runBlock(block, env, consumer);
+        } finally {
+          for (const drop of drops) await drop();
+        }
       }, 60_000);
     }
+
   });
 });

@@ -5,7 +5,9 @@ import { readFileSync } from 'node:fs';
  *
  * - `<!-- runnable -->`: a whole program; test/package.test.ts runs it on SQLite against
  *   the installed package. Options after a colon: `standard-decorators` (compile without
- *   `experimentalDecorators`), `commonjs` (a CommonJS project).
+ *   `experimentalDecorators`), `commonjs` (a CommonJS project), and `NAME=driver` (the
+ *   program reads the URL of a database server from `NAME`: the test gives it a fresh
+ *   database on that server, and skips the block when the server is not configured).
  * - `<!-- excerpt: why -->`: part of a program, not run (e.g. it needs a database server).
  *
  * In a runnable block, `console.log(…) // text` promises that the program prints `text`
