@@ -43,6 +43,8 @@ const EXPECTED_MODEL = {
   counts: [1, 1],
   // Hooks are inherited: the admin's insert commits too. Each write of either model writes an outbox row.
   committed: [1, 1, 1],
+  // @SyncTo copied the member's insert, then its update.
+  copies: ['1:b@f.io'],
   outboxRows: 3,
 };
 
