@@ -19,6 +19,7 @@ function write(dir: string, files: Record<string, string>): void {
   }
 }
 
+/** Runs a script with node in `dir` and parses the JSON on its last line of output. */
 function run(dir: string, script: string, flags: string[] = []): any {
   const stdout = execFileSync(process.execPath, [...flags, script], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return JSON.parse(stdout.trim().split('\n').pop()!);
