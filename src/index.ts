@@ -13,7 +13,8 @@ export type { HealthReport } from './connection/health.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-record.js';
-export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt } from './model/decorators.js';
+export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel, type DefineModelOptions, type FieldDecorator, type ModelDecorator } from './model/decorators.js';
+export type { MethodDecorator } from './model/decorator-flavours.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
 export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';

@@ -427,7 +427,7 @@ describeEachDialect('outbox events and relay events', (dialect) => {
 
   // Servers only: a SQLite file that cannot be opened is not a failure the relay can go on from (the
   // connection's gate stays taken after the failed open, and every later query waits for it).
-  it.skipIf(dialect.driver === 'sqlite')('emits error on every round while the connection is refused, and stop() still ends the loop', async () => {
+  it.skipIf(dialect.driver === 'sqlite')(`emits error on every round while the connection is refused, and stop() still ends the loop${dialect.driver === 'sqlite' ? ' (servers only: SQLite has no connection to refuse)' : ''}`, async () => {
     ConnectionManager.configure('shop_down', refused(configs[0]!));
     try {
       const errors: unknown[] = [];

@@ -11,9 +11,9 @@ const postgres = DIALECTS.find((d) => d.driver === 'postgresql');
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
 // The command that restarts the PostgreSQL server (.ci/run sets it); without it this suite is skipped.
 const restart = process.env.POLYRECORD_PG_RESTART;
-if (postgres && !restart) console.log('[polyrecord] PostgreSQL restart test skipped: set POLYRECORD_PG_RESTART to a command that restarts the server.');
+const needs = [...(postgres ? [] : ['POLYRECORD_PG_URL']), ...(restart ? [] : ['POLYRECORD_PG_RESTART'])];
 
-describe.runIf(postgres && restart)('a PostgreSQL restart between prepare and commit', () => {
+describe.skipIf(needs.length > 0)(`a PostgreSQL restart between prepare and commit${needs.length > 0 ? ` (needs ${needs.join(' and ')})` : ''}`, () => {
   const nodeId = runNodeId('restart');
   const drops: Array<() => Promise<void>> = [];
   const configs: Record<string, ConnectionConfig> = {};

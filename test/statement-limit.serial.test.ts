@@ -16,7 +16,7 @@ class Item extends ActiveRecord {
   @Column({ type: 'integer' }) n!: number;
 }
 
-describe.runIf(mariadb)('MariaDB server-wide prepared-statement limit', () => {
+describe.runIf(mariadb)(`MariaDB server-wide prepared-statement limit${mariadb ? '' : ' (needs POLYRECORD_MYSQL_URL)'}`, () => {
   let admin: mysql.Connection;
   let drop: () => Promise<void>;
   let config: ConnectionConfig;

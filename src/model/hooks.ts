@@ -1,5 +1,4 @@
-import { ModelDefinitionError } from '../errors.js';
-import { ownMeta } from './metadata.js';
+import { methodDecorator, type MethodDecorator } from './decorator-flavours.js';
 import type { WriteKind } from './events.js';
 
 /** Lifecycle moments a model method can be attached to. */
@@ -21,18 +20,13 @@ export type HookName =
 /** Hooks that run inside the write's transaction, after the write: their presence makes a write transactional. */
 export const IN_TRANSACTION_HOOKS: readonly HookName[] = ['afterSave', 'afterCreate', 'afterUpdate', 'afterDestroy', 'afterRestore'];
 
-type MethodDecorator = (target: object, property: string | symbol, descriptor?: PropertyDescriptor) => void;
-
 /**
- * Makes a decorator usable bare (`@BeforeSave`) or called (`@BeforeSave()`).
+ * Makes a decorator usable bare (`@BeforeSave`) or called (`@BeforeSave()`), as a legacy
+ * or a standard decorator.
  */
 function hookDecorator(hook: HookName): MethodDecorator & (() => MethodDecorator) {
-  const apply: MethodDecorator = (target, property) => {
-    if (typeof property !== 'string') throw new ModelDefinitionError(`@${hook}: hook methods must have string names`);
-    if (typeof (target as Record<string, unknown>)[property] !== 'function') throw new ModelDefinitionError(`@${hook} must decorate a method (${property} is not one)`);
-    ownMeta(target.constructor).addHook(hook, property);
-  };
-  return ((...args: unknown[]) => (args.length === 0 ? apply : apply(args[0] as object, args[1] as string, args[2] as PropertyDescriptor))) as MethodDecorator & (() => MethodDecorator);
+  const apply = methodDecorator(`@${hook[0]!.toUpperCase()}${hook.slice(1)}`, (property) => (meta) => meta.addHook(hook, property));
+  return ((...args: unknown[]) => (args.length === 0 ? apply : (apply as (...a: unknown[]) => void)(...args))) as MethodDecorator & (() => MethodDecorator);
 }
 
 /** Runs first on `save()`, before `@BeforeSave`. Throw to abort: nothing is written. */

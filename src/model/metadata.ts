@@ -225,24 +225,63 @@ export function ownMeta(ctor: Function): ModelMeta {
     const parent = Object.getPrototypeOf(ctor) as Function | null;
     meta = new ModelMeta(ctor, parent && parent !== Function.prototype ? metaOf(parent) : undefined);
     metas.set(ctor, meta);
+    // A class with standard-decorated fields but no @Model (a base class) holds its columns here.
+    applyPending(meta, ownDecoratorMetadata(ctor));
   }
   return meta;
 }
 
 /** The metadata of a class, or undefined for classes polyrecord never saw. */
 export function metaOf(ctor: Function): ModelMeta | undefined {
-  return metas.get(ctor) ?? (hasColumnsUpTheChain(ctor) ? ownMeta(ctor) : undefined);
+  return metas.get(ctor) ?? (definedUpTheChain(ctor) ? ownMeta(ctor) : undefined);
 }
 
-function hasColumnsUpTheChain(ctor: Function): boolean {
+function definedUpTheChain(ctor: Function): boolean {
+  if (ownDecoratorMetadata(ctor)?.[PENDING]) return true;
   for (let c: Function | null = Object.getPrototypeOf(ctor); c && c !== Function.prototype; c = Object.getPrototypeOf(c)) {
-    if (metas.has(c)) return true;
+    if (metas.has(c) || ownDecoratorMetadata(c)?.[PENDING]) return true;
   }
   return false;
 }
 
-/** Builds a column from decorator options; `role`/`primary` come from which decorator was used. */
-export function columnFromOptions(target: object, property: string | symbol, options: ColumnOptions | undefined, extra: { primary?: boolean; role?: ColumnMeta['role'] }): ColumnMeta {
+// Standard (TC39) decorators give a field decorator no access to its class, only to the
+// class's decorator metadata object (`context.metadata`), which becomes `Class[Symbol.metadata]`.
+// Node 20 has no Symbol.metadata, and without it compilers pass no metadata object at all.
+const SymbolWithMetadata = Symbol as { metadata?: symbol };
+SymbolWithMetadata.metadata ??= Symbol.for('Symbol.metadata');
+const METADATA = SymbolWithMetadata.metadata;
+const PENDING = Symbol('polyrecord.pendingDefinitions');
+type PendingSteps = { [PENDING]?: ((meta: ModelMeta) => void)[] };
+
+function ownDecoratorMetadata(ctor: Function): PendingSteps | undefined {
+  return Object.hasOwn(ctor, METADATA) ? (ctor as unknown as Record<symbol, PendingSteps>)[METADATA] : undefined;
+}
+
+/**
+ * Queues a step (e.g. adding a column) on a class's decorator metadata; it runs when
+ * polyrecord builds that class's {@link ModelMeta}: at `@Model`, or when a subclass needs it.
+ */
+export function deferToClass(metadata: object | undefined, step: (meta: ModelMeta) => void, decorator: string): void {
+  if (!metadata) throw new ModelDefinitionError(`${decorator}: the compiler passed no decorator metadata (context.metadata); define Symbol.metadata before the models, or use experimentalDecorators`);
+  const pending = metadata as PendingSteps;
+  (Object.hasOwn(pending, PENDING) ? pending[PENDING]! : (pending[PENDING] = [])).push(step);
+}
+
+/** Runs, once, the steps queued on a decorator metadata object (its own, not its parent's). */
+export function applyPending(meta: ModelMeta, metadata: object | undefined): void {
+  const pending = metadata as PendingSteps | undefined;
+  if (!pending || !Object.hasOwn(pending, PENDING)) return;
+  const steps = pending[PENDING]!;
+  delete pending[PENDING];
+  for (const step of steps) step(meta);
+}
+
+/**
+ * Builds a column from decorator options; `role`/`primary` come from which decorator was used.
+ * `target` is the prototype under legacy decorators (its `design:type` metadata may give the
+ * type) and undefined under standard decorators, which carry no type information.
+ */
+export function columnFromOptions(target: object | undefined, property: string | symbol, options: ColumnOptions | undefined, extra: { primary?: boolean; role?: ColumnMeta['role'] }): ColumnMeta {
   if (typeof property !== 'string') throw new ModelDefinitionError('column properties must have string names');
   if (options !== undefined && (options === null || typeof options !== 'object')) throw new ModelDefinitionError(`${property}: column options must be an object`);
   const type = options?.type;
@@ -252,6 +291,9 @@ export function columnFromOptions(target: object, property: string | symbol, opt
   const name = options?.name ?? snakeCase(property);
   if (typeof name !== 'string' || name === '') throw new ModelDefinitionError(`${property}: column name must be a non-empty string`);
   const defaultType: ResolvedType = extra.role ? 'datetime' : 'any';
-  const inferred = inferType(Reflect.getMetadata('design:type', target, property));
+  if (target === undefined && type === undefined && !extra.role) {
+    throw new ModelDefinitionError(`${property}: standard decorators carry no type information; declare the column type, e.g. { type: 'string' } (one of ${COLUMN_TYPES.join(', ')})`);
+  }
+  const inferred = target === undefined ? 'any' : inferType(Reflect.getMetadata('design:type', target, property));
   return { property, column: name, type: type ?? (inferred === 'any' ? defaultType : inferred), primary: extra.primary ?? false, role: extra.role };
 }

@@ -1,13 +1,33 @@
-/** Says once, before any suite, which server dialects run and how to enable the others. */
-export default function setup(): void {
-  const missing = [
-    ['PostgreSQL', 'POLYRECORD_PG_URL', 'postgres://postgres@127.0.0.1:5432/test'],
-    ['MySQL/MariaDB', 'POLYRECORD_MYSQL_URL', 'mysql://root@127.0.0.1:3306/test'],
-  ].filter(([, variable]) => !process.env[variable!]);
-  for (const [name, variable, example] of missing) {
-    console.log(`[polyrecord] ${name} suites skipped: set ${variable} (e.g. ${example}) to run them.`);
-  }
-  if (process.env.CI === 'true' && missing.length > 0) {
-    throw new Error(`CI requires every dialect: set ${missing.map(([, v]) => v).join(' and ')}`);
-  }
+/** The variables that enable the suites a run without database servers skips. */
+const ENABLERS = [
+  { variable: 'POLYRECORD_PG_URL', example: 'postgres://postgres@127.0.0.1:5432/test', enables: 'the PostgreSQL suites and the cross-database pairs with PostgreSQL' },
+  { variable: 'POLYRECORD_MYSQL_URL', example: 'mysql://root@127.0.0.1:3306/test', enables: 'the MySQL/MariaDB suites, the cross-database pairs with MariaDB and the prepared-statement limit test' },
+  { variable: 'POLYRECORD_PG_RESTART', example: 'the command that restarts PostgreSQL', enables: 'the PostgreSQL restart test (with POLYRECORD_PG_URL)' },
+];
+/** Required in CI (`CI=true`): a CI run never passes with the server dialects silently skipped. */
+const REQUIRED_IN_CI = ['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL'];
+
+/** The end-of-run notice: what was skipped and how to enable it; undefined when nothing was. */
+export function skipNotice(env: NodeJS.ProcessEnv): string | undefined {
+  const missing = ENABLERS.filter(({ variable }) => !env[variable]);
+  if (missing.length === 0) return undefined;
+  return [
+    '[polyrecord] Some suites were skipped (the SQLite suites ran). To run them, set:',
+    ...missing.map(({ variable, example, enables }) => `  ${variable} (e.g. ${example}): ${enables}`),
+  ].join('\n');
+}
+
+/**
+ * Fails a CI run at once when a server dialect is missing; otherwise says once, after the
+ * last suite, which suites were skipped and which variables enable them.
+ */
+export default function setup(): (() => void) | undefined {
+  const missingInCi = REQUIRED_IN_CI.filter((variable) => !process.env[variable]);
+  if (process.env.CI === 'true' && missingInCi.length > 0) throw new Error(`CI requires every dialect: set ${missingInCi.join(' and ')}`);
+  // Vitest runs a global setup once per project (parallel, serial): only the first one speaks.
+  const run = globalThis as { polyrecordSkipNotice?: boolean };
+  const notice = skipNotice(process.env);
+  if (run.polyrecordSkipNotice || !notice) return undefined;
+  run.polyrecordSkipNotice = true;
+  return () => console.log(`\n${notice}\n`);
 }

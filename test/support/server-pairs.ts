@@ -26,8 +26,6 @@ export interface ServerPair {
   provision(): Promise<{ left: ConnectionConfig; right: ConnectionConfig; drop(): Promise<void> }>;
 }
 
-const EXAMPLES: Record<string, string> = { POLYRECORD_PG_URL: 'postgres://postgres@127.0.0.1:5432/test', POLYRECORD_MYSQL_URL: 'mysql://root@127.0.0.1:3306/test' };
-
 const PAIRS: Array<[string, ServerDriver, ServerDriver]> = [
   ['pg-pg', 'postgresql', 'postgresql'],
   ['maria-maria', 'mysql', 'mysql'],
@@ -72,16 +70,11 @@ export const SERVER_PAIRS: ServerPair[] = all.filter((p) => p.missing.length ===
 
 /**
  * Declares `suite` once per server pair (a describe each), for the pairs in `keys` (all
- * by default). The pairs whose server URL is not set are skipped, and one console line
- * says which and what enables them.
+ * by default). The pairs whose server URL is not set are skipped; their titles say which
+ * variables enable them (and the run's end-of-run notice lists them, see global-setup.ts).
  */
 export function describeEachServerPair(title: string, suite: (pair: ServerPair) => void, keys: readonly string[] = PAIRS.map(([key]) => key)): void {
   const wanted = all.filter((p) => keys.includes(p.pair.key));
-  const skipped = wanted.filter((p) => p.missing.length > 0);
-  if (skipped.length > 0) {
-    const variables = [...new Set(skipped.flatMap((p) => p.missing))].map((v) => `${v} (e.g. ${EXAMPLES[v]})`);
-    console.log(`[polyrecord] ${title} skipped for ${skipped.map((p) => p.pair.label).join(', ')}: set ${variables.join(' and ')} to run them.`);
-  }
   for (const { pair: p, missing } of wanted) {
     if (missing.length > 0) describe.skip(`${title} [${p.label}] (needs ${missing.join(' and ')})`, () => suite(p));
     else describe(`${title} [${p.label}]`, () => suite(p));

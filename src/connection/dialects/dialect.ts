@@ -269,7 +269,9 @@ export function knexPoolLender(knex: Knex): ConnectionLender {
 export function knexLogger(settings: ConnectionSettings): Knex.Logger {
   const write = (level: 'warn' | 'error' | 'debug', message: unknown) => {
     const text = settings.redact(typeof message === 'string' ? message : JSON.stringify(message) ?? String(message));
-    if (level !== 'debug') console[level](`[polyrecord:${settings.name}] ${text}`);
+    // One line per warning: knex appends the driver error's stack to some (a connection it
+    // failed to open); the same error, stack included, rejects the call that needed it.
+    if (level !== 'debug') console[level](`[polyrecord:${settings.name}] ${text.split('\n', 1)[0]}`);
   };
   return {
     warn: (message) => write('warn', message),
