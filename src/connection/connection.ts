@@ -100,7 +100,7 @@ export class Connection {
     try {
       connection = lender.tryAcquire();
     } catch (error) {
-      return Promise.reject(this.toQueryError(error, undefined));
+      return Promise.reject(this.#acquireError(error));
     }
     if (connection === undefined) return this.#executeQueued(sql, bindings, options);
     // SQLite's free connection: run synchronously, no queueing.
@@ -212,8 +212,23 @@ export class Connection {
     try {
       return await this.#open().lender.acquire();
     } catch (error) {
-      throw this.toQueryError(error, undefined);
+      throw this.#acquireError(error);
     }
+  }
+
+  // polyrecord's own errors (a SQLite directory that does not exist, a session this scope holds) say what to do as they are.
+  #acquireError(error: unknown): Error {
+    return error instanceof PolyrecordError ? error : this.toQueryError(error, undefined);
+  }
+
+  /**
+   * Runs `fn` as the holder of a session acquired for it (a transaction's callback): where
+   * the pool has a single session (SQLite), an acquire from inside `fn` fails fast with a
+   * TransactionError instead of waiting for itself forever.
+   */
+  whileHeld<T>(fn: () => Promise<T>): Promise<T> {
+    const lender = this.#driver?.lender;
+    return lender?.whileHeld ? lender.whileHeld(fn) : fn();
   }
 
   release(connection: DriverConnection): void {

@@ -187,7 +187,7 @@ export class Transaction {
     const trx = new Transaction(connection, driverConnection, undefined);
     let result: T;
     try {
-      result = await runInFrame({ transaction: { connection: connection.name, handle: trx } }, () => fn(trx));
+      result = await connection.whileHeld(() => runInFrame({ transaction: { connection: connection.name, handle: trx } }, async () => fn(trx)));
       await connection.executeOn(driverConnection, 'COMMIT', []);
     } catch (error) {
       // A failed COMMIT leaves nothing to roll back on most servers; ROLLBACK errors must not hide the cause.

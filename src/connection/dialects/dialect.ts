@@ -81,6 +81,11 @@ export interface ConnectionLender {
   acquire(): Promise<DriverConnection>;
   release(connection: DriverConnection): void;
   stats(): PoolStats;
+  /**
+   * Runs `fn` as the holder of an acquired session, where the pool has one session only
+   * (SQLite): an acquire from inside `fn` then fails fast instead of waiting for itself.
+   */
+  whileHeld?<T>(fn: () => Promise<T>): Promise<T>;
 }
 
 /** How busy a pool is. */

@@ -1,7 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
-import { PolyrecordError } from '../../errors.js';
+import { ConfigError, PolyrecordError, TransactionError } from '../../errors.js';
 import { driverErrorCode, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
@@ -13,6 +16,14 @@ type Statement = Database.Statement<unknown[], Record<string, unknown>>;
  * FIFO order. knex is handed this gate as its `connectionPool`, so builder queries
  * and polyrecord's compiled statements share one queue.
  */
+/** The gates held by the async scope (a transaction's callback) that acquired them, innermost first. */
+interface Holding {
+  readonly gate: SqliteConnectionGate;
+  held: boolean;
+  readonly outer: Holding | undefined;
+}
+const holdings = new AsyncLocalStorage<Holding>();
+
 export class SqliteConnectionGate implements ConnectionLender {
   #db: Database.Database | undefined;
   #busy = false;
@@ -41,7 +52,27 @@ export class SqliteConnectionGate implements ConnectionLender {
       return Promise.reject(error);
     }
     if (db) return Promise.resolve(db);
+    // Waiting for a session this very scope holds would wait forever (knex used inside a transaction's callback).
+    if (this.#heldHere()) {
+      return Promise.reject(new TransactionError('this SQLite connection is held by the transaction running in this scope, so a second session would wait for it forever: run the query through the transaction (trx.table(), trx.query()) or the models, which join it'));
+    }
     return new Promise((resolve) => this.#waiting.push(resolve));
+  }
+
+  /** Runs `fn` as the holder of this gate's session: an acquire from inside it fails fast instead of waiting for itself. */
+  async whileHeld<T>(fn: () => Promise<T>): Promise<T> {
+    const holding: Holding = { gate: this, held: true, outer: holdings.getStore() };
+    try {
+      return await holdings.run(holding, fn);
+    } finally {
+      // Work the callback left running (not awaited) may acquire later, once the session is free again.
+      holding.held = false;
+    }
+  }
+
+  #heldHere(): boolean {
+    for (let h = holdings.getStore(); h; h = h.outer) if (h.gate === this && h.held) return true;
+    return false;
   }
 
   release(): void {
@@ -148,6 +179,9 @@ export const sqliteDialect: DialectAdapter = {
 
   open(settings: ConnectionSettings) {
     const gate = new SqliteConnectionGate(() => {
+      if (settings.database !== ':memory:' && settings.database !== '' && !existsSync(dirname(resolve(settings.database)))) {
+        throw new ConfigError('database', `cannot open ${JSON.stringify(settings.database)}: its directory does not exist (create it first)`, settings.name);
+      }
       const db = new Database(settings.database, { timeout: settings.queryTimeoutMs ?? 5_000 });
       // WAL lets readers in other processes proceed while this one writes.
       if (settings.database !== ':memory:') db.pragma('journal_mode = WAL');
