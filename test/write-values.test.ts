@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ActiveRecord, Column, ConnectionManager, Model, PrimaryKey, ValidationError } from '../src/index.js';
+import { ActiveRecord, Column, ConnectionManager, CreatedAt, Model, PrimaryKey, ValidationError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 
 @Model({ connection: 'primary', table: 'items' })
@@ -13,6 +13,15 @@ class Item extends ActiveRecord {
   @Column({ type: 'date' }) day!: Date | null;
   @Column({ type: 'datetime' }) at!: Date | null;
   @Column({ type: 'json' }) doc!: unknown;
+}
+
+/** Date-times in columns that keep fewer than milliseconds (MySQL's plain DATETIME keeps none). */
+@Model({ connection: 'primary', table: 'stamps' })
+class Stamp extends ActiveRecord {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Column({ type: 'datetime' }) whole!: Date | null;
+  @Column({ type: 'datetime' }) tenths!: Date | null;
+  @CreatedAt() createdAt!: Date;
 }
 
 const COLUMNS = ['id', 'name', 'qty', 'balance', 'price', 'inPrint', 'day', 'at', 'doc'] as const;
@@ -74,6 +83,12 @@ describeEachDialect('values are right on every write path', (dialect) => {
       t.date('day');
       t.datetime('at', { precision: 3 });
       t.json('doc');
+    });
+    await ConnectionManager.get('primary').knex.schema.createTable('stamps', (t) => {
+      t.increments('id');
+      t.datetime('whole', { precision: 0 });
+      t.datetime('tenths', { precision: 1 });
+      t.datetime('created_at', { precision: 0 });
     });
   });
   afterAll(async () => {
@@ -147,6 +162,24 @@ describeEachDialect('values are right on every write path', (dialect) => {
       ['c', true, 3],
       ['d', true, null],
     ]);
+  });
+
+  it('a date-time column that keeps fewer than milliseconds: the record holds what the server keeps, on every write path', async () => {
+    const at = new Date('2026-12-06T15:00:00.789Z');
+    const stamp = await Stamp.create({ whole: at, tenths: at });
+    // SQLite stores the text as given; the servers keep 0 and 1 digits here.
+    const cut = dialect.driver === 'sqlite' ? [at, at] : [new Date('2026-12-06T15:00:00.000Z'), new Date('2026-12-06T15:00:00.700Z')];
+    expect([stamp.whole, stamp.tenths]).toEqual(cut);
+    const stored = await Stamp.findOrFail(stamp.id);
+    expect([stored.whole, stored.tenths, stored.createdAt]).toEqual([stamp.whole, stamp.tenths, stamp.createdAt]);
+    stamp.tenths = new Date('2026-12-06T15:00:00.999Z');
+    await stamp.save();
+    expect(stamp.tenths).toEqual((await Stamp.findOrFail(stamp.id)).tenths);
+    // Bulk and query writes store the same cut on every server (MariaDB would truncate, PostgreSQL round).
+    await Stamp.bulkInsert([{ whole: new Date('2026-12-06T15:00:00.999Z') }]);
+    await Stamp.where('id', stamp.id).update({ whole: new Date('2026-12-06T15:00:01.999Z') });
+    const wholes = (await Stamp.query().orderBy('id').pluck('whole')).map((d) => d!.toISOString());
+    expect(wholes).toEqual(dialect.driver === 'sqlite' ? ['2026-12-06T15:00:01.999Z', '2026-12-06T15:00:00.999Z'] : ['2026-12-06T15:00:01.000Z', '2026-12-06T15:00:00.000Z']);
   });
 
   it('bulk rows are converted like create() values, and the caller\'s objects are not modified', async () => {

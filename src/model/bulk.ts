@@ -1,6 +1,7 @@
 import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { columnValue } from './column-values.js';
+import { coarseColumns, fitDate } from './datetime-digits.js';
 import { stampedOnInsert, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, compiled, slot, type CompiledStatement } from './statement-compiler.js';
 import { encodeFor, execOptions, runStatement, type Target } from './target.js';
@@ -34,6 +35,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
   const now = new Date();
   const explicitUpdate = upsert?.update?.map((p) => meta.column(p));
   const options = execOptions(meta);
+  const coarse = await coarseColumns(meta, target.connection);
   const plans = runs.map((run) => ({
     run,
     update: conflict ? (explicitUpdate ?? run.given.filter((c) => !conflict.includes(c) && !c.primary && c.role !== 'createdAt')) : undefined,
@@ -50,7 +52,7 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
         for (const row of chunk) {
           for (const column of run.columns) {
             const value = row[column.property];
-            values.push(encodeFor(target, column, value === undefined && stampedOnInsert(column) ? now : value));
+            values.push(encodeFor(target, column, fitDate(column, value === undefined && stampedOnInsert(column) ? now : value, coarse)));
           }
         }
         const result = execute(statement, values);

@@ -108,7 +108,7 @@ export class ModelMeta {
     return this.ctor.name || 'AnonymousModel';
   }
 
-  #derived: { primaryKey: ColumnMeta | undefined; updatedAt: ColumnMeta | undefined; deletedAt: ColumnMeta | undefined; hasBigint: boolean } | undefined;
+  #derived: { primaryKey: ColumnMeta | undefined; updatedAt: ColumnMeta | undefined; deletedAt: ColumnMeta | undefined; hasBigint: boolean; hasDatetime: boolean } | undefined;
 
   // Derived once per column set: these are read on every query.
   #derive() {
@@ -117,6 +117,7 @@ export class ModelMeta {
       updatedAt: this.columns.find((c) => c.role === 'updatedAt'),
       deletedAt: this.columns.find((c) => c.role === 'deletedAt'),
       hasBigint: this.columns.some((c) => c.type === 'bigint'),
+      hasDatetime: this.columns.some((c) => c.type === 'datetime'),
     });
   }
 
@@ -144,6 +145,10 @@ export class ModelMeta {
 
   get hasBigint(): boolean {
     return this.#derive().hasBigint;
+  }
+
+  get hasDatetime(): boolean {
+    return this.#derive().hasDatetime;
   }
 
   #initialized: readonly ColumnMeta[] | undefined;

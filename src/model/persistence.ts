@@ -2,6 +2,7 @@ import { PolyrecordError, RecordNotFoundError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
+import { coarseColumns, fitDate } from './datetime-digits.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
@@ -28,6 +29,7 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   const columns: ColumnMeta[] = [];
   const unset: ColumnMeta[] = [];
   for (const c of meta.columns) (instance[c.property] === undefined ? unset : columns).push(c);
+  await fitDates(meta, instance, columns, target);
   const pk = meta.primaryKey;
   const generated = instance[pk.property] === undefined;
   const returning = target.connection.dialect.insertReturning && unset.length > 0;
@@ -51,6 +53,12 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   const changes: Changes = {};
   for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: undefined, new: instance[column.property] };
   return changes;
+}
+
+/** Cuts the instance's date-times to the fractional digits their columns store (see {@link fitDate}). */
+async function fitDates(meta: ModelMeta, instance: Instance, columns: readonly ColumnMeta[], target: Target): Promise<void> {
+  const coarse = await coarseColumns(meta, target.connection);
+  if (coarse.size > 0) for (const column of columns) instance[column.property] = fitDate(column, instance[column.property], coarse);
 }
 
 /** The values `columns` of one row have now (after an INSERT or UPDATE, where `RETURNING` does not exist). */
@@ -110,6 +118,7 @@ export function isTrashed(meta: ModelMeta, instance: Instance): boolean {
 
 /** Writes these columns of a persisted record by primary key; resolves with their old and new values. */
 async function writeColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): Promise<Changes> {
+  await fitDates(meta, instance, changed, target);
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, `save:${columnList(changed)}`, (knex) =>
     knex(meta.tableName)

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { decoders, encodeValue as encodeForType, type ResolvedType } from './column-types.js';
 import { columnValue } from './column-values.js';
+import { coarseColumns, fitDate } from './datetime-digits.js';
 import { hydratorFor } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import { compiled, slot } from './statement-compiler.js';
@@ -334,7 +335,8 @@ export class ModelQuery<M extends object> implements PromiseLike<M[]> {
     const statement = this.#compile(target, `update:${columns.map((c) => c.column).join(',')}`, (q) =>
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
     );
-    const values = [...this.#encodedValues(target), ...assigned.map((value, i) => encodeFor(target, columns[i]!, value))];
+    const coarse = await coarseColumns(this.#meta, target.connection);
+    const values = [...this.#encodedValues(target), ...assigned.map((value, i) => encodeFor(target, columns[i]!, fitDate(columns[i]!, value, coarse)))];
     return (await runStatement(target, statement, values, this.#execOptions(target))).affected;
   }
 

@@ -124,6 +124,12 @@ export interface DialectAdapter {
   readonly supportsSkipLocked: boolean;
   /** Whether `UPDATE … RETURNING` exists (lets a claim be one statement). */
   readonly supportsUpdateReturning: boolean;
+  /**
+   * Reads a table's columns (bindings: schema or null for the current one, table) as rows
+   * of `name`, `type` and `digits` (fractional-second digits of date-time columns, else
+   * null); undefined where every date-time keeps milliseconds (SQLite stores text).
+   */
+  readonly columnDigitsSql: string | undefined;
   /** Two-phase commit, where the database has it (SQLite has not: it can join only as a last resource). */
   readonly twoPhase: TwoPhaseSupport | undefined;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */

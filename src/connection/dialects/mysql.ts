@@ -73,6 +73,8 @@ export const mysqlDialect: DialectAdapter = {
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
   supportsUpdateReturning: false,
+  columnDigitsSql:
+    "select COLUMN_NAME as name, DATA_TYPE as type, case when DATA_TYPE in ('datetime', 'timestamp') then DATETIME_PRECISION end as digits from information_schema.COLUMNS where TABLE_SCHEMA = coalesce(?, database()) and TABLE_NAME = ?",
   analyzeStatement: (table) => `ANALYZE TABLE ${table}`,
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',

@@ -52,6 +52,8 @@ export const postgresDialect: DialectAdapter = {
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
   supportsUpdateReturning: true,
+  columnDigitsSql:
+    "select column_name as name, data_type as type, case when data_type like 'timestamp%' then datetime_precision end as digits from information_schema.columns where table_schema = coalesce($1, current_schema()) and table_name = $2",
   analyzeStatement: (table) => `ANALYZE ${table}`,
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',

@@ -164,6 +164,7 @@ export const sqliteDialect: DialectAdapter = {
   supportsSkipLocked: false,
   twoPhase: undefined,
   supportsUpdateReturning: true,
+  columnDigitsSql: undefined,
   analyzeStatement: (table) => `ANALYZE ${table}`,
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
