@@ -18,7 +18,7 @@ export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model
 export type { ColumnType } from './model/column-types.js';
 export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';
 export type { UpsertOptions } from './model/bulk.js';
-export type { Attributes, Prop } from './model/types.js';
+export type { Attributes, Prop, Selected } from './model/types.js';
 export {
   BeforeValidate,
   BeforeSave,
@@ -55,6 +55,7 @@ export {
   ModelDefinitionError,
   QueryError,
   QueryTimeoutError,
+  LockNotAvailableError,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,

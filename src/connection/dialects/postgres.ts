@@ -35,6 +35,9 @@ function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
   return { rows: last.rows ?? [], affected: last.rowCount ?? 0 };
 }
 
+/** How a row lock waits, on PostgreSQL and MySQL/MariaDB alike. */
+export const WAIT_CLAUSE = { wait: '', skipLocked: ' skip locked', noWait: ' nowait' } as const;
+
 /** PostgreSQL through pg, pooled by knex. Repeating statements are server-side prepared per session, in a bounded cache. */
 export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
@@ -45,6 +48,13 @@ export const postgresDialect: DialectAdapter = {
     condition: (not) => (not ? '?? <> ALL(?)' : '?? = ANY(?)'),
     bind: (values) => values,
   },
+  like: {
+    condition: (insensitive) => (insensitive ? '?? ILIKE ?' : '?? LIKE ?'),
+    pattern: (pattern) => pattern,
+  },
+  lockClause: (lock) => ` for ${lock.mode}${WAIT_CLAUSE[lock.wait]}`,
+  // 55P03 lock_not_available.
+  isLockNotAvailable: (error) => driverErrorCode(error) === '55P03',
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
