@@ -16,7 +16,11 @@ export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-rec
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt } from './model/decorators.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
-export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';
+export { ModelQuery, OPERATORS, type ConditionGroup, type Operator, type RawSqlOptions } from './model/query-builder.js';
+export { GroupedQuery, type GroupedRow } from './model/grouped-query.js';
+export { sum, avg, min, max, count, countDistinct, type Aggregate, type AggregateFn, type AggregateValue } from './model/aggregates.js';
+export type { StatementText } from './model/query-state.js';
+export type { RowLock } from './connection/dialects/dialect.js';
 export type { UpsertOptions } from './model/bulk.js';
 export type { Attributes, Prop, Selected } from './model/types.js';
 export {
