@@ -16,7 +16,6 @@ import { checkRawPlaceholders, OPERATORS, type Operator } from './where-nodes.js
 export { OPERATORS, checkRawPlaceholders, type Operator };
 export type { ConditionGroup, RawSqlOptions } from './query-conditions.js';
 
-
 /**
  * A chainable, immutable query over one model: every method returns a new query.
  * Awaiting it (or `.all()`) resolves with model instances (`R`: the model, or the
@@ -153,8 +152,15 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
 
   #allStatement(target: Target): CompiledStatement {
     const s = this.state;
-    const columns = (s.select ?? this.meta.columns).map((c) => c.column);
-    return this.#compile(target, 'all', (q) => (s.distinct ? q.distinct(columns) : q.select(columns)), s.lock && target.connection.dialect.lockClause(s.lock));
+    return this.#compile(
+      target,
+      'all',
+      (q) => {
+        const columns = (s.select ?? this.meta.columns).map((c) => c.column);
+        return s.distinct ? q.distinct(columns) : q.select(columns);
+      },
+      s.lock && target.connection.dialect.lockClause(s.lock),
+    );
   }
 
   /** The first matching instance, or `null`. */

@@ -206,7 +206,7 @@ export abstract class QueryConditions<M extends object> {
       if (value === null) throw new QueryBuilderError(`${method}(${property}, …) cannot take null bounds`);
       checkValue(column, value);
     }
-    return this.#addWhere({ kind: 'between', bool: 'and', column: column.column, not }, `${not ? '!' : ''}btw${column.column}`, range, column.type);
+    return this.#addWhere({ kind: 'between', bool: 'and', column: column.column, not }, `${not ? '!' : ''}between(${column.column})`, range, column.type);
   }
 
   /**
@@ -234,7 +234,7 @@ export abstract class QueryConditions<M extends object> {
     checkValue(column, pattern);
     if (typeof pattern !== 'string') throw new QueryBuilderError(`${method}(${property}, …) needs a string pattern`);
     if (/(^|[^\\])(\\\\)*\\$/.test(pattern)) throw new QueryBuilderError(`${method}(${property}, …): the pattern ends with an escaping backslash; write \\\\ for a literal one`);
-    return this.#addWhere({ kind: 'like', bool: 'and', column: column.column, insensitive }, `${insensitive ? 'ilike' : 'like'}${column.column}`, [pattern], { like: insensitive });
+    return this.#addWhere({ kind: 'like', bool: 'and', column: column.column, insensitive }, `${insensitive ? 'ilike' : 'like'}(${column.column})`, [pattern], { like: insensitive });
   }
 
   /**
