@@ -283,5 +283,4 @@ export abstract class QueryConditions<M extends object> {
       types: [...s.types, ...types],
     });
   }
-
 }

@@ -76,6 +76,9 @@ export interface RowLock {
   readonly wait: 'wait' | 'skipLocked' | 'noWait';
 }
 
+/** How a row lock waits, written alike by PostgreSQL and MySQL/MariaDB. */
+export const WAIT_CLAUSE: Readonly<Record<RowLock['wait'], string>> = { wait: '', skipLocked: ' skip locked', noWait: ' nowait' };
+
 /** Turns JS values into what each database stores for a column type. */
 export interface ValueCodec {
   /** Most arrays/objects nested in one another that a JSON column accepts (MariaDB refuses 32). */

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { closePreparedStatement } from './postgres-statements.js';
-import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -34,9 +34,6 @@ function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
   const last = Array.isArray(result) ? result[result.length - 1]! : result;
   return { rows: last.rows ?? [], affected: last.rowCount ?? 0 };
 }
-
-/** How a row lock waits, on PostgreSQL and MySQL/MariaDB alike. */
-export const WAIT_CLAUSE = { wait: '', skipLocked: ' skip locked', noWait: ' nowait' } as const;
 
 /** PostgreSQL through pg, pooled by knex. Repeating statements are server-side prepared per session, in a bounded cache. */
 export const postgresDialect: DialectAdapter = {
