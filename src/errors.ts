@@ -155,6 +155,17 @@ export class QueryTimeoutError extends QueryError {
   }
 }
 
+/**
+ * A locking read could not lock its rows: `noWait()` found one locked, or the wait for a
+ * lock timed out (the server's lock wait timeout). Nothing was read; the transaction
+ * stays open on PostgreSQL only until it rolls back (a failed statement aborts it there).
+ */
+export class LockNotAvailableError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, 'E_LOCK_NOT_AVAILABLE');
+  }
+}
+
 /** A transaction was used after it finished, or a transaction control statement failed. */
 export class TransactionError extends PolyrecordError {
   constructor(message: string, options?: { cause?: unknown }) {

@@ -17,9 +17,13 @@ export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel
 export type { MethodDecorator } from './model/decorator-flavours.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
-export { ModelQuery, OPERATORS, type Operator, type RawSqlOptions } from './model/query-builder.js';
+export { ModelQuery, OPERATORS, type ConditionGroup, type Operator, type RawSqlOptions } from './model/query-builder.js';
+export { GroupedQuery, type GroupedRow } from './model/grouped-query.js';
+export { sum, avg, min, max, count, countDistinct, type Aggregate, type AggregateFn, type AggregateValue } from './model/aggregates.js';
+export type { StatementText } from './model/query-state.js';
+export type { RowLock } from './connection/dialects/dialect.js';
 export type { UpsertOptions } from './model/bulk.js';
-export type { Attributes, Prop } from './model/types.js';
+export type { Attributes, Prop, Selected } from './model/types.js';
 export {
   BeforeValidate,
   BeforeSave,
@@ -58,6 +62,7 @@ export {
   ModelDefinitionError,
   QueryError,
   QueryTimeoutError,
+  LockNotAvailableError,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,

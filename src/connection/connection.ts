@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { inspect } from 'node:util';
-import { PolyrecordError, QueryError, QueryTimeoutError } from '../errors.js';
+import { LockNotAvailableError, PolyrecordError, QueryError, QueryTimeoutError } from '../errors.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement } from './dialects/dialect.js';
 import { StatementCache, type StatementCacheStats } from './statement-cache.js';
@@ -258,6 +258,7 @@ export class Connection {
     const code = driverErrorCode(error);
     if (this.dialect.isTimeout(error)) return new QueryTimeoutError(this.name, this.settings.queryTimeoutMs, code, sql, error);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
+    if (this.dialect.isLockNotAvailable(error)) return new LockNotAvailableError(this.name, message, code, sql, error);
     return new QueryError(this.name, message, code, sql, error);
   }
 

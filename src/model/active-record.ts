@@ -12,10 +12,12 @@ import { columnValue } from './column-values.js';
 import { findMany, firstOrCreate, updateOrCreate, type FinderModel } from './finders.js';
 import { findByKey, instanceTarget, isTrashed, reloadRecord } from './persistence.js';
 import { destroyRecord, incrementRecord, restoreRecord, saveRecord } from './lifecycle.js';
-import { ModelQuery, checkRawPlaceholders, type Operator, type RawSqlOptions } from './query-builder.js';
+import type { Aggregate, AggregateValue } from './aggregates.js';
+import type { GroupedQuery } from './grouped-query.js';
+import { ModelQuery, checkRawPlaceholders, type ConditionGroup, type Operator, type RawSqlOptions } from './query-builder.js';
 import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
-import type { Attributes, Prop } from './types.js';
+import type { Attributes, Prop, Selected } from './types.js';
 
 /** A model class (or a `using()` view of one) producing instances of `M`. */
 export type ModelClass<M extends ActiveRecord> = (new () => M) & Omit<typeof ActiveRecord, 'prototype'>;
@@ -94,6 +96,7 @@ export class ActiveRecord {
     return new ModelQuery<M>(meta, explicit);
   }
 
+  static where<M extends ActiveRecord>(this: ModelClass<M>, group: ConditionGroup<ModelQuery<M>>): ModelQuery<M>;
   static where<M extends ActiveRecord>(this: ModelClass<M>, conditions: Partial<Attributes<M>>): ModelQuery<M>;
   static where<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, value: M[K] | null): ModelQuery<M>;
   static where<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, operator: Operator, value: M[K] | null): ModelQuery<M>;
@@ -113,8 +116,10 @@ export class ActiveRecord {
     return this.query().whereNull(property);
   }
 
-  static whereNot<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, value: M[K] | null): ModelQuery<M> {
-    return this.query().whereNot(property, value);
+  static whereNot<M extends ActiveRecord>(this: ModelClass<M>, group: ConditionGroup<ModelQuery<M>>): ModelQuery<M>;
+  static whereNot<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, value: M[K] | null): ModelQuery<M>;
+  static whereNot<M extends ActiveRecord>(this: ModelClass<M>, ...args: unknown[]): ModelQuery<M> {
+    return (this.query() as unknown as { whereNot(...a: unknown[]): ModelQuery<M> }).whereNot(...args);
   }
 
   static whereNotNull<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): ModelQuery<M> {
@@ -141,7 +146,7 @@ export class ActiveRecord {
     return this.query().limit(count);
   }
 
-  static select<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, ...properties: K[]): ModelQuery<M> {
+  static select<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, ...properties: K[]): ModelQuery<M, Selected<M, K>> {
     return this.query().select(...properties);
   }
 
@@ -153,8 +158,8 @@ export class ActiveRecord {
     return this.query().first();
   }
 
-  static count<M extends ActiveRecord>(this: ModelClass<M>): Promise<number> {
-    return this.query().count();
+  static count<M extends ActiveRecord>(this: ModelClass<M>, property?: Prop<M>): Promise<number> {
+    return this.query().count(property);
   }
 
   static exists<M extends ActiveRecord>(this: ModelClass<M>): Promise<boolean> {
@@ -163,6 +168,52 @@ export class ActiveRecord {
 
   static pluck<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<M[K][]> {
     return this.query().pluck(property);
+  }
+
+  // Shortcuts of issue 7's query features (conditions, aggregates, grouping): `Model.x(...)` is `Model.query().x(...)`.
+
+  static whereBetween<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, range: readonly [M[K], M[K]]): ModelQuery<M> {
+    return this.query().whereBetween(property, range);
+  }
+
+  static whereNotBetween<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, range: readonly [M[K], M[K]]): ModelQuery<M> {
+    return this.query().whereNotBetween(property, range);
+  }
+
+  static whereLike<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, pattern: string): ModelQuery<M> {
+    return this.query().whereLike(property, pattern);
+  }
+
+  static whereILike<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K, pattern: string): ModelQuery<M> {
+    return this.query().whereILike(property, pattern);
+  }
+
+  static distinct<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, ...properties: [K, ...K[]]): ModelQuery<M, Selected<M, K>> {
+    return this.query().distinct(...properties);
+  }
+
+  static groupBy<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, ...properties: K[]): GroupedQuery<M, K, {}> {
+    return this.query().groupBy(...properties);
+  }
+
+  static sum<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<AggregateValue<M, Aggregate<'sum', K>>> {
+    return this.query().sum(property);
+  }
+
+  static avg<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<number | null> {
+    return this.query().avg(property);
+  }
+
+  static min<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<NonNullable<M[K]> | null> {
+    return this.query().min(property);
+  }
+
+  static max<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<NonNullable<M[K]> | null> {
+    return this.query().max(property);
+  }
+
+  static countDistinct<M extends ActiveRecord, K extends Prop<M>>(this: ModelClass<M>, property: K): Promise<number> {
+    return this.query().countDistinct(property);
   }
 
   /** Iterates every row in primary-key pages; see {@link ModelQuery.batch}. */

@@ -39,7 +39,7 @@ const EXPECTED: Record<ResolvedType, string> = {
  * where value goes through here, so a wrong value is refused with a
  * {@link ValidationError} before any SQL is sent. `null` and `undefined` pass unchanged.
  */
-export function columnValue(model: string, column: ColumnMeta, value: unknown): unknown {
+export function columnValue(model: string, column: Pick<ColumnMeta, 'property' | 'type'>, value: unknown): unknown {
   if (value === null || value === undefined) return value;
   const refuse = (detail?: string) => new ValidationError(`expected ${EXPECTED[column.type]}, got ${describe(value)}${detail ? ` (${detail})` : ''}`, column.property, { model, expected: column.type, received: kindOf(value) });
   switch (column.type) {
@@ -87,7 +87,7 @@ export function columnValue(model: string, column: ColumnMeta, value: unknown): 
   }
 }
 
-function dateValue(column: ColumnMeta, value: unknown, refuse: (detail?: string) => ValidationError): Date {
+function dateValue(column: Pick<ColumnMeta, 'type'>, value: unknown, refuse: (detail?: string) => ValidationError): Date {
   let date: Date;
   if (value instanceof Date) date = value;
   else if (typeof value === 'string' && ISO_DATE_TEXT.test(value)) {

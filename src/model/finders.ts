@@ -97,7 +97,9 @@ async function createOrFind<M extends object>(meta: ModelMeta, explicit: string 
     return target.transaction ? await runTransaction(target.connection, () => model.create(attributes)) : await model.create(attributes);
   } catch (error) {
     if (!(error instanceof QueryError) || !target.connection.dialect.isUniqueViolation(error.cause)) throw error;
-    const winner = await model.query().where(search as never).first();
+    // Read the winner's committed row itself, not this transaction's snapshot (MySQL's REPEATABLE READ would not show it).
+    const lookup = model.query().where(search as never);
+    const winner = await (target.transaction ? lookup.forShare() : lookup).first();
     if (!winner) throw error;
     onFound?.();
     return winner as M;

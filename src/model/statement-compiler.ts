@@ -33,8 +33,8 @@ export function unescapeQuestionMarks(sql: string): string {
   return sql.includes('\\?') ? sql.replaceAll('\\?', '?') : sql;
 }
 
-/** Compiles a knex builder whose values are {@link slot}s. */
-export function compileBuilder(builder: Knex.QueryBuilder | Knex.Raw): CompiledStatement {
+/** Compiles a knex builder whose values are {@link slot}s; `suffix` is text knex cannot write for the dialect (a row lock clause). */
+export function compileBuilder(builder: Knex.QueryBuilder | Knex.Raw, suffix = ''): CompiledStatement {
   const sql = builder.toSQL();
   if (Array.isArray(sql)) throw new Error('polyrecord: a compiled shape must produce one statement');
   const native = sql.toNative();
@@ -44,15 +44,15 @@ export function compileBuilder(builder: Knex.QueryBuilder | Knex.Raw): CompiledS
     constants.push(binding);
     return -constants.length;
   });
-  return { sql: unescapeQuestionMarks(native.sql), slots, constants, identity: slots.every((s, i) => s === i) };
+  return { sql: unescapeQuestionMarks(native.sql) + suffix, slots, constants, identity: slots.every((s, i) => s === i) };
 }
 
-/** The statement for `key` on the connection's dialect, compiled by `build` on first use. */
-export function compiled(meta: ModelMeta, connection: Connection, key: string, build: (knex: Knex) => Knex.QueryBuilder | Knex.Raw): CompiledStatement {
+/** The statement for `key` on the connection's dialect, compiled by `build` (and `suffix`, see {@link compileBuilder}) on first use. */
+export function compiled(meta: ModelMeta, connection: Connection, key: string, build: (knex: Knex) => Knex.QueryBuilder | Knex.Raw, suffix = ''): CompiledStatement {
   const cache = meta.statements[connection.driver];
   let statement = cache.get(key);
   if (statement === undefined) {
-    statement = compileBuilder(build(connection.knex));
+    statement = compileBuilder(build(connection.knex), suffix);
     cache.set(key, statement);
   }
   return statement;

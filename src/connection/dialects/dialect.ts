@@ -59,6 +59,26 @@ export interface BoundList {
   bind(values: readonly unknown[], type: ListElementType): unknown;
 }
 
+/**
+ * `whereLike` / `whereILike` with one meaning everywhere: `%` matches any run of
+ * characters, `_` one character, and a backslash makes the next character literal.
+ */
+export interface LikeSupport {
+  /** The condition in knex raw syntax: `??` is the column, `?` the bound pattern. */
+  condition(insensitive: boolean): string;
+  /** The value to bind for a pattern (SQLite rewrites a case-sensitive one for GLOB). */
+  pattern(pattern: string, insensitive: boolean): string;
+}
+
+/** A row lock taken by a SELECT: `FOR UPDATE` or a shared lock, waiting, skipping locked rows, or failing at once. */
+export interface RowLock {
+  readonly mode: 'update' | 'share';
+  readonly wait: 'wait' | 'skipLocked' | 'noWait';
+}
+
+/** How a row lock waits, written alike by PostgreSQL and MySQL/MariaDB. */
+export const WAIT_CLAUSE: Readonly<Record<RowLock['wait'], string>> = { wait: '', skipLocked: ' skip locked', noWait: ' nowait' };
+
 /** Turns JS values into what each database stores for a column type. */
 export interface ValueCodec {
   /** Most arrays/objects nested in one another that a JSON column accepts (MariaDB refuses 32). */
@@ -108,6 +128,12 @@ export interface DialectAdapter {
   readonly maxBindings: number;
   /** How a long `whereIn` list is bound as one value. */
   readonly boundList: BoundList;
+  /** Case-sensitive and case-insensitive LIKE. */
+  readonly like: LikeSupport;
+  /** The text appended to a SELECT to take `lock` on the rows it reads (empty where rows cannot be locked: SQLite locks the whole database). */
+  lockClause(lock: RowLock): string;
+  /** Whether a driver error means a row lock could not be had (NOWAIT, or a lock wait timeout). */
+  isLockNotAvailable(error: unknown): boolean;
   /**
    * Rows per INSERT in bulk operations, given the column count. SQLite answers 1: knex
    * writes multi-row SQLite inserts as UNION ALL (capped at 500 terms), and one prepared

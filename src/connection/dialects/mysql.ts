@@ -1,7 +1,7 @@
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
-import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
@@ -65,6 +65,18 @@ export const mysqlDialect: DialectAdapter = {
     condition: (not) => `?? ${not ? 'NOT IN' : 'IN'} (?)`,
     // 64-bit integers are encoded as strings; a string compared to an integer column would compare as a double.
     bind: (values, type) => (type === 'integer' ? values.map((value) => (typeof value === 'string' ? BigInt(value) : value)) : values),
+  },
+  // LIKE compares with the column's collation (case-insensitive by default): the binary collation of the connection's charset compares exactly.
+  like: {
+    condition: (insensitive) => (insensitive ? 'LOWER(??) LIKE LOWER(?)' : '?? LIKE ? COLLATE utf8mb4_bin'),
+    pattern: (pattern) => pattern,
+  },
+  // MariaDB has no FOR SHARE; LOCK IN SHARE MODE is understood by MySQL too.
+  lockClause: (lock) => `${lock.mode === 'update' ? ' for update' : ' lock in share mode'}${WAIT_CLAUSE[lock.wait]}`,
+  // MySQL answers NOWAIT with ER_LOCK_NOWAIT (3572); MariaDB with ER_LOCK_WAIT_TIMEOUT (1205), as a lock wait timed out.
+  isLockNotAvailable: (error) => {
+    const errno = (error as { errno?: number } | undefined)?.errno;
+    return errno === 3572 || errno === 1205;
   },
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,

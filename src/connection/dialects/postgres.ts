@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { closePreparedStatement } from './postgres-statements.js';
-import { driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -45,6 +45,13 @@ export const postgresDialect: DialectAdapter = {
     condition: (not) => (not ? '?? <> ALL(?)' : '?? = ANY(?)'),
     bind: (values) => values,
   },
+  like: {
+    condition: (insensitive) => (insensitive ? '?? ILIKE ?' : '?? LIKE ?'),
+    pattern: (pattern) => pattern,
+  },
+  lockClause: (lock) => ` for ${lock.mode}${WAIT_CLAUSE[lock.wait]}`,
+  // 55P03 lock_not_available.
+  isLockNotAvailable: (error) => driverErrorCode(error) === '55P03',
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },

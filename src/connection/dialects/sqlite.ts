@@ -107,6 +107,23 @@ export class SqliteConnectionGate implements ConnectionLender {
   }
 }
 
+/** A LIKE pattern (`%`, `_`, a backslash escaping the next character) as the GLOB pattern matching the same strings, case-sensitively. */
+export function likeToGlob(pattern: string): string {
+  let glob = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\' && i + 1 < pattern.length) glob += globLiteral(pattern[++i]!);
+    else if (c === '%') glob += '*';
+    else if (c === '_') glob += '?';
+    else glob += globLiteral(c);
+  }
+  return glob;
+}
+
+function globLiteral(c: string): string {
+  return c === '*' || c === '?' || c === '[' ? `[${c}]` : c;
+}
+
 /** A statement this session keeps prepared, with the integer mode it was last set to (setting it costs a call). */
 interface SqliteHandle {
   readonly statement: Statement;
@@ -156,6 +173,14 @@ export const sqliteDialect: DialectAdapter = {
     condition: (not) => `?? ${not ? 'NOT IN' : 'IN'} (SELECT value FROM json_each(?))`,
     bind: jsonArrayText,
   },
+  // LIKE folds ASCII case (PRAGMA case_sensitive_like would change it for the whole connection): a case-sensitive match is a GLOB.
+  like: {
+    condition: (insensitive) => (insensitive ? "?? LIKE ? ESCAPE '\\'" : '?? GLOB ?'),
+    pattern: (pattern, insensitive) => (insensitive ? pattern : likeToGlob(pattern)),
+  },
+  // One writer at a time: a transaction (BEGIN IMMEDIATE) already holds the database.
+  lockClause: () => '',
+  isLockNotAvailable: () => false,
   rowsPerInsert: () => 1,
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
