@@ -17,7 +17,7 @@ export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel
 export type { MethodDecorator } from './model/decorator-flavours.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
 export type { ColumnType } from './model/column-types.js';
-export { ModelQuery, OPERATORS, type ConditionGroup, type Operator, type RawSqlOptions } from './model/query-builder.js';
+export { ModelQuery, type Page, OPERATORS, type ConditionGroup, type Operator, type RawSqlOptions } from './model/query-builder.js';
 export { GroupedQuery, type GroupedRow } from './model/grouped-query.js';
 export { sum, avg, min, max, count, countDistinct, type Aggregate, type AggregateFn, type AggregateValue } from './model/aggregates.js';
 export type { StatementText } from './model/query-state.js';

@@ -154,6 +154,37 @@ describeEachDialect('finders, find-or-create and counters', (dialect) => {
     expect(account.isDirty()).toBe(false);
   });
 
+  it('a query increments and decrements every matching row in one statement; concurrent increments all count', async () => {
+    const rows = await Promise.all(['a', 'b', 'c'].map((email) => Account.create({ email, plan: email === 'c' ? 'free' : 'pro' })));
+    expect(await Account.where('plan', 'pro').increment('credits', 5)).toBe(2);
+    await Promise.all(Array.from({ length: 10 }, () => Account.where('plan', 'pro').increment('credits')));
+    expect(await Account.where('plan', 'free').decrement('credits', 2)).toBe(1);
+    expect((await Account.query().orderBy('email').all()).map((r) => r.credits)).toEqual([15, 15, -2]);
+    await Account.where('id', rows[0]!.id).update({ points: 0n });
+    await Account.where('id', rows[0]!.id).increment('points', 9007199254740993n);
+    await Account.where('id', rows[0]!.id).increment('points', 10);
+    expect((await Account.findOrFail(rows[0]!.id)).points).toBe(9007199254741003n);
+    await expect(Account.where('plan', 'pro').increment('credits', 0.5)).rejects.toBeInstanceOf(ValidationError);
+    await expect(Account.where('plan', 'pro').increment('email' as never)).rejects.toBeInstanceOf(QueryBuilderError);
+    await expect(Account.query().limit(1).increment('credits')).rejects.toBeInstanceOf(QueryBuilderError);
+    expect((await Account.query().orderBy('email').all()).map((r) => r.credits)).toEqual([15, 15, -2]);
+  });
+
+  it('paginate gives one page and the figures to page through the rest', async () => {
+    await Account.bulkInsert(Array.from({ length: 23 }, (_, i) => ({ email: `p${String(i).padStart(2, '0')}`, plan: i % 2 ? 'odd' : 'even' })));
+    const second = await Account.query().orderBy('email').paginate(2, 10);
+    expect(second.data.map((a) => a.email)).toEqual(Array.from({ length: 10 }, (_, i) => `p${10 + i}`));
+    expect([second.total, second.page, second.perPage, second.lastPage]).toEqual([23, 2, 10, 3]);
+    const last = await Account.where('plan', 'even').orderBy('email', 'desc').paginate(2, 10);
+    expect(last.data.map((a) => a.email)).toEqual(['p02', 'p00']);
+    expect([last.total, last.lastPage]).toEqual([12, 2]);
+    const beyond = await Account.paginate(9, 10);
+    expect([beyond.data, beyond.total, beyond.lastPage]).toEqual([[], 23, 3]);
+    expect((await Account.where('plan', 'none').paginate(1, 10)).lastPage).toBe(1);
+    for (const [page, perPage] of [[0, 10], [1, 0], [1.5, 10], [-1, 10]] as const) await expect(Account.paginate(page, perPage)).rejects.toBeInstanceOf(QueryBuilderError);
+    await expect(Account.query().limit(5).paginate(1, 10)).rejects.toBeInstanceOf(QueryBuilderError);
+  });
+
   it('increment refuses bad input and changes nothing', async () => {
     const account = await Account.create({ email: 'a@x' });
     await expect(account.increment('credits', 1.5)).rejects.toBeInstanceOf(ValidationError);

@@ -14,7 +14,7 @@ import { findByKey, instanceTarget, isTrashed, reloadRecord } from './persistenc
 import { destroyRecord, incrementRecord, restoreRecord, saveRecord } from './lifecycle.js';
 import type { Aggregate, AggregateValue } from './aggregates.js';
 import type { GroupedQuery } from './grouped-query.js';
-import { ModelQuery, checkRawPlaceholders, type ConditionGroup, type Operator, type RawSqlOptions } from './query-builder.js';
+import { ModelQuery, checkRawPlaceholders, type ConditionGroup, type Operator, type Page, type RawSqlOptions } from './query-builder.js';
 import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop, Selected } from './types.js';
@@ -160,6 +160,11 @@ export class ActiveRecord {
 
   static count<M extends ActiveRecord>(this: ModelClass<M>, property?: Prop<M>): Promise<number> {
     return this.query().count(property);
+  }
+
+  /** One page of all records and the paging figures; see {@link ModelQuery.paginate}. */
+  static paginate<M extends ActiveRecord>(this: ModelClass<M>, page: number, perPage: number): Promise<Page<M>> {
+    return this.query().paginate(page, perPage);
   }
 
   static exists<M extends ActiveRecord>(this: ModelClass<M>): Promise<boolean> {
