@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionManager, PolyrecordError, QueryError, QueryTimeoutError } from '../src/index.js';
+import { ConfigError, ConnectionManager, PolyrecordError, QueryError, QueryTimeoutError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { User, createUsersTable } from './support/schema.js';
 
@@ -81,16 +81,16 @@ describeEachDialect('query errors', (dialect) => {
 });
 
 describe('a SQLite database that cannot be opened', () => {
-  it('fails every query with a QueryError, and keeps failing instead of hanging', async () => {
+  it('fails every query with a ConfigError naming connection and path, and keeps failing instead of hanging', async () => {
     const manager = new ConnectionManager();
     const connection = manager.configure('unopenable', { driver: 'sqlite', database: '/nonexistent-dir/polyrecord/db.sqlite' });
     try {
       for (let i = 0; i < 3; i++) {
         const error = await connection.execute('select 1', []).catch((e: unknown) => e);
-        expect(error, `attempt ${i + 1}`).toBeInstanceOf(QueryError);
-        expect((error as QueryError).message).toMatch(/\[unopenable\] .*(directory does not exist|unable to open)/i);
+        expect(error, `attempt ${i + 1}`).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).message).toMatch(/"unopenable".*\/nonexistent-dir\/polyrecord\/db\.sqlite.*directory does not exist/);
       }
-      await expect(manager.transaction('unopenable', () => undefined)).rejects.toBeInstanceOf(QueryError);
+      await expect(manager.transaction('unopenable', () => undefined)).rejects.toBeInstanceOf(ConfigError);
     } finally {
       await manager.closeAll();
     }

@@ -39,12 +39,18 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   });
   const values = columns.map((c) => encodeFor(target, c, instance[c.property]));
   const result = await runStatement(target, statement, values, execOptions(meta));
-  if (generated && !returning && result.insertId !== undefined && result.insertId !== null) instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
+  let readBack = unset;
+  if (generated && !returning && result.insertId !== undefined && result.insertId !== null) {
+    instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
+    // The generated key came with the insert: read back only the other columns, if any.
+    readBack = unset.filter((c) => c !== pk);
+  }
   remember(instance, columns, target);
-  if (unset.length > 0) {
-    const row = returning ? result.rows[0] : await readColumns(meta, target, unset, instance[pk.property]);
+  if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+  if (readBack.length > 0) {
+    const row = returning ? result.rows[0] : await readColumns(meta, target, readBack, instance[pk.property]);
     const original = instance[ORIGINAL]!;
-    for (const column of unset) {
+    for (const column of readBack) {
       const value = row?.[column.column] ?? null;
       instance[column.property] = value === null ? null : decoders[column.type === 'any' && column.primary ? 'integer' : column.type](value);
       original[column.column] = snapshotValue(column, instance[column.property]);
