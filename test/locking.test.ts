@@ -17,8 +17,8 @@ async function lockWaiters(dialect: DialectFixture): Promise<number> {
     return Number(rows[0].n);
   }
   const [rows] = await knex.raw(
-    // No join with the processlist: it copies every session's statement text, and a loaded server (a million-value IN list next door) answers slowly.
-    "select count(*) as n from information_schema.innodb_trx where trx_state = 'LOCK WAIT' and trx_query like '%`seats`%'",
+    // The lock waits on this database's seats table (no statement texts, which may be missing or huge on a loaded server).
+    "select count(*) as n from information_schema.innodb_lock_waits w join information_schema.innodb_locks l on l.lock_id = w.requested_lock_id where l.lock_table = concat('`', database(), '`.`seats`')",
   );
   return Number(rows[0].n);
 }
