@@ -41,7 +41,37 @@ const EXPECTED: Record<ResolvedType, string> = {
  */
 export function columnValue(model: string, column: Pick<ColumnMeta, 'property' | 'type'>, value: unknown): unknown {
   if (value === null || value === undefined) return value;
-  const refuse = (detail?: string) => new ValidationError(`expected ${EXPECTED[column.type]}, got ${describe(value)}${detail ? ` (${detail})` : ''}`, column.property, { model, expected: column.type, received: kindOf(value) });
+  // The values nearly every write carries need no conversion: answer them without more work.
+  switch (column.type) {
+    case 'string':
+      if (typeof value === 'string') return value;
+      break;
+    case 'integer':
+      if (Number.isInteger(value)) return value;
+      break;
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      break;
+    case 'datetime':
+      if (value instanceof Date && inRange(value.getTime())) return value;
+      break;
+    case 'any':
+      return value;
+  }
+  return convert(model, column, value);
+}
+
+function inRange(time: number): boolean {
+  return time >= MIN_TIME && time <= MAX_TIME;
+}
+
+function refusal(model: string, column: Pick<ColumnMeta, 'property' | 'type'>, value: unknown, detail: string | undefined): ValidationError {
+  return new ValidationError(`expected ${EXPECTED[column.type]}, got ${describe(value)}${detail ? ` (${detail})` : ''}`, column.property, { model, expected: column.type, received: kindOf(value) });
+}
+
+function convert(model: string, column: Pick<ColumnMeta, 'property' | 'type'>, value: unknown): unknown {
+  // Built only when a value is refused: this runs for every value written.
+  const refuse = (detail?: string) => refusal(model, column, value, detail);
   switch (column.type) {
     case 'string':
       if (typeof value === 'string') return value;

@@ -2,7 +2,7 @@ import { PolyrecordError, RecordNotFoundError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
-import { coarseColumns, fitDate } from './datetime-digits.js';
+import { coarseColumns, fitDate, type CoarseColumns } from './datetime-digits.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
@@ -29,7 +29,8 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   const columns: ColumnMeta[] = [];
   const unset: ColumnMeta[] = [];
   for (const c of meta.columns) (instance[c.property] === undefined ? unset : columns).push(c);
-  await fitDates(meta, instance, columns, target);
+  const fitting = fitDates(meta, instance, columns, target);
+  if (fitting) await fitting;
   const pk = meta.primaryKey;
   const generated = instance[pk.property] === undefined;
   const returning = target.connection.dialect.insertReturning && unset.length > 0;
@@ -43,7 +44,7 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   if (generated && !returning && result.insertId !== undefined && result.insertId !== null) {
     instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
     // The generated key came with the insert: read back only the other columns, if any.
-    readBack = unset.filter((c) => c !== pk);
+    readBack = unset.length === 1 ? NOTHING : unset.filter((c) => c !== pk);
   }
   remember(instance, columns, target);
   if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
@@ -61,10 +62,18 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   return changes;
 }
 
+const NOTHING: ColumnMeta[] = [];
+
 /** Cuts the instance's date-times to the fractional digits their columns store (see {@link fitDate}). */
-async function fitDates(meta: ModelMeta, instance: Instance, columns: readonly ColumnMeta[], target: Target): Promise<void> {
-  const coarse = await coarseColumns(meta, target.connection);
-  if (coarse.size > 0) for (const column of columns) instance[column.property] = fitDate(column, instance[column.property], coarse);
+function fitDates(meta: ModelMeta, instance: Instance, columns: readonly ColumnMeta[], target: Target): Promise<void> | undefined {
+  const known = coarseColumns(meta, target.connection);
+  const fit = (coarse: CoarseColumns) => {
+    if (coarse.size > 0) for (const column of columns) instance[column.property] = fitDate(column, instance[column.property], coarse);
+  };
+  // Known after the first write to the table: no await (a write on SQLite stays synchronous to the end).
+  if (known instanceof Promise) return known.then(fit);
+  fit(known);
+  return undefined;
 }
 
 /** The values `columns` of one row have now (after an INSERT or UPDATE, where `RETURNING` does not exist). */
@@ -124,7 +133,8 @@ export function isTrashed(meta: ModelMeta, instance: Instance): boolean {
 
 /** Writes these columns of a persisted record by primary key; resolves with their old and new values. */
 async function writeColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): Promise<Changes> {
-  await fitDates(meta, instance, changed, target);
+  const fitting = fitDates(meta, instance, changed, target);
+  if (fitting) await fitting;
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, `save:${columnList(changed)}`, (knex) =>
     knex(meta.tableName)
