@@ -99,6 +99,9 @@ describe('ConnectionManager configuration', () => {
     expect(error.message).toContain('"alpha"');
     expect(error.message).toContain('"beta"');
     expect(error.message).toContain('"reporting"');
+    // The same names, as data: what a caller can offer or log.
+    expect(error.connection).toBe('gamma');
+    expect(error.available).toEqual(['alpha', 'beta', 'reporting']);
   });
 
   it('static helpers go to ConnectionManager.default', async () => {
