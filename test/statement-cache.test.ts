@@ -185,6 +185,8 @@ describeEachDialect('statement cache', (dialect) => {
         expect(await Item.using('altering').rawQuery('select * from items where n = ?', [8], { prepare: true })).toHaveLength(1);
         const [figures] = await sessionFigures(connection, 1);
         expect(figures!.prepared).toBe(1);
+        // The stale statement left the cache: the third run prepared the text anew.
+        expect(connection.status().statements).toMatchObject({ prepared: 1, prepares: 2 });
       } finally {
         await connection.knex.schema.alterTable('items', (t) => t.dropColumn('extra'));
         await ConnectionManager.remove('altering');
