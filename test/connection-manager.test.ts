@@ -84,6 +84,9 @@ describe('ConnectionManager configuration', () => {
     manager.configure('main', { driver: 'sqlite', database: ':memory:' });
     expect(() => manager.configure('main', { driver: 'sqlite', database: ':memory:' })).toThrow(ConfigError);
     expect(() => manager.configure('has space', { driver: 'sqlite', database: ':memory:' })).toThrow(ConfigError);
+    expect(() => manager.configure('has space', { driver: 'sqlite', database: ':memory:' })).toThrow(expect.objectContaining({ field: 'name' }));
+    expect(() => manager.configure(5 as never, { driver: 'sqlite', database: ':memory:' })).toThrow(expect.objectContaining({ field: 'name' }));
+    expect(() => manager.alias('has space', 'main')).toThrow(expect.objectContaining({ field: 'alias' }));
   });
 
   it('accepts driver spellings and URLs', () => {
