@@ -40,10 +40,53 @@ describe('ConnectionManager configuration', () => {
     expect(manager.names()).toEqual([]);
   });
 
+  it('rejects values just outside each range with a ConfigError naming the field, and accepts the edges', () => {
+    const base = { driver: 'postgresql', database: 'x' };
+    const rejected: Array<[unknown, string]> = [
+      [null, 'config'],
+      ['postgres://h/db', 'config'],
+      [{ ...base, port: 0 }, 'port'],
+      [{ ...base, port: 65_536 }, 'port'],
+      [{ ...base, port: 5432.5 }, 'port'],
+      [{ ...base, host: 5 }, 'host'],
+      [{ ...base, username: 5 }, 'username'],
+      [{ ...base, pool: null }, 'pool'],
+      [{ ...base, pool: 3 }, 'pool'],
+      [{ ...base, pool: { min: -1 } }, 'pool.min'],
+      [{ ...base, pool: { max: 0 } }, 'pool.max'],
+      [{ ...base, pool: { max: 'many' } }, 'pool.max'],
+      [{ ...base, connectTimeoutMs: 0 }, 'connectTimeoutMs'],
+      [{ ...base, connectTimeoutMs: '10' }, 'connectTimeoutMs'],
+      [{ ...base, healthTimeoutMs: 1.5 }, 'healthTimeoutMs'],
+      [{ ...base, statementCacheSize: 65_536 }, 'statementCacheSize'],
+      [{ url: 5 }, 'url'],
+      [{ url: 'postgres://h/db', driver: 'mysql' }, 'url'],
+      [{ url: 'sqlite:' }, 'database'],
+    ];
+    for (const [config, field] of rejected) {
+      let error: unknown;
+      try {
+        manager.configure('bad', config as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error, JSON.stringify(config)).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).field, JSON.stringify(config)).toBe(field);
+    }
+    expect(manager.names()).toEqual([]);
+
+    const edges = manager.configure('edges', { ...base, port: 65_535, pool: { min: 2, max: 2 }, connectTimeoutMs: 1, statementCacheSize: 65_535 } as never);
+    expect(edges.settings).toMatchObject({ port: 65_535, pool: { min: 2, max: 2 }, statementCacheSize: 65_535 });
+    expect(manager.configure('low-port', { ...base, port: 1 } as never).settings.port).toBe(1);
+  });
+
   it('refuses a duplicate name and bad names', () => {
     manager.configure('main', { driver: 'sqlite', database: ':memory:' });
     expect(() => manager.configure('main', { driver: 'sqlite', database: ':memory:' })).toThrow(ConfigError);
     expect(() => manager.configure('has space', { driver: 'sqlite', database: ':memory:' })).toThrow(ConfigError);
+    expect(() => manager.configure('has space', { driver: 'sqlite', database: ':memory:' })).toThrow(expect.objectContaining({ field: 'name' }));
+    expect(() => manager.configure(5 as never, { driver: 'sqlite', database: ':memory:' })).toThrow(expect.objectContaining({ field: 'name' }));
+    expect(() => manager.alias('has space', 'main')).toThrow(expect.objectContaining({ field: 'alias' }));
   });
 
   it('accepts driver spellings and URLs', () => {
@@ -99,6 +142,9 @@ describe('ConnectionManager configuration', () => {
     expect(error.message).toContain('"alpha"');
     expect(error.message).toContain('"beta"');
     expect(error.message).toContain('"reporting"');
+    // The same names, as data: what a caller can offer or log.
+    expect(error.connection).toBe('gamma');
+    expect(error.available).toEqual(['alpha', 'beta', 'reporting']);
   });
 
   it('static helpers go to ConnectionManager.default', async () => {
@@ -114,6 +160,14 @@ describe('passwords never leak', () => {
   const manager = new ConnectionManager();
   const secret = 'Sup3r-S3cret-Pa55';
   afterAll(() => manager.closeAll());
+
+  it('JSON shows "***" for a password that is set, and nothing for none or an empty one', () => {
+    const manager = new ConnectionManager();
+    const shown = (config: Record<string, unknown>) => JSON.parse(JSON.stringify(manager.configure(`c${manager.names().length}`, { driver: 'postgresql', database: 'x', ...config } as never).settings)).password;
+    expect(shown({ password: 'hunter2' })).toBe('***');
+    expect(shown({})).toBeUndefined();
+    expect(shown({ password: '' })).toBeUndefined();
+  });
 
   it('is absent from String(), inspect(), JSON.stringify() of configs and connections', () => {
     const a = manager.configure('pw-fields', { driver: 'postgresql', host: '127.0.0.1', database: 'x', username: 'u', password: secret });

@@ -83,6 +83,7 @@ describe('model definitions', () => {
   it('bad definitions fail with ModelDefinitionError', () => {
     expect(() => Model({ connection: '', table: 't' })).toThrow(ModelDefinitionError);
     expect(() => Model({ connection: 'first' } as never)).toThrow(ModelDefinitionError);
+    expect(() => Model({ connection: '', table: 't' })).toThrow(expect.objectContaining({ code: 'E_MODEL_DEFINITION' }));
     expect(() => {
       class TwoKeys extends ActiveRecord {
         @PrimaryKey() a!: number;

@@ -100,6 +100,45 @@ describeEachDialect('models', (dialect) => {
       await expect(user.save()).rejects.toThrow(/destroyed/);
     });
 
+    it('save() of a record whose row is gone throws RecordNotFoundError and writes nothing', async () => {
+      const user = await User.create({ email: 'gone@example.com', score: 1 });
+      await ConnectionManager.get('primary').knex('users').where({ id: user.id }).delete();
+      user.score = 2;
+      const error = await user.save().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(RecordNotFoundError);
+      expect(error).toMatchObject({ model: 'User', key: user.id });
+      expect(await User.count()).toBe(0);
+    });
+
+    it('a changed primary key: save() moves the row it was loaded as, destroy() deletes that row', async () => {
+      const moved = await User.create({ email: 'moved@example.com' });
+      const oldId = moved.id;
+      moved.id = oldId + 1000;
+      await moved.save();
+      expect(await User.find(oldId)).toBeNull();
+      expect((await User.find(oldId + 1000))!.email).toBe('moved@example.com');
+
+      const other = await User.create({ email: 'other@example.com' });
+      const otherId = other.id;
+      other.id = otherId + 1000;
+      await other.destroy();
+      expect(await User.find(otherId)).toBeNull();
+      expect((await User.find(oldId + 1000))!.email).toBe('moved@example.com');
+    });
+
+    it('destroy() of a record never saved fails with E_NO_PRIMARY_KEY and deletes nothing', async () => {
+      await User.create({ email: 'stays@example.com' });
+      await expect(new User().destroy()).rejects.toMatchObject({ code: 'E_NO_PRIMARY_KEY' });
+      expect(await User.count()).toBe(1);
+    });
+
+    it('create() keeps timestamps it is given', async () => {
+      const at = new Date('2020-05-06T07:08:09.010Z');
+      const user = await User.create({ email: 'dated@example.com', createdAt: at, updatedAt: at });
+      expect(user.createdAt.getTime()).toBe(at.getTime());
+      expect((await User.find(user.id))!.createdAt.getTime()).toBe(at.getTime());
+    });
+
     it('reload() re-reads the row and drops local changes', async () => {
       const user = await User.create({ email: 'e@example.com', score: 1 });
       await ConnectionManager.get('primary').knex('users').where({ id: user.id }).update({ score: 9 });

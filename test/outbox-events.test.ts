@@ -223,6 +223,49 @@ describeEachDialect('outbox events and relay events', (dialect) => {
     expect(reported.map(([, message]) => message).join('\n')).toContain('failed listener broke');
   });
 
+  it('last_error keeps the first 4 000 characters of a long failure', async () => {
+    await order('long');
+    const relay = new OutboxRelay({ connection: 'shop', handlers: { ShopOrder: () => Promise.reject(new Error('x'.repeat(10_000))) } });
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 1, dead: 0 });
+    const [failed] = await outbox();
+    expect(failed!.lastError).toBe(`Error: ${'x'.repeat(3_993)}`);
+  });
+
+  it('stop() during a delivery hands back the events claimed but not started: no lease left, their attempt undone', async () => {
+    for (const sku of ['s1', 's2', 's3']) await order(sku);
+    const entered = deferred();
+    const gate = deferred();
+    const handled: string[] = [];
+    const relay = new OutboxRelay({
+      connection: 'shop',
+      concurrency: 1,
+      handlers: {
+        ShopOrder: async (event) => {
+          handled.push(event.id);
+          if (handled.length === 1) {
+            entered.resolve();
+            await gate.promise;
+          }
+        },
+      },
+    });
+    relay.start();
+    await entered.promise; // all three are claimed; the first is being delivered
+    const stopping = relay.stop();
+    gate.resolve();
+    await stopping;
+    expect(handled).toHaveLength(1);
+    const rows = await knex()(OUTBOX_TABLE).orderBy('id');
+    expect(rows.map((r) => [String(r.id) === handled[0] ? 'delivered' : 'handed back', r.status, Number(r.attempts), r.locked_until])).toEqual([
+      ['delivered', 'done', 1, null],
+      ['handed back', 'pending', 0, null],
+      ['handed back', 'pending', 0, null],
+    ]);
+    // Another relay takes them at once, without waiting for a lease to expire.
+    const other = new OutboxRelay({ connection: 'shop', handlers: { ShopOrder: (event) => void handled.push(event.id) } });
+    expect(await other.runOnce()).toEqual({ delivered: 2, failed: 0, dead: 0 });
+  });
+
   it('a failing first event holds back the later events of its record while other records go on; dead after maxAttempts; retryDead() with no ids requeues every dead event', async () => {
     // a: 3 events, b: 2, c: 1, d: 1. The handler fails for a and d.
     const a = await order('a');
@@ -291,6 +334,9 @@ describeEachDialect('outbox events and relay events', (dialect) => {
     // Fixed: retryDead() without ids puts back every dead event, then they and what they held back are delivered.
     failing.clear();
     handled.length = 0;
+    // An empty id list revives nothing.
+    expect(await relay.retryDead([])).toBe(0);
+    expect((await outbox()).filter((r) => r.status === 'dead')).toHaveLength(2);
     expect(await relay.retryDead()).toBe(2);
     expect((await outbox()).filter((r) => r.id === a1 || r.id === d1).map((r) => [r.status, r.attempts, r.lockedBy])).toEqual([
       ['pending', 0, null],

@@ -128,6 +128,23 @@ describeEachDialect('statement cache', (dialect) => {
     expect(ConnectionManager.status('primary').pool).toBeDefined();
   });
 
+  it('a full session releases its least recently used statement: one run again outlives a newer one', async () => {
+    const connection = ConnectionManager.configure('lru', { ...config, pool: { max: 1 }, statementCacheSize: 2, prepareThreshold: 1 });
+    const lru = Item.using('lru');
+    const a = () => lru.where('n', 1).count();
+    const b = () => lru.where('label', 'item 1').count();
+    const c = () => lru.where('n', '>', 1).count();
+    expect([await a(), await b()]).toEqual([1, 1]); // both prepared, the session is full
+    expect(await a()).toBe(1); // a hit: `a` is now the most recently used
+    expect(await c()).toBe(48); // room for `c`: `b` goes, not `a`
+    const before = connection.status().statements;
+    expect(await a()).toBe(1);
+    expect(connection.status().statements.hits).toBe(before.hits + 1);
+    expect(await b()).toBe(1);
+    expect(connection.status().statements).toMatchObject({ prepared: 2, prepares: before.prepares + 1, evictions: before.evictions + 1 });
+    await ConnectionManager.remove('lru');
+  });
+
   it('statementCacheSize 0 prepares nothing', async () => {
     const connection = ConnectionManager.configure('unprepared', { ...config, pool: { max: 1 }, statementCacheSize: 0 });
     for (let i = 0; i < 20; i++) expect(await Item.using('unprepared').where('n', i).count()).toBe(1);
@@ -168,6 +185,8 @@ describeEachDialect('statement cache', (dialect) => {
         expect(await Item.using('altering').rawQuery('select * from items where n = ?', [8], { prepare: true })).toHaveLength(1);
         const [figures] = await sessionFigures(connection, 1);
         expect(figures!.prepared).toBe(1);
+        // The stale statement left the cache: the third run prepared the text anew.
+        expect(connection.status().statements).toMatchObject({ prepared: 1, prepares: 2 });
       } finally {
         await connection.knex.schema.alterTable('items', (t) => t.dropColumn('extra'));
         await ConnectionManager.remove('altering');

@@ -117,6 +117,27 @@ describeEachDialect('connection switching', (dialect) => {
     expect(await emailsOn('secondary')).toEqual(['innermost-remap@x.io', 'outer-remap@x.io']);
   });
 
+  it('a transaction opened inside a usingConnection() scope keeps the switch', async () => {
+    await User.usingConnection('secondary', () =>
+      ConnectionManager.transaction('secondary', async () => {
+        await User.create({ email: 'in-trx@x.io' });
+      }),
+    );
+    expect(await emailsOn('secondary')).toEqual(['in-trx@x.io']);
+    expect(await emailsOn('primary')).toEqual([]);
+  });
+
+  it('a usingConnection() scope inside a transaction still joins it: the rollback undoes its writes', async () => {
+    const failure = new Error('roll back');
+    const error = await ConnectionManager.transaction('primary', async () => {
+      await User.usingConnection('primary', () => User.create({ email: 'scoped-in-trx@x.io' }));
+      await ConnectionManager.withConnections({ secondary: 'primary' }, () => User.create({ email: 'remapped-in-trx@x.io' }));
+      throw failure;
+    }).catch((e: unknown) => e);
+    expect(error).toBe(failure);
+    expect(await emailsOn('primary')).toEqual([]);
+  });
+
   it('aliases work wherever a name is accepted', async () => {
     if (!ConnectionManager.has('replica')) ConnectionManager.alias('replica', 'secondary');
     await User.using('replica').create({ email: 'alias@x.io' });

@@ -166,6 +166,7 @@ describeEachDialect('local transactions', (dialect) => {
     });
     expect(saved!.isActive).toBe(false);
     await expect(saved!.query('select 1')).rejects.toBeInstanceOf(TransactionError);
+    await expect(saved!.query('select 1')).rejects.toMatchObject({ code: 'E_TRANSACTION' });
   });
 
   it('trx.table() builds knex queries inside the transaction', async () => {
