@@ -152,6 +152,11 @@ describeEachDialect('finders, find-or-create and counters', (dialect) => {
     expect(account.points).toBe(9007199254741003n);
     expect((await Account.findOrFail(account.id)).credits).toBe(-5);
     expect(account.isDirty()).toBe(false);
+    // A step given as an integer string is converted first, then subtracted (never added).
+    await account.decrement('credits', '2' as never);
+    expect(account.credits).toBe(-7);
+    expect(await Account.where('id', account.id).decrement('credits', '3' as never)).toBe(1);
+    expect((await Account.findOrFail(account.id)).credits).toBe(-10);
   });
 
   it('a query increments and decrements every matching row in one statement; concurrent increments all count', async () => {

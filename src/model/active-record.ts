@@ -398,13 +398,13 @@ export class ActiveRecord {
    * ```
    */
   async increment(property: Prop<this>, by: number | bigint = 1): Promise<this> {
-    await incrementRecord(meta(this), this as unknown as Instance, property, by);
+    await incrementRecord(meta(this), this as unknown as Instance, property, by, false);
     return this;
   }
 
   /** Subtracts `by` (default 1) from a numeric column in one statement; see {@link increment}. */
   async decrement(property: Prop<this>, by: number | bigint = 1): Promise<this> {
-    await incrementRecord(meta(this), this as unknown as Instance, property, negate(by));
+    await incrementRecord(meta(this), this as unknown as Instance, property, by, true);
     return this;
   }
 
@@ -497,11 +497,6 @@ export class ActiveRecord {
   get isTrashed(): boolean {
     return isTrashed(meta(this), this as unknown as Instance);
   }
-}
-
-/** `-by` for a counter step, refusing what is not a number before it could be negated into one. */
-function negate(by: unknown): unknown {
-  return typeof by === 'number' || typeof by === 'bigint' ? -by : by;
 }
 
 /** The metadata of a model class, for tools built on polyrecord. */

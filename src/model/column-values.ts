@@ -1,4 +1,4 @@
-import { ValidationError } from '../errors.js';
+import { QueryBuilderError, ValidationError } from '../errors.js';
 import type { ResolvedType } from './column-types.js';
 import type { ColumnMeta } from './metadata.js';
 
@@ -200,4 +200,16 @@ function describe(value: unknown): string {
       if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'an invalid Date' : `the Date ${value.toISOString()}`;
       return `${/^[aeiou]/.test(kindOf(value)) ? 'an' : 'a'} ${kindOf(value)}`;
   }
+}
+
+/**
+ * The step of `increment()` / `decrement()` (`down`) on `column`: numeric columns only,
+ * checked like any value before it is negated.
+ */
+export function counterStep(model: string, column: Pick<ColumnMeta, 'property' | 'type'>, by: unknown, down: boolean): number | bigint {
+  if (column.type !== 'integer' && column.type !== 'bigint' && column.type !== 'float') {
+    throw new QueryBuilderError(`${model}.${column.property} is a ${column.type} column; ${down ? 'decrement' : 'increment'}() takes integer, bigint or float columns`);
+  }
+  const step = columnValue(model, column, by) as number | bigint;
+  return down ? -step : step;
 }

@@ -4,7 +4,7 @@ import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.j
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { QueryBuilderError } from '../errors.js';
-import { columnValue } from './column-values.js';
+import { counterStep } from './column-values.js';
 import { assertNotDestroyed, deletedAtWrites, deleteRecord, incrementColumn, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
 
@@ -94,15 +94,12 @@ export async function restoreRecord(meta: ModelMeta, instance: Instance): Promis
  * to participants (the outbox, `@SyncTo`) and listeners (`updated`, `saved`, `committed`),
  * but runs no hooks: nothing the caller assigned is being saved.
  */
-export async function incrementRecord(meta: ModelMeta, instance: Instance, property: string, by: unknown): Promise<void> {
-  assertNotDestroyed(meta, instance, 'increment');
+export async function incrementRecord(meta: ModelMeta, instance: Instance, property: string, by: unknown, down: boolean): Promise<void> {
+  assertNotDestroyed(meta, instance, down ? 'decrement' : 'increment');
   const column = meta.column(property);
-  if (column.type !== 'integer' && column.type !== 'bigint' && column.type !== 'float') {
-    throw new QueryBuilderError(`${meta.name}.${property} is a ${column.type} column; increment() and decrement() take integer, bigint or float columns`);
-  }
-  if (instance[ORIGINAL] === undefined) throw new QueryBuilderError(`${meta.name} is not saved yet: increment() changes a stored row`);
-  const amount = columnValue(meta.name, column, by) as number | bigint;
-  await writeWithLifecycle(meta, instance, undefined, KIND.updated, (target) => incrementColumn(meta, instance, column, amount, target), false);
+  const step = counterStep(meta.name, column, by, down);
+  if (instance[ORIGINAL] === undefined) throw new QueryBuilderError(`${meta.name} is not saved yet: increment() and decrement() change a stored row`);
+  await writeWithLifecycle(meta, instance, undefined, KIND.updated, (target) => incrementColumn(meta, instance, column, step, target), false);
 }
 
 const AFTER_HOOKS: Record<WriteKind['operation'], HookName[]> = {

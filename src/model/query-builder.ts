@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { RowLock } from '../connection/dialects/dialect.js';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
-import { columnValue } from './column-values.js';
+import { columnValue, counterStep } from './column-values.js';
 import { coarseColumns, fitDate } from './datetime-digits.js';
 import { aggregateExpression, count as countOf, resolveAggregate, type Aggregate, type AggregateValue } from './aggregates.js';
 import { decoders } from './column-types.js';
@@ -301,21 +301,18 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
    * ```
    */
   increment<K extends Prop<M>>(property: K, by: number | bigint = 1): Promise<number> {
-    return this.#increment('increment', property, by);
+    return this.#increment(property, by, false);
   }
 
   /** Subtracts `by` (default 1) from a numeric property of every matching row; see {@link increment}. */
   decrement<K extends Prop<M>>(property: K, by: number | bigint = 1): Promise<number> {
-    return this.#increment('decrement', property, typeof by === 'number' || typeof by === 'bigint' ? -by : by);
+    return this.#increment(property, by, true);
   }
 
-  async #increment(method: string, property: string, by: unknown): Promise<number> {
-    this.#assertNoOrderOrPaging(method);
+  async #increment(property: string, by: unknown, down: boolean): Promise<number> {
+    this.#assertNoOrderOrPaging(down ? 'decrement' : 'increment');
     const column = this.meta.column(property);
-    if (column.type !== 'integer' && column.type !== 'bigint' && column.type !== 'float') {
-      throw new QueryBuilderError(`${method}(${property}) needs an integer, bigint or float column; ${property} is ${column.type}`);
-    }
-    const amount = columnValue(this.meta.name, column, by);
+    const amount = counterStep(this.meta.name, column, by, down);
     const target = targetFor(this.meta, this.state);
     const whereCount = this.state.values.length;
     const operand = column.type === 'float' ? '?' : target.connection.dialect.integerOperand;
