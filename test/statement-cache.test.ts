@@ -8,6 +8,13 @@ import { sessionFigures } from './support/server-statements.js';
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 
+/** A table that grows from empty while a statement on it stays prepared (PostgreSQL plan test). */
+@Model({ connection: 'growing', table: 'grown' })
+class Grown extends ActiveRecord {
+  @PrimaryKey({ type: 'integer' }) id!: number;
+  @Column({ type: 'string' }) code!: string;
+}
+
 @Model({ connection: 'primary', table: 'items' })
 class Item extends ActiveRecord {
   @PrimaryKey({ type: 'integer' }) id!: number;
@@ -172,6 +179,38 @@ describeEachDialect('statement cache', (dialect) => {
       expect(await aborting.where('n', 1).count()).toBe(1);
       expect(await aborting.where('n', '>', 1).count()).toBe(48);
       await ConnectionManager.remove('aborting');
+    });
+
+    it('a statement whose table grew a thousandfold is planned again: it stops scanning the whole table with a plan made while it was empty', async () => {
+      const connection = ConnectionManager.configure('growing', { ...config, pool: { max: 1 }, prepareThreshold: 1 });
+      // Statistics taken while the table was empty, and no autovacuum to refresh them during the test: the state
+      // of a fresh table that an application queries at start-up and then fills.
+      await connection.execute('create table grown (id serial primary key, code varchar(32) not null unique) with (autovacuum_enabled = false)', []);
+      await connection.execute('vacuum analyze grown', []);
+      const codes = (from: number) => Array.from({ length: 16 }, (_, i) => `c${from + i * 97}`);
+      const sequentialReads = async () => {
+        await connection.execute('select pg_stat_force_next_flush()', []); // this session's counters, published when it goes idle
+        const { rows } = await connection.execute("select seq_tup_read::int as n from pg_stat_user_tables where relname = 'grown'", []);
+        return Number(rows[0]!.n);
+      };
+      try {
+        // On the empty table PostgreSQL settles on a generic plan that costs nothing: a sequential scan.
+        for (let i = 0; i < 10; i++) expect(await Grown.whereIn('code', codes(i)).count()).toBe(0);
+        await Grown.bulkInsert(Array.from({ length: 20_000 }, (_, i) => ({ code: `c${i}` })));
+        const before = await sequentialReads();
+        for (let i = 0; i < 60; i++) expect(await Grown.whereIn('code', codes(i)).count()).toBe(16);
+        const scanned = (await sequentialReads()) - before;
+        // Kept, that plan would read all 20,000 rows 60 times (1.2 million), each compared with all 16 codes.
+        // Prepared again after 16 runs, the statement is planned for the table as it is: an index lookup.
+        expect(scanned).toBeLessThanOrEqual(10 * 20_000);
+        expect(connection.status().statements.replans).toBeGreaterThanOrEqual(2);
+        // The statement given up each time was released on the server: two shapes, two statements.
+        const [figures] = await sessionFigures(connection, 1);
+        expect(figures!.prepared).toBe(2);
+      } finally {
+        await connection.execute('drop table grown', []);
+        await ConnectionManager.remove('growing');
+      }
     });
 
     it('a statement whose table changed shape runs unprepared once, then is prepared again', async () => {

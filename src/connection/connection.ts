@@ -58,7 +58,7 @@ export class Connection {
     this.name = settings.name;
     this.settings = settings;
     this.dialect = dialect;
-    this.#statements = new StatementCache(settings.statementCacheSize, settings.prepareThreshold);
+    this.#statements = new StatementCache(settings.statementCacheSize, settings.prepareThreshold, dialect.plansGoStale);
     this.#onWarning = onWarning;
   }
 

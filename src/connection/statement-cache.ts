@@ -25,14 +25,36 @@ export interface StatementCacheStats {
   readonly evictions: number;
   /** Prepares the server refused (a full server-wide statement limit, out of memory): each ran unprepared instead. */
   readonly refused: number;
+  /**
+   * Statements prepared again so the server re-costs their plan (PostgreSQL): see
+   * {@link StatementCache}. Counted in `prepares` too, not in `evictions`.
+   */
+  readonly replans: number;
 }
 
 /** After the server refuses to prepare, new statements run unprepared for this long (hits still use what is prepared). */
 const REFUSAL_BACKOFF_MS = 30_000;
 
+/**
+ * Where the server caches plans: runs of a statement on one session before it is
+ * prepared again the first time; the interval then doubles up to {@link MAX_REPLAN_INTERVAL}.
+ * PostgreSQL settles on a generic plan after five runs, so the first re-cost comes soon after.
+ */
+const FIRST_REPLAN = 16;
+/** The longest a plan is kept (in runs): a re-prepare costs one round trip and five custom plans, under 0.1% of 1,024 runs. */
+const MAX_REPLAN_INTERVAL = 1_024;
+
+/** A prepared statement with the cache's own counts. */
+interface CachedStatement extends PreparedStatement {
+  /** Runs on this session since it was prepared. */
+  runs: number;
+  /** After this many runs it is prepared again (Infinity where the server re-plans by itself). */
+  readonly replanAt: number;
+}
+
 /** The statements prepared on one driver session, most recently used last. */
 class SessionStatements {
-  readonly byText: LruMap<string, PreparedStatement>;
+  readonly byText: LruMap<string, CachedStatement>;
   /** Evicted, not yet released on the server. */
   evicted: PreparedStatement[] = [];
   #sequence = 0;
@@ -53,6 +75,16 @@ class SessionStatements {
  * first; a text is prepared only once the connection has seen it `prepareThreshold`
  * times, so one-off texts never occupy server memory. The cache decides; the dialect
  * adapter prepares, runs and releases.
+ *
+ * Where the server caches a plan per prepared statement (PostgreSQL), a statement is
+ * also prepared again after 16 runs on its session, again after 32 more, 64 more, …,
+ * and then every 1,024 runs.
+ * PostgreSQL costs a statement's generic plan once, against the table sizes of that
+ * moment, and keeps it until the table is analyzed or altered; a table that grew tenfold
+ * meanwhile (a bulk copy into a fresh table) is then read with a plan made for a small
+ * one, such as a sequential scan that compares every row with every value of an IN
+ * list. Preparing again makes the server plan against the table as it is now, so a plan
+ * is never made for a table much smaller than the one it reads.
  */
 export class StatementCache {
   readonly size: number;
@@ -65,12 +97,17 @@ export class StatementCache {
   #prepares = 0;
   #evictions = 0;
   #refused = 0;
+  #replans = 0;
   #refusedUntil = 0;
+  /** Whether statements are prepared again as their runs double (see the class comment). */
+  readonly #replanning: boolean;
   /** Evicted statements not yet handed out for release, all sessions together (0 on the hot path). */
   #unreleased = 0;
 
-  constructor(size: number, prepareThreshold: number) {
+  /** `replanning`: the server caches plans that stop following the tables' sizes (the dialect says). */
+  constructor(size: number, prepareThreshold: number, replanning = false) {
     this.size = size;
+    this.#replanning = replanning;
     this.prepareThreshold = prepareThreshold;
     this.#seen = new LruMap(Math.max(256, size * 4));
   }
@@ -88,17 +125,27 @@ export class StatementCache {
     const statement = statements.byText.get(sql);
     if (statement !== undefined) {
       this.#hits++;
-      return statement;
+      if (++statement.runs < statement.replanAt) return statement;
+      // Released like an eviction, and prepared again under a new name by this run.
+      statements.evicted.push(statement);
+      this.#unreleased++;
+      this.#replans++;
+      this.#prepares++;
+      return this.#store(statements, sql, Math.min(statement.replanAt * 2, MAX_REPLAN_INTERVAL));
     }
     this.#misses++;
     if (!this.#due(sql)) return undefined;
-    const created: PreparedStatement = { sql, name: statements.nextName(), handle: undefined };
+    this.#prepares++;
+    return this.#store(statements, sql, this.#replanning ? FIRST_REPLAN : Infinity);
+  }
+
+  #store(statements: SessionStatements, sql: string, replanAt: number): CachedStatement {
+    const created: CachedStatement = { sql, name: statements.nextName(), handle: undefined, runs: 1, replanAt };
     for (const [, old] of statements.byText.set(sql, created)) {
       statements.evicted.push(old);
       this.#evictions++;
       this.#unreleased++;
     }
-    this.#prepares++;
     return created;
   }
 
@@ -172,6 +219,7 @@ export class StatementCache {
       prepares: this.#prepares,
       evictions: this.#evictions,
       refused: this.#refused,
+      replans: this.#replans,
     };
   }
 }

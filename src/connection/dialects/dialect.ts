@@ -190,6 +190,13 @@ export interface DialectAdapter {
   isPrepareRefused(error: unknown): boolean;
   /** Whether a driver error means a prepared statement no longer fits its table (PostgreSQL after some ALTER TABLEs). */
   isStalePlan(error: unknown): boolean;
+  /**
+   * Whether the server keeps one plan per prepared statement and stops re-costing it as
+   * tables grow (PostgreSQL's generic plans). Such statements are prepared again now and
+   * then (see `StatementCache`). MySQL and MariaDB optimize every execution; SQLite's
+   * plans do not depend on table sizes until ANALYZE, which re-prepares them itself.
+   */
+  readonly plansGoStale: boolean;
   /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
   isTimeout(error: unknown): boolean;
   /**

@@ -142,6 +142,7 @@ export const mysqlDialect: DialectAdapter = {
 
   // MySQL and MariaDB re-prepare a statement whose table changed by themselves.
   isStalePlan: () => false,
+  plansGoStale: false,
 
   async discard(connection) {
     // A destroyed mysql2 connection fails knex's pool validation, so the pool drops it.

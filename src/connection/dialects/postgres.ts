@@ -111,6 +111,9 @@ export const postgresDialect: DialectAdapter = {
 
   isStalePlan: (error) => driverErrorCode(error) === '0A000' && /cached plan/.test(String((error as Error).message)),
 
+  // Generic plans are costed once, against the table sizes of that moment: see StatementCache.
+  plansGoStale: true,
+
   integerOperand: '?',
 
   isUniqueViolation: (error) => driverErrorCode(error) === '23505',

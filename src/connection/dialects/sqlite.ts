@@ -243,6 +243,7 @@ export const sqliteDialect: DialectAdapter = {
   // SQLite prepares in process memory and re-prepares a statement whose schema changed by itself.
   isPrepareRefused: () => false,
   isStalePlan: () => false,
+  plansGoStale: false,
 
   integerOperand: '?',
 
