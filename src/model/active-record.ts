@@ -318,7 +318,7 @@ export class ActiveRecord {
   /** Inserts many rows in chunks, in one transaction. No per-record hooks run. Resolves with the row count. */
   static bulkInsert<M extends ActiveRecord>(this: ModelClass<M>, rows: readonly Partial<Attributes<M>>[]): Promise<number> {
     const { meta, explicit } = modelOf(this);
-    return bulkWrite(meta, resolveTarget(meta, explicit), rows, undefined);
+    return bulkWrite(meta, resolveTarget(meta, explicit), rows, undefined).then((outcome) => outcome.sent);
   }
 
   /**
@@ -328,7 +328,7 @@ export class ActiveRecord {
    */
   static bulkInsertOrUpdate<M extends ActiveRecord>(this: ModelClass<M>, rows: readonly Partial<Attributes<M>>[], options: UpsertOptions<Prop<M>>): Promise<number> {
     const { meta, explicit } = modelOf(this);
-    return bulkWrite(meta, resolveTarget(meta, explicit), rows, options);
+    return bulkWrite(meta, resolveTarget(meta, explicit), rows, options).then((outcome) => outcome.sent);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { ExecResult } from '../connection/dialects/dialect.js';
 import { QueryBuilderError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { columnValue } from './column-values.js';
@@ -22,14 +23,24 @@ interface Run {
   rows: Record<string, unknown>[];
 }
 
+/** What a bulk write did. */
+export interface BulkOutcome {
+  /** Rows sent. */
+  readonly sent: number;
+  /** Rows an upsert inserted rather than updated, when asked and the dialect can tell in the same statement; else undefined. */
+  readonly inserted: number | undefined;
+}
+
 /**
  * Inserts (or upserts) many rows, chunked to stay under the dialect's bind-parameter
  * limit and run in one transaction (a savepoint inside an open one), so either every
- * row is written or none. Runs no per-record hooks. Resolves with the number of rows sent.
+ * row is written or none. Runs no per-record hooks. `countInserted`: an upsert also
+ * reports how many rows it inserted, where the dialect has an `upsertInsertedFlag`.
  */
-export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly object[], upsert: UpsertOptions | undefined): Promise<number> {
+export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly object[], upsert: UpsertOptions | undefined, countInserted = false): Promise<BulkOutcome> {
   if (!Array.isArray(rows)) throw new QueryBuilderError('bulk operations take an array of objects');
-  if (rows.length === 0) return 0;
+  const flag = upsert && countInserted ? target.connection.dialect.upsertInsertedFlag : undefined;
+  if (rows.length === 0) return { sent: 0, inserted: flag === undefined ? undefined : 0 };
   const conflict = upsert ? conflictColumns(meta, upsert) : undefined;
   const runs = groupByColumns(meta, rows);
   const now = new Date();
@@ -42,12 +53,16 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
     perStatement: Math.max(1, Math.min(target.connection.dialect.rowsPerInsert(run.columns.length), run.rows.length)),
   }));
   const statements = plans.reduce((n, p) => n + Math.ceil(p.run.rows.length / p.perStatement), 0);
-  const writeAll = async (execute: (statement: CompiledStatement, values: unknown[]) => unknown) => {
+  let inserted = 0;
+  const tally = (result: ExecResult) => {
+    for (const row of result.rows) if (row.inserted === true) inserted++;
+  };
+  const writeAll = async (execute: (statement: CompiledStatement, values: unknown[]) => ExecResult | Promise<ExecResult>) => {
     for (const { run, update, perStatement } of plans) {
       let statement: CompiledStatement | undefined;
       for (let start = 0; start < run.rows.length; start += perStatement) {
         const chunk = run.rows.slice(start, start + perStatement);
-        if (statement === undefined || chunk.length !== perStatement) statement = bulkStatement(meta, target, run.columns, chunk.length, conflict, update);
+        if (statement === undefined || chunk.length !== perStatement) statement = bulkStatement(meta, target, run.columns, chunk.length, conflict, update, flag);
         const values: unknown[] = [];
         for (const row of chunk) {
           for (const column of run.columns) {
@@ -56,7 +71,9 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
           }
         }
         const result = execute(statement, values);
-        if (result instanceof Promise) await result;
+        if (flag === undefined) {
+          if (result instanceof Promise) await result;
+        } else tally(result instanceof Promise ? await result : result);
       }
     }
   };
@@ -70,18 +87,20 @@ export async function bulkWrite(meta: ModelMeta, target: Target, rows: readonly 
     );
   }
   meta.events.emit('bulk', { operation: upsert ? 'upsert' : 'insert', count: rows.length });
-  return rows.length;
+  return { sent: rows.length, inserted: flag === undefined ? undefined : inserted };
 }
 
-function bulkStatement(meta: ModelMeta, target: Target, columns: ColumnMeta[], count: number, conflict: ColumnMeta[] | undefined, update: ColumnMeta[] | undefined): CompiledStatement {
+/** `flag`: an upsert returns it as `inserted` per row (see `DialectAdapter.upsertInsertedFlag`). */
+function bulkStatement(meta: ModelMeta, target: Target, columns: ColumnMeta[], count: number, conflict: ColumnMeta[] | undefined, update: ColumnMeta[] | undefined, flag: string | undefined): CompiledStatement {
   const names = columns.map((c) => c.column).join(',');
-  const key = `bulk:${names}:${count}:${conflict ? `${conflict.map((c) => c.column).join(',')}>${update!.map((c) => c.column).join(',')}` : ''}`;
+  const key = `bulk:${names}:${count}:${conflict ? `${conflict.map((c) => c.column).join(',')}>${update!.map((c) => c.column).join(',')}` : ''}${flag === undefined ? '' : ':inserted'}`;
   return compiled(meta, target.connection, key, (knex) => {
     const records = Array.from({ length: count }, (_, r) => Object.fromEntries(columns.map((c, i) => [c.column, slot(r * columns.length + i)])));
     const insert = knex(meta.tableName).insert(records);
     if (!conflict) return insert;
     const onConflict = insert.onConflict(conflict.map((c) => c.column));
-    return update!.length ? onConflict.merge(update!.map((c) => c.column)) : onConflict.ignore();
+    const upsert = update!.length ? onConflict.merge(update!.map((c) => c.column)) : onConflict.ignore();
+    return flag === undefined ? upsert : upsert.returning(knex.raw(`${flag} as ??`, ['inserted']) as never);
   });
 }
 

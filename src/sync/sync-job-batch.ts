@@ -1,4 +1,6 @@
 import type { ActiveRecord } from '../model/active-record.js';
+import { bulkWrite } from '../model/bulk.js';
+import { modelOf, resolveTarget } from '../model/target.js';
 import { SyncJobError } from './sync-job-errors.js';
 import type { SyncJobPlan } from './sync-job-options.js';
 import { tupleKey } from './sync-state-codec.js';
@@ -28,7 +30,6 @@ interface TargetModel {
     whereIn(property: string, values: readonly unknown[]): { count(): Promise<number>; forceDelete(): Promise<number> };
     where(conditions: Record<string, unknown>): { forceDelete(): Promise<number> };
   };
-  bulkInsertOrUpdate(rows: readonly object[], options: { conflictKeys: readonly string[] }): Promise<number>;
 }
 
 /**
@@ -85,13 +86,16 @@ export async function applyBatch(plan: SyncJobPlan, batch: PreparedBatch): Promi
   let inserted: number | undefined;
   let updated: number | undefined;
   if (batch.upserts.length > 0) {
-    if (keys.length === 1) {
-      const key = keys[0]!;
-      // One lookup: the keys that exist now will be updated, the rest inserted.
-      updated = await target.withTrashed().whereIn(key, batch.upserts.map((row) => row[key])).count();
-      inserted = batch.upserts.length - updated;
-    }
-    await target.bulkInsertOrUpdate(batch.upserts, { conflictKeys: keys });
+    const { meta, explicit } = modelOf(plan.target);
+    const destination = resolveTarget(meta, explicit);
+    const single = keys.length === 1;
+    // Where the upsert can say which rows it inserted (PostgreSQL), it does; elsewhere one lookup
+    // first: the keys that exist now will be updated, the rest inserted.
+    const counted = single && destination.connection.dialect.upsertInsertedFlag !== undefined;
+    if (single && !counted) updated = await target.withTrashed().whereIn(keys[0]!, batch.upserts.map((row) => row[keys[0]!])).count();
+    const outcome = await bulkWrite(meta, destination, batch.upserts, { conflictKeys: keys }, counted);
+    if (counted) updated = batch.upserts.length - outcome.inserted!;
+    if (single) inserted = batch.upserts.length - updated!;
   } else if (keys.length === 1) {
     inserted = 0;
     updated = 0;

@@ -148,6 +148,13 @@ export interface DialectAdapter {
   readonly insertReturning: boolean;
   /** Whether `SELECT … FOR UPDATE SKIP LOCKED` exists (lets several outbox relays claim disjoint rows). */
   readonly supportsSkipLocked: boolean;
+  /**
+   * An expression an upsert can return that is true for the rows it inserted and false
+   * for those it updated (PostgreSQL `xmax = 0`: a row updated by `ON CONFLICT DO UPDATE`
+   * carries the updating transaction's id). Undefined where no such expression exists:
+   * the split then takes a count of the existing keys first.
+   */
+  readonly upsertInsertedFlag: string | undefined;
   /** Whether `UPDATE … RETURNING` exists (lets a claim be one statement). */
   readonly supportsUpdateReturning: boolean;
   /**

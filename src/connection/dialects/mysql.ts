@@ -84,6 +84,7 @@ export const mysqlDialect: DialectAdapter = {
   insertReturning: false,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
+  upsertInsertedFlag: undefined,
   supportsUpdateReturning: false,
   columnDigitsSql:
     "select COLUMN_NAME as name, DATA_TYPE as type, case when DATA_TYPE in ('datetime', 'timestamp') then DATETIME_PRECISION end as digits from information_schema.COLUMNS where TABLE_SCHEMA = coalesce(?, database()) and TABLE_NAME = ?",

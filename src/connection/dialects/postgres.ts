@@ -58,6 +58,7 @@ export const postgresDialect: DialectAdapter = {
   insertReturning: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
+  upsertInsertedFlag: '(xmax = 0)',
   supportsUpdateReturning: true,
   columnDigitsSql:
     "select column_name as name, data_type as type, case when data_type like 'timestamp%' then datetime_precision end as digits from information_schema.columns where table_schema = coalesce($1, current_schema()) and table_name = $2",

@@ -188,6 +188,7 @@ export const sqliteDialect: DialectAdapter = {
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,
+  upsertInsertedFlag: undefined,
   supportsUpdateReturning: true,
   columnDigitsSql: undefined,
   analyzeStatement: (table) => `ANALYZE ${table}`,
