@@ -316,11 +316,7 @@ export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionL
     },
     tryAcquire: () => undefined,
     acquire: () => acquireInScope(acquire, control, giveBack),
-    release: (connection) => {
-      const cancelling = CancelScope.released(connection);
-      if (cancelling) void cancelling.then(() => giveBack(connection));
-      else giveBack(connection);
-    },
+    release: (connection) => CancelScope.release(connection, giveBack),
   };
 }
 

@@ -62,7 +62,8 @@ async function cancelBackend(settings: ConnectionSettings, connection: DriverCon
   try {
     await client.query('select pg_cancel_backend($1)', [pid]);
   } finally {
-    await client.end().catch(() => undefined);
+    // The answer is all the caller waits for; the session closes in the background.
+    void client.end().catch(() => undefined);
   }
 }
 

@@ -94,23 +94,31 @@ export class CancelScope {
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  #give(connection: DriverConnection): Promise<void> | undefined {
-    const held = this.#held.get(connection);
+  #forget(connection: DriverConnection): void {
     this.#held.delete(connection);
     if (this.#held.size === 0) for (const resolve of this.#idle.splice(0)) resolve();
-    return held?.cancelling;
   }
 
   /**
-   * Called by a lender as `connection` comes back. Returns the cancel still in flight for
-   * it, if any: the session must not be lent again before the server has answered it,
-   * or the cancel could hit the next user's statement.
+   * Called by a lender as `connection` comes back, with the function that gives it back
+   * to the pool. A session whose statement was cancelled goes back only once the server
+   * has answered the cancel, or the cancel could hit the next user's statement; the scope
+   * counts it as held until then.
    */
-  static released(connection: DriverConnection): Promise<void> | undefined {
+  static release(connection: DriverConnection, giveBack: (connection: DriverConnection) => void): void {
     const scope = holders.get(connection);
-    if (scope === undefined) return undefined;
+    if (scope === undefined) return giveBack(connection);
     holders.delete(connection);
-    return scope.#give(connection);
+    const cancelling = scope.#held.get(connection)?.cancelling;
+    if (cancelling === undefined) {
+      giveBack(connection);
+      scope.#forget(connection);
+      return;
+    }
+    void cancelling.then(() => {
+      giveBack(connection);
+      scope.#forget(connection);
+    });
   }
 }
 
