@@ -92,3 +92,10 @@ export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/
 export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
 export { SagaDefinitionError, SagaSerializationError, SagaTakenOverError } from './transaction/saga-errors.js';
 export { SagaError } from './errors.js';
+
+// Reading several databases at once (docs/cross-db-reading.md).
+export { scatter } from './reading/scatter.js';
+export type { StatementCancel } from './connection/dialects/statement-cancel.js';
+export type { ScatterEntry, ScatterOptions, ScatterOutcome, PartialScatterOutcome, ScatterStat, ScatterValue } from './reading/scatter-types.js';
+export { correlate, type JoinType, type Correlated, type CorrelateOptions, type CorrelateRowsOptions, type StreamedRows } from './reading/correlate.js';
+export { ScatterError, ScatterCancelledError, ScatterTimeoutError, CorrelateError } from './reading/reading-errors.js';

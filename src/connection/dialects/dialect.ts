@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ConnectionSettings, DriverName } from '../config.js';
+import { CancelScope, acquireInScope, type SessionControl, type StatementCancel } from './statement-cancel.js';
 
 /** A raw driver connection (better-sqlite3 `Database`, pg `Client`, mysql2 `Connection`). Opaque outside the adapters. */
 export type DriverConnection = object;
@@ -163,6 +164,8 @@ export interface DialectAdapter {
    * null); undefined where every date-time keeps milliseconds (SQLite stores text).
    */
   readonly columnDigitsSql: string | undefined;
+  /** Cancelling a running statement from another session, where the server can (SQLite cannot: see {@link StatementCancel}). */
+  readonly statementCancel: StatementCancel | undefined;
   /** Two-phase commit, where the database has it (SQLite has not: it can join only as a last resource). */
   readonly twoPhase: TwoPhaseSupport | undefined;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
@@ -298,18 +301,22 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
   knexPool(knex)?.on('destroySuccess', (_id, connection) => listener(connection));
 }
 
-/** Lends connections from knex's own pool (PostgreSQL, MySQL). */
-export function knexPoolLender(knex: Knex): ConnectionLender {
+/**
+ * Lends connections from knex's own pool (PostgreSQL, MySQL). Sessions lent inside a
+ * `CancelScope` can have their statement cancelled through `control`, and come back to
+ * the pool only once such a cancel has been answered.
+ */
+export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionLender {
+  const giveBack = (connection: DriverConnection) => void knex.client.releaseConnection(connection);
+  const acquire = () => knex.client.acquireConnection() as Promise<DriverConnection>;
   return {
     stats: () => {
       const pool = knexPool(knex);
       return { used: pool?.numUsed() ?? 0, free: pool?.numFree() ?? 0, pending: pool?.numPendingAcquires() ?? 0 };
     },
     tryAcquire: () => undefined,
-    acquire: () => knex.client.acquireConnection() as Promise<DriverConnection>,
-    release: (connection) => {
-      void knex.client.releaseConnection(connection);
-    },
+    acquire: () => acquireInScope(acquire, control, giveBack),
+    release: (connection) => CancelScope.release(connection, giveBack),
   };
 }
 

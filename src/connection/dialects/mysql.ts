@@ -1,4 +1,5 @@
 import createKnex, { type Knex } from 'knex';
+import mysql from 'mysql2/promise';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
@@ -53,6 +54,40 @@ function applyQueryTimeout(timeoutMs: number | undefined) {
   };
 }
 
+/** Where and as whom a session logs in. */
+function sessionConfig(settings: ConnectionSettings) {
+  return {
+    host: settings.host ?? '127.0.0.1',
+    port: settings.port ?? 3306,
+    user: settings.username,
+    password: settings.password,
+    database: settings.database,
+    connectTimeout: settings.connectTimeoutMs,
+  };
+}
+
+/**
+ * Cancels the statement `connection` runs with `KILL QUERY <its connection id>` on a
+ * session of its own. The session stays open; MySQL and MariaDB clear a kill that found
+ * it idle before its next statement.
+ */
+async function killQuery(settings: ConnectionSettings, connection: DriverConnection): Promise<void> {
+  const threadId = (connection as { threadId?: number | null }).threadId;
+  if (typeof threadId !== 'number') return;
+  const killer = await mysql.createConnection(sessionConfig(settings));
+  killer.on('error', () => undefined);
+  try {
+    await killer.query(`KILL QUERY ${Math.trunc(threadId)}`);
+  } finally {
+    killer.destroy();
+  }
+}
+
+// A destroyed mysql2 connection fails knex's pool validation, so the pool drops it.
+async function destroySession(connection: DriverConnection): Promise<void> {
+  (connection as MysqlConnection).destroy();
+}
+
 /** MySQL and MariaDB through mysql2, pooled by knex. Compiled statements use the binary protocol with mysql2's statement cache. */
 export const mysqlDialect: DialectAdapter = {
   driver: 'mysql',
@@ -84,6 +119,7 @@ export const mysqlDialect: DialectAdapter = {
   insertReturning: false,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
+  statementCancel: { cancelRunning: killQuery },
   upsertInsertedFlag: undefined,
   supportsUpdateReturning: false,
   columnDigitsSql:
@@ -106,18 +142,13 @@ export const mysqlDialect: DialectAdapter = {
     const knex = createKnex({
       client: 'mysql2',
       connection: () => ({
-        host: settings.host ?? '127.0.0.1',
-        port: settings.port ?? 3306,
-        user: settings.username,
-        password: settings.password,
-        database: settings.database,
+        ...sessionConfig(settings),
         charset: 'utf8mb4',
         timezone: 'Z',
         supportBigNumbers: true,
         // JSON comes back as its text and polyrecord parses it once: a driver that parses too would decode a JSON string twice.
         jsonStrings: true,
         bigNumberStrings: true,
-        connectTimeout: settings.connectTimeoutMs,
         // mysql2's own statement cache holds what polyrecord's holds, never more (its default, 16 000, nears MariaDB's server-wide limit).
         maxPreparedStatements: Math.max(1, settings.statementCacheSize),
       }),
@@ -125,7 +156,7 @@ export const mysqlDialect: DialectAdapter = {
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
       log: knexLogger(settings),
     } as Knex.Config);
-    return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
+    return { knex, lender: knexPoolLender(knex, { cancel: (connection) => killQuery(settings, connection), discard: destroySession }), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
   async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
@@ -145,10 +176,7 @@ export const mysqlDialect: DialectAdapter = {
   isStalePlan: () => false,
   plansGoStale: false,
 
-  async discard(connection) {
-    // A destroyed mysql2 connection fails knex's pool validation, so the pool drops it.
-    (connection as MysqlConnection).destroy();
-  },
+  discard: destroySession,
 
   integerOperand: 'CAST(? AS SIGNED)',
 

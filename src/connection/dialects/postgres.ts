@@ -35,6 +35,43 @@ function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
   return { rows: last.rows ?? [], affected: last.rowCount ?? 0 };
 }
 
+function clientConfig(settings: ConnectionSettings): pg.ClientConfig {
+  return {
+    host: settings.host ?? '127.0.0.1',
+    port: settings.port ?? 5432,
+    user: settings.username,
+    password: settings.password,
+    database: settings.database,
+    application_name: 'polyrecord',
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    statement_timeout: settings.queryTimeoutMs ?? false,
+    types: typeParsers,
+  };
+}
+
+/**
+ * Cancels the statement `connection` runs with `pg_cancel_backend` on a session of its
+ * own (the backend's pid is all it needs; an idle backend ignores the signal).
+ */
+async function cancelBackend(settings: ConnectionSettings, connection: DriverConnection): Promise<void> {
+  const pid = (connection as pg.Client & { processID: number | null }).processID;
+  if (pid === null) return;
+  const client = new pg.Client(clientConfig(settings));
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    await client.query('select pg_cancel_backend($1)', [pid]);
+  } finally {
+    // The answer is all the caller waits for; the session closes in the background.
+    void client.end().catch(() => undefined);
+  }
+}
+
+// knex marks a client that ended as disposed, and its pool destroys it instead of lending it again.
+async function endClient(connection: DriverConnection): Promise<void> {
+  await (connection as pg.PoolClient & { end(): Promise<void> }).end().catch(() => undefined);
+}
+
 /** PostgreSQL through pg, pooled by knex. Repeating statements are server-side prepared per session, in a bounded cache. */
 export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
@@ -58,6 +95,7 @@ export const postgresDialect: DialectAdapter = {
   insertReturning: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
+  statementCancel: { cancelRunning: cancelBackend },
   upsertInsertedFlag: '(xmax = 0)',
   supportsUpdateReturning: true,
   columnDigitsSql:
@@ -79,22 +117,12 @@ export const postgresDialect: DialectAdapter = {
   open(settings: ConnectionSettings) {
     const knex = createKnex({
       client: 'pg',
-      connection: () => ({
-        host: settings.host ?? '127.0.0.1',
-        port: settings.port ?? 5432,
-        user: settings.username,
-        password: settings.password,
-        database: settings.database,
-        application_name: 'polyrecord',
-        connectionTimeoutMillis: settings.connectTimeoutMs,
-        statement_timeout: settings.queryTimeoutMs ?? false,
-        types: typeParsers,
-      }),
+      connection: () => clientConfig(settings),
       pool: { min: settings.pool.min, max: settings.pool.max },
       acquireConnectionTimeout: settings.connectTimeoutMs + 5_000,
       log: knexLogger(settings),
     } as Knex.Config);
-    return { knex, lender: knexPoolLender(knex), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
+    return { knex, lender: knexPoolLender(knex, { cancel: (connection) => cancelBackend(settings, connection), discard: endClient }), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
   async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
@@ -121,8 +149,5 @@ export const postgresDialect: DialectAdapter = {
 
   isTimeout: (error) => driverErrorCode(error) === '57014',
 
-  async discard(connection) {
-    // knex marks a client that ended as disposed, and its pool destroys it instead of lending it again.
-    await (connection as pg.PoolClient & { end(): Promise<void> }).end().catch(() => undefined);
-  },
+  discard: endClient,
 };

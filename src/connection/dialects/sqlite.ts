@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { ConfigError, PolyrecordError, TransactionError } from '../../errors.js';
+import { CancelScope } from './statement-cancel.js';
 import { driverErrorCode, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
@@ -56,7 +57,15 @@ export class SqliteConnectionGate implements ConnectionLender {
     if (this.#heldHere()) {
       return Promise.reject(new TransactionError('this SQLite connection is held by the transaction running in this scope, so a second session would wait for it forever: run the query through the transaction (trx.table(), trx.query()) or the models, which join it'));
     }
-    return new Promise((resolve) => this.#waiting.push(resolve));
+    // Work cancelled while it waited (a scatter entry that timed out) never starts: the session passes on.
+    const scope = CancelScope.current();
+    return new Promise((resolve, reject) =>
+      this.#waiting.push((db) => {
+        if (!scope?.cancelled) return resolve(db);
+        this.release();
+        reject(scope.refusal());
+      }),
+    );
   }
 
   /** Runs `fn` as the holder of this gate's session: an acquire from inside it fails fast instead of waiting for itself. */
@@ -188,6 +197,8 @@ export const sqliteDialect: DialectAdapter = {
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,
+  // Statements run synchronously in this process: nothing can interrupt one from outside.
+  statementCancel: undefined,
   upsertInsertedFlag: undefined,
   supportsUpdateReturning: true,
   columnDigitsSql: undefined,

@@ -1,0 +1,72 @@
+import { metaOf } from '../model/metadata.js';
+import { CorrelateError } from './reading-errors.js';
+
+/** A property of the left rows and the property of the right rows it must equal. */
+export type KeyPair = readonly [left: string, right: string];
+
+/** Reads a row's join key as a string that is equal for equal keys, or undefined for a key with a null part (which matches nothing). */
+export type KeyReader = (row: object) => string | undefined;
+
+const INTEGER_TEXT = /^-?\d+$/;
+
+/**
+ * The key readers of both sides. Values compare by value across types: a bigint equals
+ * the number of the same integer (a PostgreSQL bigint id matches a SQLite integer), a
+ * Date its instant. A numeric string equals its number only where both sides are model
+ * instances whose key columns are integer or bigint (as the samples, the first row of
+ * each side, show); anywhere else a string compares as a string.
+ */
+export function keyReaders(pairs: readonly KeyPair[], leftSample: object | undefined, rightSample: object | undefined): { left: KeyReader; right: KeyReader } {
+  const integerKeys = pairs.map(([l, r]) => isIntegerColumn(leftSample, l) && isIntegerColumn(rightSample, r));
+  return {
+    left: reader(pairs.map((p) => p[0]), integerKeys),
+    right: reader(pairs.map((p) => p[1]), integerKeys),
+  };
+}
+
+function reader(properties: readonly string[], integerKeys: readonly boolean[]): KeyReader {
+  if (properties.length === 1) {
+    const [property] = properties as [string];
+    const integer = integerKeys[0]!;
+    return (row) => keyPart((row as Record<string, unknown>)[property], integer, property);
+  }
+  return (row) => {
+    let key = '';
+    for (let i = 0; i < properties.length; i++) {
+      const part = keyPart((row as Record<string, unknown>)[properties[i]!], integerKeys[i]!, properties[i]!);
+      if (part === undefined) return undefined;
+      // Length-prefixed, so no value can imitate a boundary between parts.
+      key += `${part.length}:${part}`;
+    }
+    return key;
+  };
+}
+
+/** One key value as text tagged with its kind; undefined for null (SQL's NULL = NULL is not true). */
+function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
+  switch (typeof value) {
+    case 'number':
+      return Number.isInteger(value) ? `n${BigInt(value)}` : `n${value}`;
+    case 'bigint':
+      return `n${value}`;
+    case 'string':
+      return integerColumn && INTEGER_TEXT.test(value) ? `n${BigInt(value)}` : `s${value}`;
+    case 'boolean':
+      return value ? 'b1' : 'b0';
+    case 'undefined':
+      return undefined;
+    default:
+      if (value === null) return undefined;
+      if (value instanceof Date) return `d${value.getTime()}`;
+      if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+      throw new CorrelateError(`key "${property}" holds ${Object.prototype.toString.call(value)}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`);
+  }
+}
+
+/** Whether `property` of this row is a model column of an integer type. */
+function isIntegerColumn(row: object | undefined, property: string): boolean {
+  const ctor: unknown = row?.constructor;
+  if (typeof ctor !== 'function') return false;
+  const type = metaOf(ctor)?.byProperty.get(property)?.type;
+  return type === 'integer' || type === 'bigint';
+}
