@@ -11,7 +11,7 @@
  * creates fresh databases named `polyrecord_bench_x_<pid>…` and drops them at the end.
  *
  * - `BENCH_EXTRA=outbox,batch-sync,cross-db`: which benchmarks (default: every one whose servers are set).
- * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; `BENCH_SYNC_QUARTER=1` adds runs at a quarter of it.
+ * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; runs at a quarter of it too, except with `BENCH_SYNC_QUARTER=0`.
  * - `BENCH_SYNC_ROUTES=sqlite-pg,sqlite-mysql,pg-mysql`: which batch-sync routes (default: every one whose servers are set).
  * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
  * - `BENCH_EXTRA_TIMEOUT_S=300`: a benchmark still running after this long is reported as failed
