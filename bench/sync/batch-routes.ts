@@ -8,7 +8,9 @@ import createKnex, { type Knex } from 'knex';
 import { ConnectionManager } from 'polyrecord';
 import { serverConnection } from '../targets.js';
 import { createTargetTable, seedPostgresSource, seedSqliteSource } from './batch-models.js';
-import { freshMysql, freshPostgres, type FreshDatabase, type ServerUrls } from './support.js';
+import { freshMysql, freshPostgres, sleep, type FreshDatabase, type ServerUrls } from './support.js';
+
+const STATS_FLUSH_MS = 1_500;
 
 type SourceDialect = 'sqlite' | 'postgresql';
 type TargetDialect = 'postgresql' | 'mysql';
@@ -117,18 +119,27 @@ const TARGET_DIALECT: Record<TargetDialect, {
   analyze: (table: string) => string;
   /** Run before each measured run so that no earlier run's dirty pages are written during it. */
   settle: string | undefined;
+  /** Rows of `table` read by sequential scans so far, where the server counts them. */
+  sequentialReads: ((knex: Knex, table: string) => Promise<number>) | undefined;
 }> = {
   postgresql: {
     fresh: (serverUrl) => freshPostgres(serverUrl),
     knex: (url, pool) => createKnex({ client: 'pg', connection: serverConnection(url), pool }),
     analyze: (table) => `VACUUM ANALYZE ${table}`,
     settle: 'CHECKPOINT',
+    sequentialReads: async (knex, table) => {
+      // A session publishes its table counters about a second after it goes idle (PostgreSQL 15).
+      await sleep(STATS_FLUSH_MS);
+      const { rows } = await knex.raw('SELECT seq_tup_read FROM pg_stat_user_tables WHERE relname = ?', [table]);
+      return Number(rows[0]?.seq_tup_read ?? NaN);
+    },
   },
   mysql: {
     fresh: (serverUrl) => freshMysql(serverUrl),
     knex: (url, pool) => createKnex({ client: 'mysql2', connection: { ...(serverConnection(url) as object), timezone: 'Z' }, pool }),
     analyze: (table) => `ANALYZE TABLE ${table}`,
     settle: undefined,
+    sequentialReads: undefined,
   },
 };
 
@@ -140,6 +151,8 @@ export interface SyncTarget {
   /** Drops and creates `table`, then analyzes it while still empty. */
   createTable(table: string): Promise<void>;
   settle(): Promise<void>;
+  /** Rows of `table` read by sequential scans since it was created (PostgreSQL; undefined on MariaDB). */
+  sequentialReads(table: string): Promise<number | undefined>;
 }
 
 export async function openTarget(dialect: TargetDialect, urls: ServerUrls, pool: { min: number; max: number }, defer: Defer): Promise<SyncTarget> {
@@ -162,5 +175,6 @@ export async function openTarget(dialect: TargetDialect, urls: ServerUrls, pool:
     settle: async () => {
       if (spec.settle) await knex.raw(spec.settle);
     },
+    sequentialReads: async (table) => spec.sequentialReads?.(knex, table),
   };
 }

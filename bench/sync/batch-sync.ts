@@ -50,6 +50,8 @@ interface SyncRun {
   rssQuarterMB: number;
   /** Heap used after the run and a full GC, above the heap used at its start. */
   retainedMB: number;
+  /** Target rows read by sequential scans during the run (PostgreSQL targets): a per-batch lookup that scans the table shows here. */
+  sequentialReads: number | undefined;
 }
 
 /** Called after every batch with the rows copied so far. */
@@ -143,7 +145,7 @@ async function verify(source: Knex, target: Knex, table: string, rows: number): 
  * `sample`) and noting when each batch ended; also the peak reached by a quarter of the
  * rows, and the heap still used after a full GC at the end.
  */
-async function measure(route: Route, contender: Contender, run: (sample: BatchSample) => Promise<number>, rows: number, target: SyncTarget): Promise<SyncRun> {
+async function measure(route: Route, contender: Contender, run: (sample: BatchSample) => Promise<number>, rows: number, target: SyncTarget): Promise<Omit<SyncRun, 'sequentialReads'>> {
   await target.settle();
   const rss = new RssPeak();
   rss.start();
@@ -233,7 +235,8 @@ export async function benchBatchSync(urls: ServerUrls): Promise<ExtraResult> {
       const target = await targetFor(route);
       const table = contender === 'SyncJob' ? JOB_TABLE : KNEX_TABLE;
       await target.createTable(table);
-      const result = await measure(route, contender, (sample) => (contender === 'SyncJob' ? syncJobRun(source, target, rows, sample) : knexLoop(source.knex, target.knex, sample)), rows, target);
+      const measured = await measure(route, contender, (sample) => (contender === 'SyncJob' ? syncJobRun(source, target, rows, sample) : knexLoop(source.knex, target.knex, sample)), rows, target);
+      const result = { ...measured, sequentialReads: await target.sequentialReads(table) };
       await verify(source.knex, target.knex, table, rows);
       await target.knex.schema.dropTable(table);
       return result;
@@ -252,7 +255,7 @@ export async function benchBatchSync(urls: ServerUrls): Promise<ExtraResult> {
           runs.push(run);
           const profile = batchProfile(run.batchMs);
           log(
-            `  ${route.id.padEnd(12)} ${contender.padEnd(9)} ${count(rows).padStart(9)} rows: ${fmt.s(run.ms)} s, ${fmt.int(rows / (run.ms / 1000))} rows/s, batch ${profile.at.map(fmt.ms).join(' / ')} ms (${fmt.x(profile.growth)}), peak RSS +${fmt.mb(run.rssMB)} MB (+${fmt.mb(run.rssQuarterMB)} by ¼), heap retained ${fmt.mb(run.retainedMB)} MB; verified`,
+            `  ${route.id.padEnd(12)} ${contender.padEnd(9)} ${count(rows).padStart(9)} rows: ${fmt.s(run.ms)} s, ${fmt.int(rows / (run.ms / 1000))} rows/s, batch ${profile.at.map(fmt.ms).join(' / ')} ms (${fmt.x(profile.growth)}), peak RSS +${fmt.mb(run.rssMB)} MB (+${fmt.mb(run.rssQuarterMB)} by ¼), heap retained ${fmt.mb(run.retainedMB)} MB${run.sequentialReads === undefined ? '' : `, ${fmt.int(run.sequentialReads)} target rows read by sequential scans`}; verified`,
           );
         }
       }
@@ -274,11 +277,12 @@ export async function benchBatchSync(urls: ServerUrls): Promise<ExtraResult> {
         `SyncJob: default batchSize (${count(BATCH_SIZE)}), watermark updatedAt, conflictKeys ['sourceId'], checkpoint on the target connection, countTotal on. knex loop: keyset read \`(updated_at, id) > (?, ?)\` ordered by (updated_at, id), limit ${count(BATCH_SIZE)}, then one \`insert … onConflict('source_id').merge()\` per page (\`on conflict … do update\` / \`on duplicate key update\`); no checkpoint. Pool max ${POOL.max}.`,
         `Batch time: each batch's duration (between SyncJob's onProgress calls, between the loop's pages; the first from the start of the run), reported as the median over a window of ${fmt.pct(WINDOW_SHARE)} of the batches (at least ${WINDOW_MIN}) centred at ${BATCH_POINTS.map(pointLabel).join(', ')} of the run. Flat: the 90% figure at most ${fmt.x(FLAT_RATIO)} the 10% figure.`,
         `Peak RSS growth: process RSS sampled every ${RSS_SAMPLE_MS} ms and after every batch, above the RSS right after a full GC at the start (V8 keeps heap pages from earlier runs, so a run that fits in them shows ~0); also the peak reached by the time a quarter of the rows were copied, and the heap still used after a full GC at the end. A ${count(WARM_ROWS)}-row warm-up of both contenders ran first on each route; CHECKPOINT on a PostgreSQL target before each run; order alternates.`,
+        `Target rows read by seq scans: \`seq_tup_read\` of the target table in pg_stat_user_tables after the run (PostgreSQL targets; n/a on MariaDB). A per-batch key lookup that reads the table instead of its unique index shows here, whichever the cause (a stale generic plan, or costs).`,
       ],
-      columns: ['Route', 'Rows', 'Contender', 'Seconds', 'Rows/s', 'SyncJob / knex', ...BATCH_POINTS.map((p) => `Batch ms at ${pointLabel(p)}`), '90% / 10%', 'Peak RSS growth, MB', 'by ¼ of the rows, MB', 'Heap retained after GC, MB'],
+      columns: ['Route', 'Rows', 'Contender', 'Seconds', 'Rows/s', 'SyncJob / knex', ...BATCH_POINTS.map((p) => `Batch ms at ${pointLabel(p)}`), '90% / 10%', 'Peak RSS growth, MB', 'by ¼ of the rows, MB', 'Heap retained after GC, MB', 'Target rows read by seq scans'],
       rows: runs.map((run) => {
         const profile = batchProfile(run.batchMs);
-        return [run.route.label, count(run.rows), run.contender, fmt.s(run.ms), fmt.int(run.rows / (run.ms / 1000)), ratioOf(run), ...profile.at.map(fmt.ms), fmt.x(profile.growth), fmt.mb(run.rssMB), fmt.mb(run.rssQuarterMB), fmt.mb(run.retainedMB)];
+        return [run.route.label, count(run.rows), run.contender, fmt.s(run.ms), fmt.int(run.rows / (run.ms / 1000)), ratioOf(run), ...profile.at.map(fmt.ms), fmt.x(profile.growth), fmt.mb(run.rssMB), fmt.mb(run.rssQuarterMB), fmt.mb(run.retainedMB), run.sequentialReads === undefined ? 'n/a' : fmt.int(run.sequentialReads)];
       }),
       goals,
     };
