@@ -7,10 +7,8 @@ export const SOURCE_TABLE = 'sync_source';
 export const JOB_TABLE = 'sync_copy_job';
 /** Target table of the hand-written knex loop. */
 export const KNEX_TABLE = 'sync_copy_knex';
-/** Connection of the PostgreSQL target. */
-export const SYNC_TARGET = 'xs_dst';
 
-/** A source row in a SQLite file; the bench reaches each file through `SyncBenchSource.using(connection)`. */
+/** A source row in a SQLite file or a PostgreSQL table; the bench reaches each through `SyncBenchSource.using(connection)`. */
 @Model({ connection: 'xs_src', table: SOURCE_TABLE })
 export class SyncBenchSource extends ActiveRecord {
   @PrimaryKey({ type: 'integer' }) id!: number;
@@ -22,8 +20,8 @@ export class SyncBenchSource extends ActiveRecord {
   @UpdatedAt() updatedAt!: Date;
 }
 
-/** The copy on PostgreSQL, keyed by the unique `source_id`. */
-@Model({ connection: SYNC_TARGET, table: JOB_TABLE })
+/** The copy on the target server, keyed by the unique `source_id`; the bench reaches each target through `SyncBenchCopy.using(connection)`. */
+@Model({ connection: 'xs_dst', table: JOB_TABLE })
 export class SyncBenchCopy extends ActiveRecord {
   @PrimaryKey({ type: 'integer' }) id!: number;
   @Column({ type: 'integer' }) sourceId!: number;
@@ -40,11 +38,20 @@ export const mapSource = (r: SyncBenchSource) => ({ sourceId: r.id, code: r.code
 
 const EPOCH = Date.UTC(2024, 0, 1);
 
+/*
+ * The source rows, the same on every source: row `id` (1…rows) has
+ *   code       'C' + id in base 36, zero-padded to 8 digits
+ *   name       'Customer <id>',  email 'customer<id>@example.com'
+ *   score      id % 10,000,      amount (id % 100,000) / 100
+ *   updated_at EPOCH + floor(((id * 7919) % rows) / 2) * 10 ms
+ * The watermark is not in id order (a permutation of the ids, two rows per millisecond
+ * value, so batch boundaries fall between equal watermarks); indexed on (updated_at, id).
+ * 7919 is prime and the row counts used here are not multiples of it.
+ */
+
 /**
- * Writes `rows` source rows into a new SQLite file with better-sqlite3 directly. The
- * watermark is not in id order (a permutation of the ids, two rows per millisecond
- * value, so batch boundaries fall between equal watermarks), stored as ISO-8601 text
- * with milliseconds as polyrecord writes it; indexed on (updated_at, id).
+ * Writes `rows` source rows into a new SQLite file with better-sqlite3 directly, the
+ * watermark stored as ISO-8601 text with milliseconds as polyrecord writes it.
  */
 export function seedSqliteSource(file: string, rows: number): void {
   const db = new Database(file);
@@ -68,7 +75,29 @@ export function seedSqliteSource(file: string, rows: number): void {
   }
 }
 
-/** Drops and creates a target table on PostgreSQL (the job's or the knex loop's). */
+const BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz';
+/** `id` in base 36, zero-padded to 8 digits, as a SQL expression over the bigint `g`. */
+const base36Sql = Array.from({ length: 8 }, (_, i) => `substr('${BASE36}', ((g / ${36 ** (7 - i)}) % 36)::int + 1, 1)`).join(' || ');
+
+/**
+ * Writes `rows` source rows into a new PostgreSQL table in one `insert … select` over
+ * `generate_series` (the same rows as `seedSqliteSource`, the watermark a `timestamptz(3)`),
+ * then indexes and analyzes it.
+ */
+export async function seedPostgresSource(knex: Knex, rows: number): Promise<void> {
+  await knex.raw(`CREATE TABLE ${SOURCE_TABLE} (id integer PRIMARY KEY, code text NOT NULL, name text NOT NULL, email text NOT NULL, score integer NOT NULL, amount double precision NOT NULL, updated_at timestamptz(3) NOT NULL)`);
+  await knex.raw(
+    `INSERT INTO ${SOURCE_TABLE} (id, code, name, email, score, amount, updated_at)
+     SELECT g, 'C' || ${base36Sql}, 'Customer ' || g, 'customer' || g || '@example.com', g % 10000, (g % 100000)::float8 / 100,
+            timestamptz '${new Date(EPOCH).toISOString()}' + ((g * 7919) % ${rows} / 2) * interval '10 milliseconds'
+     FROM generate_series(1::bigint, ${rows}::bigint) AS g`,
+  );
+  await knex.raw(`CREATE UNIQUE INDEX ${SOURCE_TABLE}_code ON ${SOURCE_TABLE} (code)`);
+  await knex.raw(`CREATE INDEX ${SOURCE_TABLE}_watermark ON ${SOURCE_TABLE} (updated_at, id)`);
+  await knex.raw(`VACUUM ANALYZE ${SOURCE_TABLE}`);
+}
+
+/** Drops and creates a target table (the job's or the knex loop's) on PostgreSQL or MariaDB. */
 export async function createTargetTable(knex: Knex, table: string): Promise<void> {
   await knex.schema.dropTableIfExists(table);
   await knex.schema.createTable(table, (t) => {
