@@ -284,17 +284,49 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
   knexPool(knex)?.on('destroySuccess', (_id, connection) => listener(connection));
 }
 
-/** Lends connections from knex's own pool (PostgreSQL, MySQL). */
+/**
+ * The lender over knex's pool. Taking a session from knex's pool (tarn) costs two timers
+ * and a dozen promises, and an application that awaits one query after another gives its
+ * session back and asks for one again within the same turn of the event loop. So a
+ * released session lingers here until that turn ends (`setImmediate`), and a statement
+ * run meanwhile takes it back synchronously (`tryAcquire`), on the session whose prepared
+ * statements it already has. Then it goes back to the pool: the pool's other users (knex
+ * builders, transactions, a pool of one) never wait longer than the current turn for it.
+ */
 export function knexPoolLender(knex: Knex): ConnectionLender {
+  let lingering: DriverConnection[] = [];
+  let returning = false;
+  const giveBack = () => {
+    returning = false;
+    const sessions = lingering;
+    lingering = [];
+    for (const session of sessions) void knex.client.releaseConnection(session);
+  };
+  const tryAcquire = (): DriverConnection | undefined => {
+    for (let session = lingering.pop(); session !== undefined; session = lingering.pop()) {
+      // One the driver reported broken goes back to knex, which destroys it.
+      if ((session as { __knex__disposed?: unknown }).__knex__disposed === undefined && knex.client.validateConnection(session) === true) return session;
+      void knex.client.releaseConnection(session);
+    }
+    return undefined;
+  };
   return {
     stats: () => {
       const pool = knexPool(knex);
-      return { used: pool?.numUsed() ?? 0, free: pool?.numFree() ?? 0, pending: pool?.numPendingAcquires() ?? 0 };
+      const waiting = lingering.length;
+      return { used: (pool?.numUsed() ?? 0) - waiting, free: (pool?.numFree() ?? 0) + waiting, pending: pool?.numPendingAcquires() ?? 0 };
     },
-    tryAcquire: () => undefined,
-    acquire: () => knex.client.acquireConnection() as Promise<DriverConnection>,
+    tryAcquire,
+    acquire: () => {
+      const session = tryAcquire();
+      return session === undefined ? (knex.client.acquireConnection() as Promise<DriverConnection>) : Promise.resolve(session);
+    },
     release: (connection) => {
-      void knex.client.releaseConnection(connection);
+      lingering.push(connection);
+      if (!returning) {
+        returning = true;
+        setImmediate(giveBack);
+      }
     },
   };
 }
