@@ -6,7 +6,7 @@
  * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all four).
  * - `BENCH_MODE=warm|cold|both`: long warmed-up runs per contender, short interleaved
- *   runs of all contenders together, or both (default).
+ *   runs of all contenders together, or both (default; cold first, per dialect).
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
  * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
@@ -16,7 +16,8 @@ export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'prepared', 'kn
 
 /** `warm`: each contender alone, warmed up, one long timed run; `cold`: all contenders at once, short, interleaved in small rounds. */
 export type BenchMode = 'warm' | 'cold';
-const MODES: Record<string, readonly BenchMode[]> = { warm: ['warm'], cold: ['cold'], both: ['warm', 'cold'] };
+// Cold first: warm mode's long runs would leave the code optimised and the cold run warm.
+const MODES: Record<string, readonly BenchMode[]> = { warm: ['warm'], cold: ['cold'], both: ['cold', 'warm'] };
 
 export interface DialectChoice {
   readonly dialect: Dialect;
