@@ -71,5 +71,20 @@ for (const dialect of DIALECTS.filter((d) => d.driver !== 'sqlite')) {
       const [row] = await Promise.all([connection.knex('items').where('id', 3).first(), Item.find(5)]);
       expect((row as { n: number }).n).toBe(3_000);
     });
+
+    it('a loop of awaited statements does not keep the session from a caller waiting in the pool', async () => {
+      const connection = ConnectionManager.get('reuse');
+      let done = 0;
+      let servedAt: number | undefined;
+      const loop = (async () => {
+        for (; done < 200; done++) await Item.find((done % 20) + 1);
+      })();
+      await Item.find(1);
+      await connection.knex('items').count({ n: '*' });
+      servedAt = done;
+      await loop;
+      // The waiter gets the session in its turn, long before the loop ends.
+      expect(servedAt).toBeLessThan(20);
+    });
   });
 }

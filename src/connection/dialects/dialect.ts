@@ -292,6 +292,8 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
  * run meanwhile takes it back synchronously (`tryAcquire`), on the session whose prepared
  * statements it already has. Then it goes back to the pool: the pool's other users (knex
  * builders, transactions, a pool of one) never wait longer than the current turn for it.
+ * While anyone waits in the pool, nothing lingers: sessions go to the waiters in their
+ * order, so a loop of statements cannot keep a session from them.
  */
 export function knexPoolLender(knex: Knex): ConnectionLender {
   let lingering: DriverConnection[] = [];
@@ -302,7 +304,12 @@ export function knexPoolLender(knex: Knex): ConnectionLender {
     lingering = [];
     for (const session of sessions) void knex.client.releaseConnection(session);
   };
+  const othersWaiting = () => (knexPool(knex)?.numPendingAcquires() ?? 0) > 0;
   const tryAcquire = (): DriverConnection | undefined => {
+    if (othersWaiting()) {
+      giveBack();
+      return undefined;
+    }
     for (let session = lingering.pop(); session !== undefined; session = lingering.pop()) {
       // One the driver reported broken goes back to knex, which destroys it.
       if ((session as { __knex__disposed?: unknown }).__knex__disposed === undefined && knex.client.validateConnection(session) === true) return session;
@@ -322,6 +329,10 @@ export function knexPoolLender(knex: Knex): ConnectionLender {
       return session === undefined ? (knex.client.acquireConnection() as Promise<DriverConnection>) : Promise.resolve(session);
     },
     release: (connection) => {
+      if (othersWaiting()) {
+        void knex.client.releaseConnection(connection);
+        return;
+      }
       lingering.push(connection);
       if (!returning) {
         returning = true;
