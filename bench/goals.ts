@@ -1,10 +1,17 @@
-import { geometricMean, ratio, type DialectResult } from './results.js';
+import type { Dialect } from './options.js';
+import { geometricMean, preparedMs, ratio, type DialectResult } from './results.js';
 
-/** The issue's targets for polyrecord. */
+/** The issues' targets for polyrecord. */
 export const GOALS = {
-  geometricMean: { sqlite: 1.3, postgresql: 1.15, mysql: 1.15 } as Record<string, number>,
+  geometricMean: { sqlite: 1.3, postgresql: 1.15, mysql: 1.15 } as Record<Dialect, number>,
   worstRatio: 2,
   rssMB: 50,
+  /** Issue 14: the single-call workloads against the raw driver with prepared statements, in either mode. */
+  perCall: {
+    sqlite: { workloads: ['W1', 'W3', 'W7'], limit: 1.5 },
+    postgresql: { workloads: ['W1', 'W7'], limit: 1.1 },
+    mysql: { workloads: ['W1', 'W7'], limit: 1.1 },
+  } as Record<Dialect, { workloads: readonly string[]; limit: number }>,
 };
 
 export interface GoalCheck {
@@ -43,6 +50,19 @@ export function checkGoals(result: DialectResult): GoalCheck[] {
     goal: `no workload above ${x(GOALS.worstRatio)} raw`,
     met: ratios.length ? over.length === 0 : undefined,
     detail: over.length ? `above on ${over.map((r) => `${r.id} (${x(r.value)})`).join(', ')}` : ratios.length ? `worst ${x(Math.max(...ratios.map((r) => r.value)))}` : 'not measured',
+  });
+
+  const perCall = GOALS.perCall[result.dialect];
+  const calls = perCall.workloads.flatMap((id) => {
+    const r = rows.find((row) => row.workload.id === id);
+    const base = r && preparedMs(r, result.dialect);
+    const ms = r?.by.polyrecord?.ms;
+    return base === undefined || ms === undefined ? [] : [{ id, value: ms / base }];
+  });
+  checks.push({
+    goal: `${perCall.workloads.join(', ')} each at most ${x(perCall.limit)} the prepared raw driver`,
+    met: calls.length === perCall.workloads.length ? calls.every((c) => c.value <= perCall.limit) : undefined,
+    detail: calls.length ? calls.map((c) => `${c.id} ${x(c.value)}`).join(', ') : 'not measured',
   });
 
   const rss = rows.find((r) => r.workload.id === 'W6')?.by.polyrecord?.rssMB;

@@ -27,6 +27,12 @@ export async function timed(fn: () => Promise<unknown>): Promise<number> {
   return ms;
 }
 
+/** The items starting at number `by` (wrapping), so none always goes first or last. */
+export function rotate<T>(items: readonly T[], by: number): T[] {
+  const start = items.length ? by % items.length : 0;
+  return [...items.slice(start), ...items.slice(0, start)];
+}
+
 /** Awaits `step(i)` for i = `from` … `from + count - 1`, one after the other. */
 export async function repeat(count: number, step: (i: number) => unknown, from = 0): Promise<void> {
   for (let i = from; i < from + count; i++) await step(i);

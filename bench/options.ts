@@ -4,13 +4,20 @@
  * - `BENCH_DIALECTS=sqlite,postgresql,mysql`: which databases (default: SQLite, plus
  *   PostgreSQL / MySQL when `POLYRECORD_PG_URL` / `POLYRECORD_MYSQL_URL` are set).
  * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
- * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all three).
+ * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all four).
+ * - `BENCH_MODE=warm|cold|both`: long warmed-up runs per contender, short interleaved
+ *   runs of all contenders together, or both (default; cold first, per dialect).
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
  * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
 export type Dialect = 'sqlite' | 'postgresql' | 'mysql';
-export type ContenderName = 'raw' | 'knex' | 'polyrecord';
-export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'knex', 'polyrecord'];
+export type ContenderName = 'raw' | 'prepared' | 'knex' | 'polyrecord';
+export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'prepared', 'knex', 'polyrecord'];
+
+/** `warm`: each contender alone, warmed up, one long timed run; `cold`: all contenders at once, short, interleaved in small rounds. */
+export type BenchMode = 'warm' | 'cold';
+// Cold first: warm mode's long runs would leave the code optimised and the cold run warm.
+const MODES: Record<string, readonly BenchMode[]> = { warm: ['warm'], cold: ['cold'], both: ['cold', 'warm'] };
 
 export interface DialectChoice {
   readonly dialect: Dialect;
@@ -23,6 +30,8 @@ export interface BenchOptions {
   /** Workload ids to run, or undefined for all. */
   readonly only: ReadonlySet<string> | undefined;
   readonly contenders: readonly ContenderName[];
+  /** The modes to run, in this order. */
+  readonly modes: readonly BenchMode[];
   /** Where to write the measurements as JSON, if anywhere. */
   readonly json: string | undefined;
   /** Where to write CPU profiles of the timed sections, if anywhere. */
@@ -87,8 +96,12 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
   for (const name of contenders) {
     if (!CONTENDER_NAMES.includes(name as ContenderName)) throw new Error(`BENCH_CONTENDERS: unknown contender "${name}"; use ${CONTENDER_NAMES.join(', ')}`);
   }
+  const mode = (env.BENCH_MODE || 'both').trim().toLowerCase();
+  const modes = MODES[mode];
+  if (!modes) throw new Error(`BENCH_MODE: unknown mode "${env.BENCH_MODE}"; use warm, cold or both`);
   return {
     dialects: dialectsFrom(env),
+    modes,
     only: only ? new Set(only) : undefined,
     contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
     json: env.BENCH_JSON || undefined,

@@ -1,7 +1,7 @@
 import { checkGoals } from './goals.js';
-import { geometricMean, ratio, type DialectResult } from './results.js';
+import { geometricMean, preparedRatio, ratio, type DialectResult } from './results.js';
 
-const ms = (value: number | undefined) => (value === undefined ? '–' : Math.round(value).toLocaleString('en'));
+const ms = (value: number | undefined) => (value === undefined ? '–' : value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en'));
 const times = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}x`);
 const mb = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
 
@@ -9,23 +9,31 @@ function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
+const MODE_NOTE = {
+  warm: 'warm: each contender alone, after a warm-up, one long timed run',
+  cold: 'cold: all contenders on one table, short runs, calls interleaved in turns of 10 (W2: 1) after 20 warm-up calls (W2: 2); W4–W6 run once per contender without a warm-up',
+};
+
 /** One dialect's results as a Markdown table (readable as text too), followed by the goal checks. */
 export function renderDialect(result: DialectResult): string {
   const others = result.contenders.filter((name) => name !== 'raw');
-  const header = ['Workload', 'raw ms', ...others.flatMap((name) => [`${name} ms`, `${name} / raw`])];
+  const versusPrepared = result.contenders.includes('prepared') && result.contenders.includes('polyrecord');
+  const header = ['Workload', 'raw ms', ...others.flatMap((name) => [`${name} ms`, `${name} / raw`]), ...(versusPrepared ? ['polyrecord / prepared'] : [])];
   const lines = [
-    `### ${result.label} (${result.version})`,
+    `### ${result.label} (${result.version}), ${result.mode}`,
+    '',
+    `(${MODE_NOTE[result.mode]}; ${versusPrepared ? '`raw` sends unnamed statements, `prepared` names them' : '`raw` runs prepared statements here'})`,
     '',
     row(header),
     row(header.map((_, i) => (i === 0 ? '---' : '---:'))),
   ];
   for (const r of result.workloads) {
-    lines.push(row([`${r.workload.id} ${r.workload.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))])]));
+    lines.push(row([`${r.workload.id} ${r.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))]), ...(versusPrepared ? [times(preparedRatio(r, result.dialect))] : [])]));
   }
   const ids = result.workloads.filter((r) => r.workload.inMean).map((r) => r.workload.id);
-  lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`])]));
+  lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`]), ...(versusPrepared ? [''] : [])]));
   const w6 = result.workloads.find((r) => r.workload.id === 'W6');
-  if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), ''])]));
+  if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), '']), ...(versusPrepared ? [''] : [])]));
   lines.push('');
   for (const check of checkGoals(result)) {
     const mark = check.met === undefined ? 'n/a' : check.met ? 'met' : 'NOT met';

@@ -1,19 +1,36 @@
-import type { ContenderName } from './options.js';
+import { RAW_PREPARES } from './contenders/index.js';
+import type { BenchMode, ContenderName, Dialect } from './options.js';
 import type { Measurement, Workload } from './workloads.js';
 
 /** Every contender's measurement of one workload on one dialect. */
 export interface WorkloadResult {
   readonly workload: Workload;
+  /** What was measured (cold runs make fewer calls than warm ones). */
+  readonly title: string;
   readonly by: Partial<Record<ContenderName, Measurement>>;
 }
 
-/** One dialect's run. */
+/** One dialect's run in one mode. */
 export interface DialectResult {
   readonly label: string;
-  readonly dialect: string;
+  readonly dialect: Dialect;
+  readonly mode: BenchMode;
   readonly version: string;
+  /** The contenders that ran (`prepared` only where `raw` does not prepare). */
   readonly contenders: readonly ContenderName[];
   readonly workloads: readonly WorkloadResult[];
+}
+
+/** The raw driver with prepared statements: `prepared` where it ran, else `raw` where that prepares (SQLite, MySQL). */
+export function preparedMs(result: WorkloadResult, dialect: Dialect): number | undefined {
+  return result.by.prepared?.ms ?? (RAW_PREPARES[dialect] ? result.by.raw?.ms : undefined);
+}
+
+/** polyrecord's time divided by the prepared raw driver's. */
+export function preparedRatio(result: WorkloadResult, dialect: Dialect): number | undefined {
+  const base = preparedMs(result, dialect);
+  const ms = result.by.polyrecord?.ms;
+  return base === undefined || ms === undefined ? undefined : ms / base;
 }
 
 /** A contender's time divided by the raw driver's, when both ran. */
@@ -34,6 +51,6 @@ export function geometricMean(results: readonly WorkloadResult[], name: Contende
 export function toPlain(results: readonly DialectResult[]): unknown {
   return results.map(({ workloads, ...dialect }) => ({
     ...dialect,
-    workloads: workloads.map(({ workload, by }) => ({ id: workload.id, title: workload.title, by })),
+    workloads: workloads.map(({ workload, title, by }) => ({ id: workload.id, title, by })),
   }));
 }

@@ -4,25 +4,57 @@
  */
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
+import { measureCold } from './cold.js';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
-import { profileSections } from './measure.js';
-import { readOptions, type DialectChoice, type ContenderName } from './options.js';
+import { profileSections, rotate } from './measure.js';
+import { readOptions, type BenchMode, type DialectChoice, type ContenderName } from './options.js';
 import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
 import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
-import { provisionTarget } from './targets.js';
-import { WORKLOADS, type Measurement } from './workloads.js';
+import { provisionTarget, type BenchTarget } from './targets.js';
+import { WORKLOADS, type Measurement, type Workload } from './workloads.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
-/** The contenders starting at a different one for each workload, so none always runs first (right after the previous workload) or last. */
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const start = items.length ? by % items.length : 0;
-  return [...items.slice(start), ...items.slice(0, start)];
+const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
+
+/**
+ * Warm mode: each contender alone on a freshly seeded table, warmed up, then timed. The
+ * contenders start at a different one for each workload, so none always runs first
+ * (right after the previous workload) or last.
+ */
+async function warmRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, profiler: SectionProfiler | undefined, failures: string[], warmUp = true): Promise<Partial<Record<ContenderName, Measurement>>> {
+  const by: Partial<Record<ContenderName, Measurement>> = {};
+  for (const contender of rotate(contenders, index)) {
+    try {
+      profiler?.label(`${target.dialect}-${workload.id}-${contender.name}`);
+      const m = await workload.measure(contender, db, warmUp);
+      by[contender.name] = m;
+      log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
+    } catch (error) {
+      failures.push(`${target.label} ${workload.id} ${contender.name}: ${describe(error)}`);
+      log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return by;
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], profiler: SectionProfiler | undefined): Promise<{ result: DialectResult; failures: string[] }> {
+/** Cold mode: the per-call workloads interleaved over all contenders; the single-call bulk ones run once per contender without a warm-up. */
+async function coldRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, failures: string[]): Promise<Partial<Record<ContenderName, Measurement>>> {
+  if (!workload.cold) return warmRun(target, contenders, db, index, workload, undefined, failures, false);
+  try {
+    const by = await measureCold(workload.cold, contenders, db);
+    log(`  ${workload.id} ${Object.entries(by).map(([name, m]) => `${name} ${m.ms.toFixed(1)} ms`).join(', ')}`);
+    return by;
+  } catch (error) {
+    failures.push(`${target.label} ${workload.id} (cold): ${describe(error)}`);
+    log(`  ${workload.id} cold FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    return {};
+  }
+}
+
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[] }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -31,24 +63,19 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
     await db.reset(); // the raw SQLite contender prepares its statements against the table
     const version = await db.serverVersion();
     contenders = openContenders(target, names);
-    log(`\n${target.label} ${version}: ${target.dialect === 'sqlite' ? target.location : 'fresh database'}`);
-    const workloads: WorkloadResult[] = [];
-    for (const [index, workload] of WORKLOADS.filter((w) => !only || only.has(w.id)).entries()) {
-      const by: Partial<Record<ContenderName, Measurement>> = {};
-      for (const contender of rotate(contenders, index)) {
-        try {
-          profiler?.label(`${target.dialect}-${workload.id}-${contender.name}`);
-          const m = await workload.measure(contender, db);
-          by[contender.name] = m;
-          log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
-        } catch (error) {
-          failures.push(`${target.label} ${workload.id} ${contender.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-          log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);
-        }
+    const ran = contenders.map((c) => c.name);
+    const results: DialectResult[] = [];
+    for (const mode of modes) {
+      log(`\n${target.label} ${version}, ${mode}: ${target.dialect === 'sqlite' ? target.location : 'fresh database'}`);
+      const workloads: WorkloadResult[] = [];
+      for (const [index, workload] of WORKLOADS.filter((w) => !only || only.has(w.id)).entries()) {
+        const by = mode === 'warm' ? await warmRun(target, contenders, db, index, workload, profiler, failures) : await coldRun(target, contenders, db, index, workload, failures);
+        const title = mode === 'cold' && workload.cold ? workload.cold.title : workload.title;
+        workloads.push({ workload, title, by });
       }
-      workloads.push({ workload, by });
+      results.push({ label: target.label, dialect: target.dialect, mode, version, contenders: ran, workloads });
     }
-    return { result: { label: target.label, dialect: target.dialect, version, contenders: names, workloads }, failures };
+    return { results, failures };
   } finally {
     for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
     await db.close();
@@ -67,11 +94,11 @@ async function main(): Promise<void> {
   const results: DialectResult[] = [];
   for (const choice of options.dialects) {
     const started = Date.now();
-    const run = await benchDialect(choice, options.only, options.contenders, profiler);
+    const run = await benchDialect(choice, options.only, options.contenders, options.modes, profiler);
     failures.push(...run.failures);
-    results.push(run.result);
+    results.push(...run.results);
     if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
-    console.log(`\n${renderDialect(run.result)}`);
+    for (const result of run.results) console.log(`\n${renderDialect(result)}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   if (failures.length) {

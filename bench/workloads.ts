@@ -1,4 +1,5 @@
 import type { Contender } from './contenders/index.js';
+import type { MaybePromise } from './contenders/contender.js';
 import { user, users } from './data.js';
 import type { BenchDatabase } from './database.js';
 import { RssPeak, repeat, timed } from './measure.js';
@@ -12,15 +13,40 @@ export interface Measurement {
 
 /**
  * One workload. `measure` gives the contender a freshly recreated and seeded table,
- * warms it up briefly (then recreates the table if the warm-up wrote to it), times
- * the workload and checks the database afterwards.
+ * warms it up briefly unless `warmUp` is false (then recreates the table if the warm-up
+ * wrote to it), times the workload and checks the database afterwards.
  */
 export interface Workload {
   readonly id: string;
   readonly title: string;
   /** Counted in the geometric mean of the hot-path goals (W1–W7); W8 is reported beside them. */
   readonly inMean: boolean;
-  measure(contender: Contender, db: BenchDatabase): Promise<Measurement>;
+  measure(contender: Contender, db: BenchDatabase, warmUp?: boolean): Promise<Measurement>;
+  /** The workload as many short calls that every contender makes on one table, interleaved (cold mode); absent for single-call bulk workloads. */
+  readonly cold?: ColdWorkload;
+}
+
+/** One call of a cold run: contender-specific, numbered from 0. */
+export type ColdCall = (i: number) => MaybePromise<unknown>;
+
+/**
+ * A per-call workload for cold mode: the table is seeded once, every contender gets its
+ * own call (own rows where it writes), and the calls of all contenders are interleaved.
+ */
+export interface ColdWorkload {
+  /** What the cold run does, for the report. */
+  readonly title: string;
+  /** Untimed calls per contender first (interleaved too): connections open and statements are prepared, the JIT has barely started. */
+  readonly warmUp: number;
+  /** Timed calls per contender. */
+  readonly calls: number;
+  /** Calls a contender makes in one turn before the next contender's turn. */
+  readonly round: number;
+  seed(db: BenchDatabase): Promise<void>;
+  /** What contender number `k` calls; untimed. Calls `0 … span - 1` (timed ones, then the warm-up) each happen once for each contender. */
+  open(contender: Contender, k: number, span: number): MaybePromise<ColdCall>;
+  /** Checks the table after `contenders` contenders each made `span` calls. */
+  check(db: BenchDatabase, contenders: number, span: number): Promise<void>;
 }
 
 // Users numbered from here are warm-up only: they never collide with measured ones.
@@ -61,6 +87,19 @@ export const WORKLOADS: readonly Workload[] = [
       await repeat(1_000, find);
       return { ms: await timed(() => repeat(FIND_LOOKUPS, find)) };
     },
+    cold: {
+      title: 'find by primary key (2,000 lookups each)',
+      warmUp: 20,
+      calls: 2_000,
+      round: 10,
+      seed: (db) => db.reset(users(0, FIND_SEEDED)),
+      // Contenders look up different ids at the same step, so none reads a page another just brought in.
+      open: (c, k) => async (i) => {
+        const id = ((i * 7 + k * 2_503) % FIND_SEEDED) + 1;
+        check((await c.findById(id)) != null, `id ${id} not found`);
+      },
+      check: async () => undefined,
+    },
   },
   {
     id: 'W2',
@@ -71,6 +110,15 @@ export const WORKLOADS: readonly Workload[] = [
       const read = async () => check((await c.readRows(READ_ROWS)).length === READ_ROWS, `read fewer than ${READ_ROWS} rows`);
       await repeat(5, read);
       return { ms: await timed(() => repeat(READ_REPEATS, read)) };
+    },
+    cold: {
+      title: `read ${READ_ROWS.toLocaleString('en')} rows (x${READ_REPEATS} each)`,
+      warmUp: 2,
+      calls: READ_REPEATS,
+      round: 1,
+      seed: (db) => db.reset(users(0, READ_ROWS)),
+      open: (c) => async () => check((await c.readRows(READ_ROWS)).length === READ_ROWS, `read fewer than ${READ_ROWS} rows`),
+      check: async () => undefined,
     },
   },
   {
@@ -86,16 +134,27 @@ export const WORKLOADS: readonly Workload[] = [
       await expectCount(db, INSERT_ONE);
       return { ms };
     },
+    cold: {
+      title: 'insert one row, returning id (1,000 each)',
+      warmUp: 20,
+      calls: 1_000,
+      round: 10,
+      seed: (db) => db.reset(),
+      open: (c, k) => async (i) => check((await c.insertOne(user(k * WARM + i))) > 0, 'no generated id'),
+      check: (db, contenders, span) => expectCount(db, contenders * span),
+    },
   },
   {
     id: 'W4',
     inMean: true,
     title: `bulk insert ${BULK_INSERT.toLocaleString('en')} rows`,
-    async measure(c, db) {
+    async measure(c, db, warmUp = true) {
       const rows = users(0, BULK_INSERT);
       await db.reset();
-      await c.bulkInsert(users(WARM, 5_000));
-      await db.reset();
+      if (warmUp) {
+        await c.bulkInsert(users(WARM, 5_000));
+        await db.reset();
+      }
       const ms = await timed(async () => c.bulkInsert(rows));
       await expectCount(db, BULK_INSERT);
       return { ms };
@@ -105,13 +164,15 @@ export const WORKLOADS: readonly Workload[] = [
     id: 'W5',
     inMean: true,
     title: `bulk upsert ${UPSERT.toLocaleString('en')} rows, half existing`,
-    async measure(c, db) {
+    async measure(c, db, warmUp = true) {
       // Every even-numbered user exists; the upsert sends revision 1 of all of them.
       const existing = users(0, UPSERT / 2, 0, 2);
       const rows = users(0, UPSERT, 1);
       await db.reset(existing);
-      await c.bulkUpsert(rows.slice(0, 2_000));
-      await db.reset(existing);
+      if (warmUp) {
+        await c.bulkUpsert(rows.slice(0, 2_000));
+        await db.reset(existing);
+      }
       const ms = await timed(async () => c.bulkUpsert(rows));
       await expectCount(db, UPSERT);
       await expectCount(db, UPSERT, 'score >= 10000');
@@ -122,10 +183,10 @@ export const WORKLOADS: readonly Workload[] = [
     id: 'W6',
     inMean: true,
     title: `batch-iterate ${ITERATE_ROWS.toLocaleString('en')} rows (pages of ${ITERATE_PAGE.toLocaleString('en')})`,
-    async measure(c, db) {
+    async measure(c, db, warmUp = true) {
       await db.reset(users(0, ITERATE_ROWS));
       let pages = 0;
-      await c.iterate(ITERATE_PAGE, () => ++pages < 10);
+      if (warmUp) await c.iterate(ITERATE_PAGE, () => ++pages < 10);
       const rss = new RssPeak();
       let visited = 0;
       const ms = await timed(async () => {
@@ -154,6 +215,19 @@ export const WORKLOADS: readonly Workload[] = [
       await expectCount(db, UPDATES + warm, 'score < 0');
       return { ms };
     },
+    cold: {
+      title: 'update one row by primary key (1,000 each)',
+      warmUp: 20,
+      calls: 1_000,
+      round: 10,
+      seed: (db) => db.reset(users(0, UPDATE_SEEDED)),
+      async open(c, k, span) {
+        check((k + 1) * span <= UPDATE_SEEDED, 'too few rows for every contender to update its own');
+        const update = await c.prepareUpdates(Array.from({ length: span }, (_, i) => k * span + i + 1));
+        return (i) => update(i, -1 - i);
+      },
+      check: (db, contenders, span) => expectCount(db, contenders * span, 'score < 0'),
+    },
   },
   {
     id: 'W8',
@@ -164,6 +238,18 @@ export const WORKLOADS: readonly Workload[] = [
       const find = async (i: number) => check((await c.findByNewText((i % FIND_SEEDED) + 1, i)) != null, `id ${(i % FIND_SEEDED) + 1} not found`);
       await repeat(500, find, WARM);
       return { ms: await timed(() => repeat(NEW_TEXTS, find)) };
+    },
+    cold: {
+      title: 'many shapes: find by primary key, every query a new text (2,000 each)',
+      warmUp: 20,
+      calls: 2_000,
+      round: 10,
+      seed: (db) => db.reset(users(0, FIND_SEEDED)),
+      open: (c, k) => async (i) => {
+        const id = ((i * 7 + k * 2_503) % FIND_SEEDED) + 1;
+        check((await c.findByNewText(id, k * WARM + i)) != null, `id ${id} not found`);
+      },
+      check: async () => undefined,
     },
   },
 ];

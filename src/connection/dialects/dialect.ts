@@ -302,21 +302,66 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
 }
 
 /**
- * Lends connections from knex's own pool (PostgreSQL, MySQL). Sessions lent inside a
- * `CancelScope` can have their statement cancelled through `control`, and come back to
- * the pool only once such a cancel has been answered.
+/**
+ * The lender over knex's pool. Taking a session from knex's pool (tarn) costs two timers
+ * and a dozen promises, and an application that awaits one query after another gives its
+ * session back and asks for one again within the same turn of the event loop. So a
+ * released session lingers here until that turn ends (`setImmediate`), and a statement
+ * run meanwhile takes it back synchronously (`tryAcquire`), on the session whose prepared
+ * statements it already has. Then it goes back to the pool: the pool's other users (knex
+ * builders, transactions, a pool of one) never wait longer than the current turn for it.
+ * While anyone waits in the pool, nothing lingers: sessions go to the waiters in their
+ * order, so a loop of statements cannot keep a session from them.
+ *
+ * Sessions lent inside a `CancelScope` can have their statement cancelled through
+ * `control`, and come back (to linger or to the pool) only once such a cancel has been
+ * answered. Work in a scope always takes the asynchronous path, where the scope adopts
+ * the session.
  */
 export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionLender {
-  const giveBack = (connection: DriverConnection) => void knex.client.releaseConnection(connection);
-  const acquire = () => knex.client.acquireConnection() as Promise<DriverConnection>;
+  let lingering: DriverConnection[] = [];
+  let returning = false;
+  const toPool = (session: DriverConnection) => void knex.client.releaseConnection(session);
+  const giveBack = () => {
+    returning = false;
+    const sessions = lingering;
+    lingering = [];
+    for (const session of sessions) toPool(session);
+  };
+  const othersWaiting = () => (knexPool(knex)?.numPendingAcquires() ?? 0) > 0;
+  const takeLingering = (): DriverConnection | undefined => {
+    if (othersWaiting()) {
+      giveBack();
+      return undefined;
+    }
+    for (let session = lingering.pop(); session !== undefined; session = lingering.pop()) {
+      // One the driver reported broken goes back to knex, which destroys it.
+      if ((session as { __knex__disposed?: unknown }).__knex__disposed === undefined && knex.client.validateConnection(session) === true) return session;
+      toPool(session);
+    }
+    return undefined;
+  };
+  const linger = (connection: DriverConnection) => {
+    if (othersWaiting()) return toPool(connection);
+    lingering.push(connection);
+    if (!returning) {
+      returning = true;
+      setImmediate(giveBack);
+    }
+  };
+  const acquiring = () => {
+    const session = takeLingering();
+    return session === undefined ? (knex.client.acquireConnection() as Promise<DriverConnection>) : Promise.resolve(session);
+  };
   return {
     stats: () => {
       const pool = knexPool(knex);
-      return { used: pool?.numUsed() ?? 0, free: pool?.numFree() ?? 0, pending: pool?.numPendingAcquires() ?? 0 };
+      const waiting = lingering.length;
+      return { used: (pool?.numUsed() ?? 0) - waiting, free: (pool?.numFree() ?? 0) + waiting, pending: pool?.numPendingAcquires() ?? 0 };
     },
-    tryAcquire: () => undefined,
-    acquire: () => acquireInScope(acquire, control, giveBack),
-    release: (connection) => CancelScope.release(connection, giveBack),
+    tryAcquire: () => (CancelScope.current() === undefined ? takeLingering() : undefined),
+    acquire: () => acquireInScope(acquiring, control, linger),
+    release: (connection) => CancelScope.release(connection, linger),
   };
 }
 
