@@ -9,6 +9,11 @@ export const TX_LOG_TABLE = 'polyrecord_tx_log';
 
 /** Most decisions (or done marks) one statement carries. */
 const MAX_GROUP = 100;
+/**
+ * How long done marks gather before each UPDATE. Nobody waits for them (run() has
+ * resolved), and a mark lost with its process is redone by recover().
+ */
+const DONE_MARK_GATHER_MS = 50;
 
 interface Decision {
   id: string;
@@ -29,9 +34,10 @@ interface Row {
  * The coordinator log as a `polyrecord_tx_log` table on a named connection. Each
  * decision is an autocommitted INSERT (its own local transaction, on a pooled
  * connection, never a branch's), so it is durable before any branch commits. The
- * primary key makes the first decision for a transaction win. Decisions (and done
- * marks) made while an earlier one is being written go out together in the next
- * INSERT (UPDATE): group commit, one durable write for many concurrent transactions.
+ * primary key makes the first decision for a transaction win. Decisions made while an
+ * earlier one is being written go out together in the next INSERT: group commit, one
+ * durable write for many concurrent transactions. Done marks gather for 50 ms and go
+ * out in one UPDATE.
  *
  * @example
  * ```ts
@@ -41,8 +47,8 @@ interface Row {
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
   readonly #manager: ConnectionManager;
-  readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), MAX_GROUP);
-  readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), MAX_GROUP);
+  readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
+  readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
   #ready: Promise<void> | undefined;
 
   constructor(options: { connection: string; manager?: ConnectionManager }) {
