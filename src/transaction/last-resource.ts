@@ -8,11 +8,15 @@ export const DECISION_TABLE = 'polyrecord_tx_decisions';
 // Connections whose decision table is known to exist: checked once, not per transaction.
 const ensured = new WeakSet<Connection>();
 
-/** Creates the decision table in the last resource's database (idempotent; once per connection). */
-export async function ensureDecisionTable(connection: Connection): Promise<void> {
-  if (ensured.has(connection)) return;
+/** Creates the decision table in the last resource's database (idempotent). */
+async function createDecisionTable(connection: Connection): Promise<void> {
   await connection.execute(`create table if not exists ${DECISION_TABLE} (id varchar(64) primary key, state varchar(16) not null, created_at varchar(32) not null)`, []);
   ensured.add(connection);
+}
+
+/** {@link createDecisionTable}, once per connection: a branch opening on the last resource checks once, not per transaction. */
+export async function ensureDecisionTable(connection: Connection): Promise<void> {
+  if (!ensured.has(connection)) await createDecisionTable(connection);
 }
 
 /** The INSERT of a decision row, in the connection's own SQL (placeholders, and ignoring a standing row when asked). */
@@ -40,7 +44,8 @@ export async function writeCommitDecision(connection: Connection, driverConnecti
  * failed without saying whether it happened (a lost reply).
  */
 export async function refereeDecision(connection: Connection, transactionId: string): Promise<TxState> {
-  await ensureDecisionTable(connection);
+  // Not the cached check: the referee must work even if the table went away since.
+  await createDecisionTable(connection);
   const { sql, bindings } = insertDecision(connection, transactionId, 'aborted', true);
   await connection.execute(sql, bindings);
   const select = connection.knex(DECISION_TABLE).select('state').where({ id: transactionId }).toSQL().toNative();
