@@ -36,7 +36,8 @@ function runChild(env: object, crashAt: string | undefined): Promise<'finished' 
   });
 }
 
-type Row = [from: 'bank_l' | 'bank_s', to: 'bank_l' | 'bank_r', crashAt: string, committed: boolean];
+/** `lastResource`: the two-phase participant chosen to carry the decision in its own commit (the option), if any. */
+type Row = [from: 'bank_l' | 'bank_s', to: 'bank_l' | 'bank_r', crashAt: string, committed: boolean, lastResource?: 'bank_l' | 'bank_r'];
 
 /** Every crash point of the protocol: run for the PostgreSQL + MariaDB pair. */
 const FULL_MATRIX: Row[] = [
@@ -53,6 +54,12 @@ const FULL_MATRIX: Row[] = [
   ['bank_s', 'bank_r', 'after-last-resource-commit', true],
   ['bank_s', 'bank_l', 'after-decision', true],
   ['bank_s', 'bank_l', 'after-commit:1', true],
+  ['bank_l', 'bank_r', 'after-prepares', false, 'bank_r'],
+  ['bank_l', 'bank_r', 'before-last-resource-commit', false, 'bank_r'],
+  ['bank_l', 'bank_r', 'after-last-resource-commit', true, 'bank_r'],
+  ['bank_l', 'bank_r', 'after-commit:0', true, 'bank_r'],
+  ['bank_l', 'bank_r', 'before-last-resource-commit', false, 'bank_l'],
+  ['bank_l', 'bank_r', 'after-last-resource-commit', true, 'bank_l'],
 ];
 
 /**
@@ -65,6 +72,8 @@ const SAME_SERVER_MATRIX: Row[] = [
   ['bank_l', 'bank_r', 'after-decision', true],
   ['bank_l', 'bank_r', 'after-commit:0', true],
   ['bank_s', 'bank_r', 'after-last-resource-commit', true],
+  ['bank_l', 'bank_r', 'before-last-resource-commit', false, 'bank_r'],
+  ['bank_l', 'bank_r', 'after-last-resource-commit', true, 'bank_r'],
 ];
 
 describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
@@ -154,10 +163,10 @@ describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
     for (const name of twoPhase) await waitForNewSessionsToEnd(name, before.get(name)!);
   }
 
-  for (const [from, to, point, committed] of full ? FULL_MATRIX : SAME_SERVER_MATRIX) {
-    it(`${from} → ${to}: killed at ${point}, recovery ends ${committed ? 'committed' : 'rolled back'} on both sides`, async () => {
+  for (const [from, to, point, committed, lastResource] of full ? FULL_MATRIX : SAME_SERVER_MATRIX) {
+    it(`${from} → ${to}${lastResource ? ` (lastResource ${lastResource})` : ''}: killed at ${point}, recovery ends ${committed ? 'committed' : 'rolled back'} on both sides`, async () => {
       await reset();
-      await killedChild({ from, to, mode: 'transfer' }, point);
+      await killedChild({ from, to, mode: 'transfer', lastResource }, point);
       await CrossDbTransaction.recover({ minAgeMs: 0 });
       await assertAtomic(from, to, committed);
       // Recovery again finds nothing left to do.

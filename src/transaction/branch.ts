@@ -3,7 +3,7 @@ import type { DriverConnection, TwoPhaseSupport, Xid } from '../connection/diale
 import type { ParticipantOutcome } from '../errors.js';
 import type { ParticipantRecord } from './coordinator-log.js';
 import { crashPoint } from './crash-points.js';
-import { ensureDecisionTable, writeCommitDecision } from './last-resource.js';
+import { ensureDecisionTable, refereeDecision, writeCommitDecision } from './last-resource.js';
 import { Transaction } from './local.js';
 
 const checkedForTwoPhase = new WeakSet<Connection>();
@@ -11,13 +11,15 @@ const checkedForTwoPhase = new WeakSet<Connection>();
 /**
  * One connection's part in a cross-database transaction: a dedicated pooled connection
  * held for the branch, opened on first use. A two-phase branch prepares and later
- * commits or rolls back prepared; the (single) last resource commits in one step,
+ * commits or rolls back prepared; the (single) last resource (a database without
+ * two-phase commit, or the one chosen with `lastResource`) commits in one step,
  * writing the decision inside its own transaction.
  */
 export class Branch {
   readonly connection: Connection;
   readonly index: number;
   readonly xid: Xid;
+  readonly isLastResource: boolean;
   /** The ambient transaction model queries on this connection join. */
   readonly transaction: Transaction;
   #state: ParticipantOutcome['outcome'] = 'not started';
@@ -25,15 +27,12 @@ export class Branch {
   #starting: Promise<DriverConnection> | undefined;
   #error: unknown;
 
-  constructor(connection: Connection, index: number, xid: Xid) {
+  constructor(connection: Connection, index: number, xid: Xid, lastResource: boolean) {
     this.connection = connection;
     this.index = index;
     this.xid = xid;
+    this.isLastResource = lastResource;
     this.transaction = new Transaction(connection, () => (this.#starting = this.#start()), undefined);
-  }
-
-  get isLastResource(): boolean {
-    return this.connection.dialect.twoPhase === undefined;
   }
 
   get started(): boolean {
@@ -91,8 +90,14 @@ export class Branch {
     crashPoint(`after-prepare:${this.index}`);
   }
 
-  /** The last resource's one-step commit, carrying the commit decision. */
-  async commitAsLastResource(transactionId: string): Promise<void> {
+  /**
+   * The last resource's one-step commit, carrying the commit decision. Resolves with the
+   * decision that stands: 'committed', or 'aborted' when it did not commit (recovery's abort
+   * came first, or the write failed). When the COMMIT failed without saying whether it
+   * happened (a lost reply from a server), the referee row in the last resource tells; if
+   * that cannot be read either, it rejects: the outcome is unknown.
+   */
+  async commitAsLastResource(transactionId: string): Promise<'committed' | 'aborted'> {
     const driverConnection = this.#held!;
     try {
       await writeCommitDecision(this.connection, driverConnection, transactionId);
@@ -100,14 +105,26 @@ export class Branch {
       await this.connection.executeOn(driverConnection, 'COMMIT', []);
     } catch (error) {
       this.#fail(error);
-      await this.connection.executeOn(driverConnection, 'ROLLBACK', []).catch(() => undefined);
-      this.#release();
-      this.#state = 'rolled back';
-      throw error;
+      this.#held = undefined;
+      // A session whose ROLLBACK fails is broken: it goes, instead of back to the pool.
+      await this.connection.executeOn(driverConnection, 'ROLLBACK', []).then(
+        () => this.connection.release(driverConnection),
+        () => this.connection.discard(driverConnection),
+      );
+      const standing = await refereeDecision(this.connection, transactionId).catch(() => undefined);
+      if (standing === undefined) throw error;
+      if (standing === 'aborted') {
+        this.#state = 'rolled back';
+        return 'aborted';
+      }
+      this.#state = 'committed';
+      this.#error = undefined;
+      return 'committed';
     }
     this.#release();
     this.#state = 'committed';
     crashPoint('after-last-resource-commit');
+    return 'committed';
   }
 
   /** Phase 2 commit of a prepared branch; 'notFound' means somebody (recovery) already finished it. */

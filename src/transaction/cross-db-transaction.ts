@@ -22,6 +22,18 @@ export interface CrossDbOptions {
   log?: CoordinatorLog | string;
   /** This coordinator's id in every gid; stable across restarts. Default `POLYRECORD_NODE_ID`, else the host name. */
   nodeId?: string;
+  /**
+   * A participant (PostgreSQL or MySQL/MariaDB) whose own commit carries the commit
+   * decision, instead of the coordinator log: the last resource. It joins with a plain
+   * local transaction, not two-phase commit; once every other branch has prepared, the
+   * decision row is inserted into its `polyrecord_tx_decisions` table and it commits, and
+   * that COMMIT is the decision. This saves its prepare and the log write (two durable
+   * writes and two or three round trips per transaction); recovery reads the decision
+   * from that database, so it must be reachable for the others to be recovered. It takes
+   * the place of a SQLite last resource (there can be only one). It is enlisted when
+   * the transaction commits if the callback did not touch it.
+   */
+  lastResource?: string;
   manager?: ConnectionManager;
   coordinator?: TransactionCoordinator;
 }
@@ -78,6 +90,8 @@ export class CrossDbTransaction {
   readonly #log: CoordinatorLog;
   readonly #branches = new Map<string, Branch>();
   readonly #startedAt = new Date();
+  // The connection chosen with the lastResource option (its canonical name), if any.
+  #chosenLastResource: string | undefined;
   #timeoutMs = 30_000;
   #state: ActiveTransaction['state'] | 'in doubt' = 'running';
   #open = true;
@@ -116,6 +130,7 @@ export class CrossDbTransaction {
     const coordinator = options.coordinator ?? TransactionCoordinator.default;
     const tx = new CrossDbTransaction(resolveNodeId(options.nodeId ?? defaults.nodeId), toLog(options.log, manager), manager);
     tx.#timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? 30_000;
+    if (options.lastResource !== undefined) tx.#chooseLastResource(options.lastResource);
     const untrack = coordinator.track(tx);
     coordinator.events.emit('begin', { id: tx.id });
     try {
@@ -169,28 +184,43 @@ export class CrossDbTransaction {
     return { id: this.id, state: this.#state === 'in doubt' ? 'committing' : this.#state, participants: this.participants, startedAt: this.#startedAt };
   }
 
+  #chooseLastResource(connectionName: string): void {
+    const connection = this.#manager.get(connectionName);
+    if (connection.dialect.twoPhase === undefined) throw new ConfigError('lastResource', `"${connection.name}" has no two-phase commit: it is the last resource anyway, leave the option out`);
+    this.#chosenLastResource = connection.name;
+  }
+
   #enlist(connectionName: string): Branch {
     const connection = this.#manager.get(connectionName);
     let branch = this.#branches.get(connection.name);
     if (branch) return branch;
     const lastResource = [...this.#branches.values()].find((b) => b.isLastResource);
-    if (connection.dialect.twoPhase === undefined && lastResource) {
-      throw new CrossDbTransactionError(this.id, `"${connection.name}" cannot take part in two-phase commit, and "${lastResource.connection.name}" already is the one such participant allowed (the last resource)`, this.participants);
+    const withoutTwoPhase = connection.dialect.twoPhase === undefined;
+    if (withoutTwoPhase && (lastResource || this.#chosenLastResource !== undefined)) {
+      const holder = lastResource?.connection.name ?? this.#chosenLastResource;
+      throw new CrossDbTransactionError(this.id, `"${connection.name}" cannot take part in two-phase commit, and "${holder}" already is the one such participant allowed (the last resource)`, this.participants);
     }
-    if (connection.dialect.twoPhase === undefined && [...this.#branches.values()].some((b) => b.started)) {
+    if (withoutTwoPhase && [...this.#branches.values()].some((b) => b.started)) {
       // The last resource's name goes into every branch's xid, so it must join before the others start.
       throw new CrossDbTransactionError(this.id, `"${connection.name}" (no two-phase commit) must be enlisted first: list it first in { connections } or touch it before the other databases`, this.participants);
     }
-    const lastResourceName = connection.dialect.twoPhase === undefined ? connection.name : lastResource?.connection.name;
+    const isLastResource = withoutTwoPhase || connection.name === this.#chosenLastResource;
+    // A chosen last resource is known from the start, so every branch names it whatever the order of enlisting.
+    const lastResourceName = this.#chosenLastResource ?? (withoutTwoPhase ? connection.name : lastResource?.connection.name);
     const xid = branchXid(this.nodeId, this.id, this.#branches.size, lastResourceName);
     if (!XID_PATTERN.test(xid.bqual)) throw new CrossDbTransactionError(this.id, `the last resource's connection name "${lastResourceName}" is too long to fit in a branch id (at most 60 characters)`, this.participants);
-    branch = new Branch(connection, this.#branches.size, xid);
+    branch = new Branch(connection, this.#branches.size, xid, isLastResource);
     this.#branches.set(connection.name, branch);
     return branch;
   }
 
   async #commit(coordinator: TransactionCoordinator): Promise<void> {
-    const started = [...this.#branches.values()].filter((b) => b.started);
+    let started = [...this.#branches.values()].filter((b) => b.started);
+    if (this.#chosenLastResource !== undefined && started.some((b) => !b.isLastResource) && !started.some((b) => b.isLastResource)) {
+      // The other branches name the chosen last resource as the holder of their decision: it must carry it.
+      await this.#enlist(this.#chosenLastResource).transaction.start();
+      started = [...this.#branches.values()].filter((b) => b.started);
+    }
     const twoPhase = started.filter((b) => !b.isLastResource);
     const lastResource = started.find((b) => b.isLastResource);
     this.#state = 'preparing';
@@ -205,12 +235,17 @@ export class CrossDbTransaction {
     const participants = started.map((b) => b.record);
     if (lastResource) {
       // The last resource's commit is the decision: it writes the decision row inside its own transaction.
-      await lastResource.commitAsLastResource(this.id).catch((error: unknown) => {
-        throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not commit; every branch was rolled back`, this.participants, error);
+      const standing = await lastResource.commitAsLastResource(this.id).catch((error: unknown) => {
+        // Neither the COMMIT's reply nor the decision row could be had: the outcome is unknown, nothing may be rolled back.
+        this.#state = 'in doubt';
+        throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not say whether it committed, and its decision could not be read; the branches stay prepared and recover() will settle them`, this.participants, error);
       });
+      if (standing === 'aborted') throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not commit; every branch was rolled back`, this.participants, lastResource.outcome.error);
       this.#state = 'committing';
-      const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
-      if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
+      if (this.#chosenLastResource === undefined) {
+        const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
+        if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
+      }
     } else {
       const decision = await this.#decide(participants);
       if (decision === 'aborted') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the commit decision; every branch was rolled back', this.participants);
@@ -225,7 +260,7 @@ export class CrossDbTransaction {
       if (coordinator.events.listenerCount('commitPending') > 0) coordinator.events.emit('commitPending', pending);
       else process.emitWarning(`polyrecord: transaction ${this.id} is committed but its branch on "${pending.connection}" could not finish; recover() will`, 'PolyrecordWarning');
     });
-    if (results.every((r) => r.status === 'fulfilled')) {
+    if (results.every((r) => r.status === 'fulfilled') && this.#chosenLastResource === undefined) {
       crashPoint('before-complete');
       // Bookkeeping only (the decision already stands): off the caller's path. If it is lost, recover() marks it.
       this.#log.complete(this.id).catch(() => undefined);

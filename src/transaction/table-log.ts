@@ -1,9 +1,26 @@
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../model/column-types.js';
+import type { Connection } from '../connection/connection.js';
 import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
+import { WriteGroup } from './write-group.js';
 
 /** The coordinator log table's name. */
 export const TX_LOG_TABLE = 'polyrecord_tx_log';
+
+/** Most decisions (or done marks) one statement carries. */
+const MAX_GROUP = 100;
+/**
+ * How long done marks gather before each UPDATE. Nobody waits for them (run() has
+ * resolved), and a mark lost with its process is redone by recover().
+ */
+const DONE_MARK_GATHER_MS = 50;
+
+interface Decision {
+  id: string;
+  state: 'committing' | 'aborted';
+  participants: ParticipantRecord[];
+  at: Date;
+}
 
 interface Row {
   id: string;
@@ -15,9 +32,12 @@ interface Row {
 
 /**
  * The coordinator log as a `polyrecord_tx_log` table on a named connection. Each
- * decision is one autocommitted INSERT (its own local transaction, on a pooled
+ * decision is an autocommitted INSERT (its own local transaction, on a pooled
  * connection, never a branch's), so it is durable before any branch commits. The
- * primary key makes the first decision for a transaction win.
+ * primary key makes the first decision for a transaction win. Decisions made while an
+ * earlier one is being written go out together in the next INSERT: group commit, one
+ * durable write for many concurrent transactions. Done marks gather for 50 ms and go
+ * out in one UPDATE.
  *
  * @example
  * ```ts
@@ -27,6 +47,8 @@ interface Row {
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
   readonly #manager: ConnectionManager;
+  readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
+  readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
   #ready: Promise<void> | undefined;
 
   constructor(options: { connection: string; manager?: ConnectionManager }) {
@@ -65,26 +87,49 @@ export class TableLog implements CoordinatorLog {
 
   async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
     await this.ensure();
+    return this.#decisions.submit({ id, state, participants, at: new Date() });
+  }
+
+  async #insertDecisions(batch: Decision[]): Promise<ReadonlyArray<TxRecord | Promise<TxRecord>>> {
     const connection = this.#manager.get(this.connection);
-    const at = new Date();
-    const now = connection.dialect.codec.datetime(at) as string;
+    if (batch.length > 1) {
+      try {
+        await connection.knex(TX_LOG_TABLE).insert(batch.map((d) => decisionRow(connection, d)));
+        return batch.map((d) => ({ id: d.id, state: d.state, participants: d.participants, createdAt: d.at, updatedAt: d.at }));
+      } catch {
+        // A decision of the group met one already standing (or the write failed, its fate unknown): the
+        // statement inserted nothing or everything, so each decision is tried alone, as a lone one would be.
+      }
+    }
+    const alone = batch.map((d) => this.#insertDecision(connection, d));
+    await Promise.allSettled(alone);
+    return alone;
+  }
+
+  async #insertDecision(connection: Connection, decision: Decision): Promise<TxRecord> {
     try {
-      await connection.knex(TX_LOG_TABLE).insert({ id, state, participants: JSON.stringify(participants), created_at: now, updated_at: now });
+      await connection.knex(TX_LOG_TABLE).insert(decisionRow(connection, decision));
     } catch (error) {
       // A duplicate key means another decision landed first: that one stands.
-      const existing = await this.get(id);
+      const existing = await this.get(decision.id);
       if (existing) return existing;
       throw error;
     }
-    return { id, state, participants, createdAt: at, updatedAt: at };
+    return { id: decision.id, state: decision.state, participants: decision.participants, createdAt: decision.at, updatedAt: decision.at };
   }
 
-  async complete(id: string): Promise<void> {
+  complete(id: string): Promise<void> {
+    return this.#doneMarks.submit(id);
+  }
+
+  async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
     await connection
       .knex(TX_LOG_TABLE)
-      .where({ id, state: 'committing' })
+      .whereIn('id', ids)
+      .where({ state: 'committing' })
       .update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    return ids.map(() => undefined);
   }
 
   async get(id: string): Promise<TxRecord | undefined> {
@@ -98,6 +143,11 @@ export class TableLog implements CoordinatorLog {
     const rows = (await this.#manager.get(this.connection).knex(TX_LOG_TABLE).where({ state: 'committing' })) as Row[];
     return rows.map(toRecord);
   }
+}
+
+function decisionRow(connection: Connection, decision: Decision) {
+  const at = connection.dialect.codec.datetime(decision.at) as string;
+  return { id: decision.id, state: decision.state, participants: JSON.stringify(decision.participants), created_at: at, updated_at: at };
 }
 
 function toRecord(row: Row): TxRecord {
