@@ -61,7 +61,9 @@ export class RelatedQuery<M extends object> extends ModelQuery<M> {
     }
     const parentConnection = parent[CONNECTION] ?? relatedTarget(relation, undefined).connection.name;
     if (pivotTarget(relation, parentConnection).connection !== relatedTarget(relation, parentConnection).connection) {
-      throw new RelationError(meta.name, name, relationNames(meta), 'related() needs the pivot table on the related model\'s connection to build one query; load() or preload() the relation instead');
+      // The writes (attach, detach, sync) still work; reading needs the pivot where the related rows are.
+      const refused = new RelationError(meta.name, name, relationNames(meta), 'reading related() needs the pivot table on the related model\'s connection to build one query; load() or preload() the relation instead');
+      return new RelatedQuery<M>(relation, record, { ...base, key: `${base.key}&refused;`, wheres: [{ kind: 'exists', bool: 'and', not: false, count: 0, build: () => { throw refused; } }] });
     }
     return new RelatedQuery<M>(relation, record, key === null || key === undefined ? { ...base, key: `${base.key}&none;`, wheres: [{ kind: 'raw', bool: 'and', sql: '1 = 0', count: 0 }] } : throughPivot(relation, base, key));
   }
