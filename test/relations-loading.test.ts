@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionManager, CrossConnectionLimitError, ModelDefinitionError, ModelQuery, RelationError, type ActiveRecord } from '../src/index.js';
+import { ActiveRecord as ActiveRecordBase, BelongsTo, Column, ConnectionManager, CrossConnectionLimitError, defineModel, HasMany, ModelDefinitionError, ModelQuery, PrimaryKey, RelationError, type ActiveRecord } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { Album, Artist, Label, Playlist, Profile, Track } from './support/music-models.js';
 import { createMusicTables } from './support/music-schema.js';
@@ -176,6 +176,16 @@ describeEachDialect('relations: loading', (dialect) => {
     expect(ids(await Album.whereHas('artist', (q) => q.where('name', 'Bob')))).toEqual([3]);
     expect(await Artist.whereHas('albums', (q) => q.whereHas('tracks')).count()).toBe(2);
     expect(ids(await Label.whereHas('artists', (q) => q.whereHas('albums', (a) => a.where('year', 1999))))).toEqual([1]);
+  });
+
+  it('defineModel declares relations with its relations option', async () => {
+    class JsAlbum extends ActiveRecordBase {}
+    class JsArtist extends ActiveRecordBase {}
+    defineModel(JsAlbum, { connection: 'music', table: 'albums', columns: { id: PrimaryKey({ type: 'integer' }), artistId: Column({ type: 'integer' }), title: Column({ type: 'string' }) }, relations: { artist: BelongsTo(() => JsArtist, { foreignKey: 'artistId' }) } });
+    defineModel(JsArtist, { connection: 'music', table: 'artists', columns: { id: PrimaryKey({ type: 'integer' }), name: Column({ type: 'string' }) }, relations: { albums: HasMany(() => JsAlbum, { foreignKey: 'artistId' }) } });
+    const [ann] = (await (JsArtist as unknown as typeof Artist).preload('albums').where('id', 1)) as unknown as { albums: { title: string }[] }[];
+    expect(ann!.albums.map((a) => a.title)).toEqual(['a1', 'a2']);
+    expect(() => defineModel(class X extends ActiveRecordBase {}, { connection: 'music', table: 'x', columns: {}, relations: { a: 'HasMany' as never } })).toThrow(ModelDefinitionError);
   });
 
   it('checks relation keys on first use with a ModelDefinitionError naming model, relation and key', async () => {
