@@ -99,3 +99,10 @@ export type { StatementCancel } from './connection/dialects/statement-cancel.js'
 export type { ScatterEntry, ScatterOptions, ScatterOutcome, PartialScatterOutcome, ScatterStat, ScatterValue } from './reading/scatter-types.js';
 export { correlate, type JoinType, type Correlated, type CorrelateOptions, type CorrelateRowsOptions, type StreamedRows } from './reading/correlate.js';
 export { ScatterError, ScatterCancelledError, ScatterTimeoutError, CorrelateError } from './reading/reading-errors.js';
+
+// Relations (docs/relations.md).
+export { HasMany, HasOne, BelongsTo, ManyToMany } from './model/relations/relation-decorators.js';
+export type { HasManyOptions, HasOneOptions, BelongsToOptions, ManyToManyOptions, RelationKind, RelationDef } from './model/relations/relation-types.js';
+export { RelatedQuery, type PivotLinks } from './model/relations/related-query.js';
+export { RelationError, CrossConnectionLimitError } from './model/relations/relation-errors.js';
+export type { PreloadPath, RelationName, RelatedQueryOf, RelatedRecord } from './model/relations/relation-typing.js';

@@ -37,6 +37,12 @@ export class ConnectionManager {
   static readonly default = new ConnectionManager();
 
   readonly events = new EventEmitter<ConnectionManagerEvents>();
+  /**
+   * The most keys a `withCount` / `whereHas` across connections may carry from one
+   * database to the other before it throws a `CrossConnectionLimitError` (per query:
+   * `.crossConnectionKeyLimit(n)`). See docs/relations.md, "Limits".
+   */
+  crossConnectionKeyLimit = 10_000;
   readonly #connections = new Map<string, Connection>();
   readonly #aliases = new Map<string, string>();
 

@@ -18,11 +18,17 @@ import { ModelQuery, checkRawPlaceholders, type ConditionGroup, type Operator, t
 import { unescapeQuestionMarks } from './statement-compiler.js';
 import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop, Selected } from './types.js';
+import { COUNTS, PIVOT, serializeRelations, type RelationSlots } from './relations/record-relations.js';
+import { loadPreloads } from './relations/preload-engine.js';
+import { addPreload, type RelationConstraint } from './relations/relation-specs.js';
+import { RelatedQuery } from './relations/related-query.js';
+import { emptyState } from './query-state.js';
+import type { PreloadPath, RelatedQueryOf, RelatedRecord, RelationName } from './relations/relation-typing.js';
 
 /** A model class (or a `using()` view of one) producing instances of `M`. */
 export type ModelClass<M extends ActiveRecord> = (new () => M) & Omit<typeof ActiveRecord, 'prototype'>;
 
-type Instance = RecordSlots & Record<string, unknown>;
+type Instance = RecordSlots & RelationSlots & Record<string, unknown>;
 
 function meta(instance: ActiveRecord): ModelMeta {
   return modelOf(instance.constructor).meta;
@@ -356,6 +362,87 @@ export class ActiveRecord {
     return rows.map((row) => hydrateLoose(meta, row, target.connection.name) as M);
   }
 
+  // ---- relations (docs/relations.md) -------------------------------------------
+
+  /** A query that preloads `path` onto every record it returns; see {@link ModelQuery.preload}. */
+  static preload<M extends ActiveRecord, P extends PreloadPath<M>>(this: ModelClass<M>, path: P, constrain?: (query: RelatedQueryOf<M, P>) => unknown): ModelQuery<M> {
+    return this.query().preload(path, constrain);
+  }
+
+  /** A query counting related records into `$counts`; see {@link ModelQuery.withCount}. */
+  static withCount<M extends ActiveRecord, N extends RelationName<M>>(this: ModelClass<M>, name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): ModelQuery<M> {
+    return this.query().withCount(name, constrain);
+  }
+
+  /** Records with related records; see {@link ModelQuery.whereHas}. */
+  static whereHas<M extends ActiveRecord, N extends RelationName<M>>(this: ModelClass<M>, name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): ModelQuery<M> {
+    return this.query().whereHas(name, constrain);
+  }
+
+  /** Records without related records; see {@link ModelQuery.whereDoesntHave}. */
+  static whereDoesntHave<M extends ActiveRecord, N extends RelationName<M>>(this: ModelClass<M>, name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): ModelQuery<M> {
+    return this.query().whereDoesntHave(name, constrain);
+  }
+
+  /**
+   * Loads a relation (or dotted path) onto records you already have, with the same
+   * queries a preload runs: one per relation level, whatever the number of records.
+   * Works on any records of the model: from `find`, `rawQuery`, several queries.
+   *
+   * @example
+   * ```ts
+   * const artists = await Artist.rawQuery('select * from artists where name like ?', ['A%'])
+   * await Artist.loadRelations(artists, 'albums.tracks')
+   * ```
+   */
+  static async loadRelations<M extends ActiveRecord, P extends PreloadPath<M>>(this: ModelClass<M>, records: readonly M[], path: P, constrain?: (query: RelatedQueryOf<M, P>) => unknown): Promise<M[]> {
+    const { meta } = modelOf(this);
+    if (!Array.isArray(records)) throw new QueryBuilderError(`${meta.name}.loadRelations() takes an array of ${meta.name} records`);
+    const state = addPreload(meta, emptyState(undefined), path, constrain as RelationConstraint | undefined);
+    await loadPreloads(meta, records, state.relations!.preloads);
+    return records as M[];
+  }
+
+  /**
+   * Loads a relation (or dotted path) onto this record; the property holds it afterwards.
+   *
+   * @example
+   * ```ts
+   * await artist.load('albums', (q) => q.orderBy('year'))
+   * artist.albums.length
+   * ```
+   */
+  async load<P extends PreloadPath<this>>(path: P, constrain?: (query: RelatedQueryOf<this, P>) => unknown): Promise<this> {
+    const m = meta(this);
+    const state = addPreload(m, emptyState(undefined), path, constrain as RelationConstraint | undefined);
+    await loadPreloads(m, [this], state.relations!.preloads);
+    return this;
+  }
+
+  /**
+   * The related records of this record as a query to refine, and the writes through the
+   * relation (`create`, `associate`/`dissociate`, `attach`/`detach`/`sync`).
+   *
+   * @example
+   * ```ts
+   * const recent = await artist.related('albums').where('year', '>', 2020)
+   * await album.related('artist').associate(artist)
+   * ```
+   */
+  related<N extends RelationName<this>>(name: N): RelatedQuery<RelatedRecord<this[N]> & object> {
+    return RelatedQuery.of(meta(this), this, name);
+  }
+
+  /** Related-record counts loaded by `withCount` (an empty object when none were). */
+  get $counts(): Readonly<Record<string, number>> {
+    return (this as unknown as Instance)[COUNTS] ?? {};
+  }
+
+  /** The pivot row's columns, on a record loaded through a many-to-many relation; undefined otherwise. */
+  get $pivot(): Readonly<Record<string, unknown>> | undefined {
+    return (this as unknown as Instance)[PIVOT];
+  }
+
   // ---- instances -------------------------------------------------------------
 
   /** Assigns properties; unknown ones are refused. Returns `this`. */
@@ -438,15 +525,21 @@ export class ActiveRecord {
     return (this as unknown as Instance)[CONNECTION];
   }
 
-  /** The column properties, ready for `JSON.stringify` (bigints become strings; Dates stay Dates and stringify as ISO text). */
+  /**
+   * The column properties, ready for `JSON.stringify` (bigints become strings; Dates stay
+   * Dates and stringify as ISO text), with the relations that were loaded (recursively),
+   * `$counts` and `$pivot` when there are any. Unloaded relations are left out.
+   */
   toJSON(): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const instance = this as unknown as Instance;
-    for (const column of meta(this).columns) {
+    const m = meta(this);
+    for (const column of m.columns) {
       const value = instance[column.property];
       if (value === undefined) continue;
       out[column.property] = typeof value === 'bigint' ? value.toString() : value;
     }
+    serializeRelations(m, this, out);
     return out;
   }
 

@@ -55,6 +55,8 @@ export function UpdatedAt(options?: ColumnOptions): FieldDecorator {
 /** Options of {@link defineModel}: those of `@Model`, plus a column decorator per property. */
 export interface DefineModelOptions extends ModelOptions {
   columns: Record<string, FieldDecorator>;
+  /** A relation decorator per property: `{ albums: HasMany(() => Album) }`. */
+  relations?: Record<string, FieldDecorator>;
 }
 
 /**
@@ -68,6 +70,7 @@ export interface DefineModelOptions extends ModelOptions {
  *   connection: 'primary',
  *   table: 'users',
  *   columns: { id: PrimaryKey({ type: 'integer' }), email: Column({ type: 'string' }), createdAt: CreatedAt() },
+ *   relations: { posts: HasMany(() => Post) },
  * })
  * ```
  */
@@ -78,7 +81,12 @@ export function defineModel<T extends Function>(model: T, options: DefineModelOp
   for (const [property, column] of Object.entries(options.columns)) {
     if (typeof column !== 'function') throw new ModelDefinitionError(`defineModel(): columns.${property} must be a column decorator such as Column({ type: 'string' })`);
   }
+  if (options.relations !== undefined && (options.relations === null || typeof options.relations !== 'object')) throw new ModelDefinitionError('defineModel(): "relations" must map each property to a relation decorator, e.g. { albums: HasMany(() => Album) }');
+  for (const [property, relation] of Object.entries(options.relations ?? {})) {
+    if (typeof relation !== 'function') throw new ModelDefinitionError(`defineModel(): relations.${property} must be a relation decorator such as HasMany(() => Album)`);
+  }
   for (const [property, column] of Object.entries(options.columns)) column(model.prototype as object, property);
+  for (const [property, relation] of Object.entries(options.relations ?? {})) relation(model.prototype as object, property);
   decorate(model);
   return model;
 }

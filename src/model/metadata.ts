@@ -10,6 +10,7 @@ import type { LifecycleParticipant } from './lifecycle.js';
 import { EventEmitter } from 'eventemitter3';
 import { LruMap } from '../util/lru-map.js';
 import type { ModelEvents } from './events.js';
+import type { RelationDef } from './relations/relation-types.js';
 
 /** Query shapes whose compiled SQL each model keeps per dialect (and hydrators per column list). */
 export const COMPILED_SHAPES_PER_MODEL = 500;
@@ -81,6 +82,8 @@ export class ModelMeta {
   readonly participants: LifecycleParticipant[];
   /** This class's own emitter (`Model.events`). */
   readonly events = new EventEmitter<ModelEvents>();
+  /** Declared relations by property name, parent class first (`@HasMany`, `@BelongsTo`, ...). */
+  readonly relations: Map<string, RelationDef>;
 
   constructor(ctor: Function, parent: ModelMeta | undefined) {
     this.ctor = ctor;
@@ -91,6 +94,12 @@ export class ModelMeta {
     for (const column of parent?.columns ?? []) this.#add(column);
     for (const [hook, methods] of parent?.hooks ?? []) this.hooks.set(hook, [...methods]);
     this.participants = [...(parent?.participants ?? [])];
+    this.relations = new Map(parent?.relations);
+  }
+
+  addRelation(relation: RelationDef): void {
+    if (this.byProperty.has(relation.property)) throw new ModelDefinitionError(`${this.name}.${relation.property} is a column; a relation needs a property of its own`);
+    this.relations.set(relation.property, relation);
   }
 
   addHook(hook: HookName, method: string): void {
@@ -180,6 +189,7 @@ export class ModelMeta {
   }
 
   addColumn(column: ColumnMeta): void {
+    if (this.relations.has(column.property)) throw new ModelDefinitionError(`${this.name}.${column.property} is a relation; a column needs a property of its own`);
     if (column.primary && this.columns.some((c) => c.primary && c.property !== column.property)) {
       throw new ModelDefinitionError(`${this.name} declares more than one @PrimaryKey(); composite keys are not supported`);
     }

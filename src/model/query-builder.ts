@@ -14,8 +14,18 @@ import { encodeFor, resolveTarget, runStatement, type Target } from './target.js
 import type { Attributes, Prop, Selected } from './types.js';
 import { QueryConditions } from './query-conditions.js';
 import { checkRawPlaceholders, OPERATORS, type Operator } from './where-nodes.js';
+import { addCount, addFilter, addPreload, setKeyLimit, type RelationConstraint } from './relations/relation-specs.js';
+import { countAcross, resolveRelationConditions } from './relations/relation-conditions.js';
+import { loadPreloads } from './relations/preload-engine.js';
+import { setCount } from './relations/record-relations.js';
+import type { PreloadPath, RelatedQueryOf, RelationName } from './relations/relation-typing.js';
 
 export { OPERATORS, checkRawPlaceholders, type Operator };
+
+/** A query handed through a promise without being run (a promise resolving to a thenable would run it). */
+interface Wrapped<Q> {
+  readonly query: Q;
+}
 
 /** What `paginate()` resolves with. */
 export interface Page<R> {
@@ -51,6 +61,81 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
   /** @internal */
   protected withState(state: QueryState): this {
     return new ModelQuery<M, R>(this.meta, undefined, state) as this;
+  }
+
+  /** @internal The model and state behind a query, for the relation code. */
+  static stateOf(query: ModelQuery<object, unknown>): { meta: ModelMeta; state: QueryState } {
+    return { meta: query.meta, state: query.state };
+  }
+
+  // ---- relations (docs/relations.md) -------------------------------------------
+
+  /**
+   * Loads a relation onto every record the query returns: one more query per relation
+   * (per level of a dotted path, plus the pivot of a many-to-many), whatever the number
+   * of records. `constrain` refines the related query (and may preload further).
+   *
+   * @example
+   * ```ts
+   * const artists = await Artist.query()
+   *   .preload('albums', (q) => q.where('year', '>', 2000).orderBy('year').preload('tracks'))
+   *   .preload('label')
+   * ```
+   */
+  preload<P extends PreloadPath<M>>(path: P, constrain?: (query: RelatedQueryOf<M, P>) => unknown): this {
+    return this.withState(addPreload(this.meta, this.state, path, constrain as RelationConstraint | undefined));
+  }
+
+  /**
+   * Counts related records into `record.$counts[name]`. On the parent's connection this
+   * is a correlated subquery of the same statement; across connections, one grouped
+   * count per chunk of parent keys after the parents are read.
+   *
+   * @example
+   * ```ts
+   * const artists = await Artist.query().withCount('albums', (q) => q.where('year', '>', 2000))
+   * artists[0].$counts.albums
+   * ```
+   */
+  withCount<N extends RelationName<M>>(name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): this {
+    return this.withState(addCount(this.meta, this.state, name, constrain as RelationConstraint | undefined));
+  }
+
+  /**
+   * Only records with at least one related record (matching `constrain`): `EXISTS (…)`
+   * on the same connection; across connections the related keys are read there first
+   * (at most {@link crossConnectionKeyLimit} of them) and matched with `IN` here.
+   *
+   * @example
+   * ```ts
+   * const withRecentAlbums = await Artist.whereHas('albums', (q) => q.where('year', '>', 2020))
+   * ```
+   */
+  whereHas<N extends RelationName<M>>(name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): this {
+    return this.withState(addFilter(this.meta, this.state, name, false, constrain as RelationConstraint | undefined));
+  }
+
+  /** Only records without any related record (matching `constrain`); see {@link whereHas}. */
+  whereDoesntHave<N extends RelationName<M>>(name: N, constrain?: (query: RelatedQueryOf<M, N>) => unknown): this {
+    return this.withState(addFilter(this.meta, this.state, name, true, constrain as RelationConstraint | undefined));
+  }
+
+  /** The most keys `withCount` / `whereHas` of this query may carry across connections (default: `manager.crossConnectionKeyLimit`, 10,000). */
+  crossConnectionKeyLimit(limit: number): this {
+    return this.withState(setKeyLimit(this.state, limit));
+  }
+
+  /**
+   * This query with its relation filters (and, to read rows, its counts) compiled for the
+   * connection it runs on. Anything but a row read keeps only the filters: a count or an
+   * update has no use for preloads and counts.
+   */
+  async #resolved(target: Target, forRows = false): Promise<Wrapped<this>> {
+    const work = this.state.relations!;
+    const state = forRows ? this.state : { ...this.state, relations: { ...work, preloads: [], counts: [] } };
+    const resolved = await resolveRelationConditions(this.meta, state, target);
+    // Wrapped: a query is thenable, and a promise resolving to one would run it.
+    return { query: this.withState(forRows ? resolved : { ...resolved, relations: undefined }) };
   }
 
   /** A query with another result type (after select/distinct). */
@@ -149,19 +234,32 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       throw new QueryBuilderError('groupBy() starts from conditions only: put orderBy/limit/offset on the grouped query, and select/distinct have no meaning there');
     }
     this.#assertNoLock('groupBy');
+    if (s.relations?.filters.length || s.relations?.counts.length) throw new QueryBuilderError('groupBy() cannot take whereHas / whereDoesntHave / withCount yet: filter with whereIn on keys you read first');
     if (properties.length === 0) throw new QueryBuilderError('groupBy() needs at least one property');
     return new GroupedQuery(this.meta, s, properties.map((p) => this.meta.column(p)));
   }
 
-  /** Runs the query and hydrates model instances. */
+  /** Runs the query and hydrates model instances (then loads its preloads and counts). */
   async all(): Promise<R[]> {
     const target = targetFor(this.meta, this.state);
+    if (this.state.relations === undefined) return this.#fetch(target);
+    const { query } = await this.#resolved(target, true);
+    const out = await query.#fetch(target);
+    await countAcross(this.meta, out as object[], query.state, target);
+    await loadPreloads(this.meta, out as object[], query.state.relations!.preloads);
+    return out;
+  }
+
+  async #fetch(target: Target): Promise<R[]> {
     const columns = this.state.select ?? this.meta.columns;
     const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target));
     const hydrate = hydratorFor(this.meta, columns);
     const name = target.connection.name;
     const out = new Array<R>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = hydrate(rows[i]!, name) as R;
+    for (const count of this.state.relations?.countColumns ?? []) {
+      for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number(rows[i]![count.alias]));
+    }
     return out;
   }
 
@@ -172,7 +270,9 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       'all',
       (q) => {
         const columns = (s.select ?? this.meta.columns).map((c) => c.column);
-        return s.distinct ? q.distinct(columns) : q.select(columns);
+        const selected = s.distinct ? q.distinct(columns) : q.select(columns);
+        for (const count of s.relations?.countColumns ?? []) selected.select(count.build(target.connection.knex, count.start).as(count.alias) as never);
+        return selected;
       },
       s.lock && target.connection.dialect.lockClause(s.lock),
     );
@@ -188,6 +288,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
   async exists(): Promise<boolean> {
     this.#assertNoLock('exists');
     const target = targetFor(this.meta, this.state);
+    if (this.state.relations) return (await this.#resolved(target)).query.exists();
     const statement = this.#compile(target, 'exists', (q) => q.clearOrder().select(q.client.raw('1 as e')).limit(1));
     const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, this.state, target));
     return rows.length > 0;
@@ -198,6 +299,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const column = this.meta.column(property);
     const s = this.state;
     const target = targetFor(this.meta, s);
+    if (s.relations) return (await this.#resolved(target)).query.pluck(property);
     const statement = this.#compile(target, `pluck:${column.column}`, (q) => (s.distinct ? q.distinct(column.column) : q.select(column.column)), s.lock && target.connection.dialect.lockClause(s.lock));
     const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, s, target));
     const decode = decoders[column.type];
@@ -253,6 +355,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       throw new QueryBuilderError(`${aggregate.fn}(${aggregate.column!.property}) over a distinct query needs ${aggregate.column!.property} among its properties`);
     }
     const target = targetFor(this.meta, s);
+    if (s.relations) return (await this.#resolved(target)).query.#aggregate(spec);
     const statement = this.#compile(target, `agg:${aggregate.fn}:${column ?? '*'}`, (q) => {
       const knex = target.connection.knex;
       const expression = aggregateExpression(knex, aggregate, 'value');
@@ -281,6 +384,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const columns = entries.map(([property]) => this.meta.column(property));
     const assigned = entries.map(([, value], i) => columnValue(this.meta.name, columns[i]!, value));
     const target = targetFor(this.meta, this.state);
+    if (this.state.relations) return (await this.#resolved(target)).query.#update(attributes);
     const whereCount = this.state.values.length;
     const statement = this.#compile(target, `update:${columns.map((c) => c.column).join(',')}`, (q) =>
       q.update(Object.fromEntries(columns.map((c, i) => [c.column, slot(whereCount + i)]))),
@@ -314,6 +418,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const column = this.meta.column(property);
     const amount = counterStep(this.meta.name, column, by, down);
     const target = targetFor(this.meta, this.state);
+    if (this.state.relations) return (await this.#resolved(target)).query.#increment(property, by, down);
     const whereCount = this.state.values.length;
     const operand = column.type === 'float' ? '?' : target.connection.dialect.integerOperand;
     const statement = this.#compile(target, `increment:${column.column}`, (q) => q.update({ [column.column]: q.client.raw(`?? + ${operand}`, [column.column, slot(whereCount)]) }));
@@ -442,6 +547,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
 
   async #forceDelete(): Promise<number> {
     const target = targetFor(this.meta, this.state);
+    if (this.state.relations) return (await this.#resolved(target)).query.#forceDelete();
     const statement = this.#compile(target, 'delete', (q) => q.delete());
     const count = (await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, this.state, target))).affected;
     this.meta.events.emit('bulk', { operation: 'delete', count });

@@ -6,6 +6,7 @@ import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import { bindingsFor, type CompiledStatement } from './statement-compiler.js';
 import { execOptions, resolveTarget, type Target } from './target.js';
 import { applyWhere, type ValueType, type WhereNode } from './where-nodes.js';
+import type { RelationWork } from './relations/relation-work.js';
 
 /** What a model query says, shared by `ModelQuery` and the grouped queries built on it. */
 export interface QueryState {
@@ -27,10 +28,12 @@ export interface QueryState {
   readonly boundList: boolean;
   /** Soft-deleting models: which rows the query sees (`'without'` the soft-deleted ones unless asked). */
   readonly trashed: TrashedScope;
+  /** Preloads, counts and relation filters (`preload`, `withCount`, `whereHas`); undefined when none. */
+  readonly relations: RelationWork | undefined;
 }
 
 export function emptyState(explicit: string | undefined): QueryState {
-  return { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without' };
+  return { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without', relations: undefined };
 }
 
 const LIST_ELEMENT_TYPES: Record<ResolvedType, ListElementType> = {
@@ -64,9 +67,13 @@ export function encodeValues(values: readonly unknown[], types: readonly ValueTy
  * soft-delete scope when the model has one and the query did not lift it.
  */
 export function conditionsBuilder(knex: Knex, meta: ModelMeta, state: QueryState, dialect: DialectAdapter): Knex.QueryBuilder {
-  const q = knex(meta.tableName);
+  return applyConditions(knex(meta.tableName), meta, state, dialect, 0);
+}
+
+/** Adds the query's WHERE part and soft-delete scope to `q`, its values as slots from `start` (a relation subquery starts after its outer query's). */
+export function applyConditions(q: Knex.QueryBuilder, meta: ModelMeta, state: QueryState, dialect: DialectAdapter, start: number): Knex.QueryBuilder {
   const applyAll = (builder: Knex.QueryBuilder) => {
-    let index = 0;
+    let index = start;
     for (const node of state.wheres) index = applyWhere(builder, node, index, dialect);
   };
   const deletedAt = state.trashed === 'with' ? undefined : meta.deletedAt;

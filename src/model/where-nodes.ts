@@ -22,7 +22,9 @@ export type WhereNode =
   | { kind: 'like'; bool: Bool; column: string; insensitive: boolean }
   | { kind: 'raw'; bool: Bool; sql: string; count: number }
   | { kind: 'after'; bool: Bool; columns: readonly string[] }
-  | { kind: 'group'; bool: Bool; not: boolean; nodes: readonly WhereNode[] };
+  | { kind: 'group'; bool: Bool; not: boolean; nodes: readonly WhereNode[] }
+  /** `[NOT] EXISTS (subquery)` (relation filters); `build` writes the subquery with slots from `index`. */
+  | { kind: 'exists'; bool: Bool; not: boolean; count: number; build: (q: Knex.QueryBuilder, index: number, dialect: DialectAdapter) => void };
 
 /**
  * How a bound value is encoded: as a column type; (a long `whereIn` list) as a list of
@@ -64,6 +66,17 @@ export function applyWhere(q: Knex.QueryBuilder, node: WhereNode, index: number,
       const slots = Array.from({ length: node.count }, (_, i) => slot(index + i));
       if (or) q.orWhereRaw(node.sql, slots);
       else q.whereRaw(node.sql, slots);
+      return index + node.count;
+    }
+    case 'exists': {
+      const { build } = node;
+      // knex runs the callback when it compiles: the slots are fixed now.
+      const start = index;
+      const sub = function (this: Knex.QueryBuilder) {
+        build(this, start, dialect);
+      };
+      if (or) (node.not ? q.orWhereNotExists(sub) : q.orWhereExists(sub));
+      else node.not ? q.whereNotExists(sub) : q.whereExists(sub);
       return index + node.count;
     }
     case 'after': {
@@ -108,6 +121,7 @@ function slotCount(node: WhereNode): number {
       return 2;
     case 'in':
     case 'raw':
+    case 'exists':
       return node.count;
     case 'after':
       return 1 + (node.columns.length * (node.columns.length + 1)) / 2;

@@ -43,7 +43,7 @@ function reader(properties: readonly string[], integerKeys: readonly boolean[]):
 }
 
 /** One key value as text tagged with its kind; undefined for null (SQL's NULL = NULL is not true). */
-function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
+export function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
   switch (typeof value) {
     case 'number':
       return Number.isInteger(value) ? `n${BigInt(value)}` : `n${value}`;

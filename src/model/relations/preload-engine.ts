@@ -1,0 +1,111 @@
+import { CONNECTION, type RecordSlots } from '../hydration.js';
+import type { ModelMeta } from '../metadata.js';
+import { ModelQuery } from '../query-builder.js';
+import type { QueryState } from '../query-state.js';
+import { cloneRecord, PIVOT, setRelation } from './record-relations.js';
+import { chunks, distinctKeys, integerKey, matchKey } from './relation-keys.js';
+import { relationOf } from './relation-resolve.js';
+import { readPivot, type PivotRow } from './pivot-rows.js';
+import { relatedExplicit, relatedTarget } from './relation-target.js';
+import type { ResolvedRelation } from './relation-types.js';
+import type { PreloadSpec } from './relation-work.js';
+
+type Instance = RecordSlots & Record<string, unknown>;
+
+/**
+ * Loads each preload onto `records`: one query per relation (per chunk of keys, plus one
+ * for a many-to-many's pivot), never one per record; children are matched to parents in
+ * memory by key value. Nested preloads run the same way on the children.
+ */
+export async function loadPreloads(meta: ModelMeta, records: readonly object[], preloads: readonly PreloadSpec[]): Promise<void> {
+  if (records.length === 0) return;
+  for (const preload of preloads) {
+    const relation = relationOf(meta, preload.name);
+    for (const [connection, parents] of byConnection(records as Instance[])) await loadRelation(relation, parents, connection, preload.state);
+  }
+}
+
+// Records read through one query share a connection; records gathered by hand may not, and the connection rule follows each one's.
+function byConnection(records: Instance[]): Map<string | undefined, Instance[]> {
+  const first = records[0]![CONNECTION];
+  if (records.every((r) => r[CONNECTION] === first)) return new Map([[first, records]]);
+  const groups = new Map<string | undefined, Instance[]>();
+  for (const record of records) {
+    const list = groups.get(record[CONNECTION]);
+    if (list) list.push(record);
+    else groups.set(record[CONNECTION], [record]);
+  }
+  return groups;
+}
+
+async function loadRelation(relation: ResolvedRelation, parents: Instance[], connection: string | undefined, state: QueryState): Promise<void> {
+  const { parentKey, childKey } = relation;
+  const integer = integerKey(parentKey) && integerKey(childKey);
+  if (relation.pivot) return loadThroughPivot(relation, parents, connection, state, integer);
+  const keys = distinctKeys(parents, parentKey.property, integer, childKey);
+  const children = await fetchByKeys(relation, connection, state, childKey.property, keys);
+  const byKey = groupBy(children, childKey.property, integer);
+  for (const parent of parents) {
+    const key = matchKey(parent[parentKey.property], integer, parentKey.property);
+    const matched = key === undefined ? undefined : byKey.get(key);
+    setRelation(parent, relation.name, relation.many ? (matched ? matched.slice() : []) : (matched?.[0] ?? null));
+  }
+}
+
+/** The related records whose `property` is among `keys`: one query per chunk below the dialect's bind limit. */
+export async function fetchByKeys(relation: ResolvedRelation, parentConnection: string | undefined, state: QueryState, property: string, keys: readonly unknown[]): Promise<Instance[]> {
+  if (keys.length === 0) return [];
+  const explicit = relatedExplicit(relation, parentConnection);
+  const query = new ModelQuery<Instance>(relation.related, undefined, { ...state, explicit });
+  const size = relatedTarget(relation, parentConnection).connection.dialect.maxBindings - state.values.length - 1;
+  const out: Instance[] = [];
+  for (const chunk of chunks(keys, size)) {
+    const rows = await query.whereIn(property as never, chunk as never);
+    for (const row of rows) out.push(row);
+  }
+  return out;
+}
+
+async function loadThroughPivot(relation: ResolvedRelation, parents: Instance[], connection: string | undefined, state: QueryState, integer: boolean): Promise<void> {
+  const { parentKey, childKey } = relation;
+  const parentConnection = connection ?? relatedTarget(relation, undefined).connection.name;
+  const pivotRows = await readPivot(relation, parentConnection, distinctKeys(parents, parentKey.property, integer, parentKey));
+  const relatedKeys = distinctKeys(pivotRows.map((p) => ({ k: p.relatedKey })), 'k', integer, childKey);
+  const related = await fetchByKeys(relation, parentConnection, state, childKey.property, relatedKeys);
+  const pivotsByRelated = new Map<string, PivotRow[]>();
+  for (const row of pivotRows) {
+    const key = matchKey(row.relatedKey, integer, relation.pivot!.relatedKey)!;
+    const list = pivotsByRelated.get(key);
+    if (list) list.push(row);
+    else pivotsByRelated.set(key, [row]);
+  }
+  // Parent key → its related records, in the related query's order; a record related to several parents is copied, each copy with its own $pivot.
+  const byParent = new Map<string, Instance[]>();
+  for (const record of related) {
+    const rows = pivotsByRelated.get(matchKey(record[childKey.property], integer, childKey.property)!) ?? [];
+    rows.forEach((row, i) => {
+      const copy = i === 0 ? record : cloneRecord(record);
+      (copy as Record<symbol, unknown>)[PIVOT] = row.values;
+      const parentMatch = matchKey(row.foreignKey, integer, relation.pivot!.foreignKey)!;
+      const list = byParent.get(parentMatch);
+      if (list) list.push(copy);
+      else byParent.set(parentMatch, [copy]);
+    });
+  }
+  for (const parent of parents) {
+    const key = matchKey(parent[parentKey.property], integer, parentKey.property);
+    setRelation(parent, relation.name, (key === undefined ? undefined : byParent.get(key)) ?? []);
+  }
+}
+
+function groupBy(records: readonly Instance[], property: string, integer: boolean): Map<string, Instance[]> {
+  const map = new Map<string, Instance[]>();
+  for (const record of records) {
+    const key = matchKey(record[property], integer, property);
+    if (key === undefined) continue;
+    const list = map.get(key);
+    if (list) list.push(record);
+    else map.set(key, [record]);
+  }
+  return map;
+}
