@@ -3,7 +3,7 @@
  *
  * - `BENCH_DIALECTS=sqlite,postgresql,mysql`: which databases (default: SQLite, plus
  *   PostgreSQL / MySQL when `POLYRECORD_PG_URL` / `POLYRECORD_MYSQL_URL` are set).
- * - `BENCH_ONLY=W1,W3`: which workloads (default: all).
+ * - `BENCH_ONLY=W1,W3`: which workloads (default: all), R1–R5 included (relations, warm mode only).
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all four).
  * - `BENCH_MODE=warm|cold|both`: long warmed-up runs per contender, short interleaved
  *   runs of all contenders together, or both (default; cold first, per dialect).

@@ -12,6 +12,7 @@ import { readOptions, type BenchMode, type DialectChoice, type ContenderName } f
 import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
 import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
+import { benchRelations, RELATION_IDS } from './relations/run.js';
 import { provisionTarget, type BenchTarget } from './targets.js';
 import { WORKLOADS, type Measurement, type Workload } from './workloads.js';
 
@@ -54,7 +55,7 @@ async function coldRun(target: BenchTarget, contenders: readonly Contender[], db
   }
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[] }> {
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: string }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -75,7 +76,9 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
       }
       results.push({ label: target.label, dialect: target.dialect, mode, version, contenders: ran, workloads });
     }
-    return { results, failures };
+    // R1–R5 read a seeded set of tables many times over: warm mode only (the first-call costs are W1–W3's cold mode).
+    const relations = modes.includes('warm') && RELATION_IDS.some((id) => !only || only.has(id)) ? await benchRelations(choice, target, only, names, failures) : undefined;
+    return { results, failures, relations };
   } finally {
     for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
     await db.close();
@@ -84,7 +87,7 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
 }
 
 async function main(): Promise<void> {
-  const options = readOptions(process.env, WORKLOADS.map((w) => w.id));
+  const options = readOptions(process.env, [...WORKLOADS.map((w) => w.id), ...RELATION_IDS]);
   const cpu = cpus();
   console.log(`# polyrecord bench, ${new Date().toISOString()}`);
   console.log(`Node ${process.version}, ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM`);
@@ -98,7 +101,8 @@ async function main(): Promise<void> {
     failures.push(...run.failures);
     results.push(...run.results);
     if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
-    for (const result of run.results) console.log(`\n${renderDialect(result)}`);
+    for (const result of run.results.filter((r) => r.workloads.length > 0)) console.log(`\n${renderDialect(result)}`);
+    if (run.relations) console.log(`\n${run.relations}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   if (failures.length) {

@@ -25,8 +25,8 @@ export interface BenchTarget {
 
 const LABELS: Record<Dialect, string> = { sqlite: 'SQLite', postgresql: 'PostgreSQL', mysql: 'MySQL/MariaDB' };
 
-function databaseName(): string {
-  return `polyrecord_bench_${process.pid}`;
+function databaseName(suffix: string): string {
+  return `polyrecord_bench_${process.pid}${suffix}`;
 }
 
 
@@ -55,8 +55,8 @@ function sqliteTarget(): BenchTarget {
   };
 }
 
-async function serverTarget(dialect: ServerDialect, url: string): Promise<BenchTarget> {
-  const { url: location, drop } = await createServerDatabase(dialect, url, databaseName());
+async function serverTarget(dialect: ServerDialect, url: string, suffix: string): Promise<BenchTarget> {
+  const { url: location, drop } = await createServerDatabase(dialect, url, databaseName(suffix));
   return {
     dialect,
     label: LABELS[dialect],
@@ -67,14 +67,14 @@ async function serverTarget(dialect: ServerDialect, url: string): Promise<BenchT
   };
 }
 
-/** Creates the fresh database for one dialect. */
-export function provisionTarget(choice: DialectChoice): Promise<BenchTarget> {
+/** Creates the fresh database for one dialect; `suffix` names a second one on the same server (the relation bench's other connection). */
+export function provisionTarget(choice: DialectChoice, suffix = ''): Promise<BenchTarget> {
   switch (choice.dialect) {
     case 'sqlite':
       return Promise.resolve(sqliteTarget());
     case 'postgresql':
-      return serverTarget('postgresql', choice.url!);
+      return serverTarget('postgresql', choice.url!, suffix);
     case 'mysql':
-      return serverTarget('mysql', choice.url!);
+      return serverTarget('mysql', choice.url!, suffix);
   }
 }

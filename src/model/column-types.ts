@@ -45,13 +45,44 @@ export function inferType(designType: unknown): ResolvedType {
 
 const NAIVE_DATETIME = /^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
+/** The digit at `i` as a number, or NaN when it is not a digit. */
+function digit(text: string, i: number): number {
+  const d = text.charCodeAt(i) - 48;
+  return d >= 0 && d <= 9 ? d : NaN;
+}
+
+/**
+ * The instant of `YYYY-MM-DDTHH:MM:SS.sssZ` (what `toISOString()` writes and SQLite
+ * stores), read digit by digit: about twice as fast as `new Date(text)`, which matters
+ * when thousands of rows are read. Undefined for any other text, and for fields out of
+ * range (a day above 28, where months differ; a year below 100), which `new Date(text)` then judges.
+ */
+function isoInstant(text: string): number | undefined {
+  if (text.length !== 24 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58 || text.charCodeAt(19) !== 46) return undefined;
+  const two = (i: number) => digit(text, i) * 10 + digit(text, i + 1);
+  const month = two(5);
+  const day = two(8);
+  const hour = two(11);
+  const minute = two(14);
+  const second = two(17);
+  const ms = digit(text, 20) * 100 + two(21);
+  // NaN fails every comparison, so a non-digit anywhere falls back too.
+  if (!(month >= 1 && month <= 12 && day >= 1 && day <= 28 && hour <= 23 && minute <= 59 && second <= 59 && ms >= 0)) return undefined;
+  const year = two(0) * 100 + two(2);
+  // Date.UTC reads years 0–99 as 1900–1999: leave those to `new Date`.
+  return year >= 100 ? Date.UTC(year, month - 1, day, hour, minute, second, ms) : undefined;
+}
+
 function toDate(value: unknown): Date {
   if (value instanceof Date) return new Date(value.getTime());
   if (typeof value === 'number') return new Date(value);
   if (typeof value === 'bigint') return new Date(Number(value));
   const text = String(value);
   // ISO-8601 with a zone (what SQLite stores) parses directly; test the cheap case first.
-  if (text.charCodeAt(text.length - 1) === 90 /* Z */) return new Date(text);
+  if (text.charCodeAt(text.length - 1) === 90 /* Z */) {
+    const instant = isoInstant(text);
+    return new Date(instant ?? text);
+  }
   // Zone-less text (MySQL DATETIME, PostgreSQL TIMESTAMP) was written as UTC wall time.
   if (NAIVE_DATETIME.test(text)) return new Date(`${text.replace(' ', 'T')}Z`);
   if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return new Date(`${text}T00:00:00Z`);

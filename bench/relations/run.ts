@@ -1,0 +1,91 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import createKnex from 'knex';
+import { rotate } from '../measure.js';
+import type { ContenderName, DialectChoice } from '../options.js';
+import { provisionTarget, type BenchTarget } from '../targets.js';
+import type { RelationContender, RelationContenderName } from './contender.js';
+import { seedChildren, seedRelations, SIZES } from './data.js';
+import { openKnexRelations } from './knex.js';
+import { openObjectionRelations } from './objection.js';
+import { openPolyrecordRelations } from './polyrecord.js';
+import { openRawRelations } from './raw.js';
+import { renderRelations, type RelationResult } from './report.js';
+import { RELATION_WORKLOADS, measureRelation } from './workloads.js';
+
+const log = (message: string) => process.stderr.write(`${message}\n`);
+
+/**
+ * The second database of R2: another file next to the SQLite one, or another database on
+ * the same server (`polyrecord_bench_<pid>_b`). Same dialect: R2 measures crossing a
+ * connection, not the other dialect's driver.
+ */
+async function secondDatabase(choice: DialectChoice, main: BenchTarget): Promise<BenchTarget> {
+  if (choice.dialect !== 'sqlite') return provisionTarget(choice, '_b');
+  const file = `${dirname(main.location)}/second.sqlite`;
+  return {
+    ...main,
+    location: file,
+    polyrecordConfig: { driver: 'sqlite', database: file },
+    knexConfig: { client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true },
+    drop: async () => rmSync(file, { force: true }),
+  };
+}
+
+async function seed(target: BenchTarget, onlyChildren: boolean): Promise<void> {
+  const knex = createKnex(target.knexConfig);
+  try {
+    if (target.dialect === 'sqlite') await knex.raw('PRAGMA journal_mode = WAL');
+    await (onlyChildren ? seedChildren(knex, target.dialect) : seedRelations(knex, target.dialect));
+  } finally {
+    await knex.destroy();
+  }
+}
+
+/** Opens the contenders the run asked for (raw, knex, polyrecord) and Objection. */
+function openAll(main: BenchTarget, second: BenchTarget, names: readonly ContenderName[]): RelationContender[] {
+  const page = SIZES.eventPage;
+  const out: RelationContender[] = [];
+  if (names.includes('raw')) out.push(openRawRelations(main, second, page));
+  if (names.includes('knex')) out.push(openKnexRelations(main, second, page));
+  out.push(openObjectionRelations(main));
+  if (names.includes('polyrecord')) out.push(openPolyrecordRelations(main, second, page));
+  return out;
+}
+
+/** R1–R5 on one dialect, warm mode only; resolves with the rendered table. */
+export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], failures: string[]): Promise<string> {
+  const workloads = RELATION_WORKLOADS.filter((w) => !only || only.has(w.id));
+  const second = await secondDatabase(choice, main);
+  let contenders: RelationContender[] = [];
+  try {
+    const started = Date.now();
+    await seed(main, false);
+    await seed(second, true);
+    log(`\n${main.label}, relations (seeded in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    contenders = openAll(main, second, names);
+    const results: RelationResult[] = [];
+    for (const [index, workload] of workloads.entries()) {
+      const by: Partial<Record<RelationContenderName, { ms: number; rssMB?: number }>> = {};
+      for (const contender of rotate(contenders, index)) {
+        try {
+          const m = await measureRelation(workload, contender);
+          if (!m) continue;
+          by[contender.name] = m;
+          log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
+        } catch (error) {
+          failures.push(`${main.label} ${workload.id} ${contender.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+          log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      results.push({ workload, by });
+    }
+    return renderRelations(main.label, results);
+  } finally {
+    for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
+    await second.drop();
+  }
+}
+
+/** The relation workload ids, for `BENCH_ONLY`. */
+export const RELATION_IDS = RELATION_WORKLOADS.map((w) => w.id);
