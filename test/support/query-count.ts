@@ -1,0 +1,27 @@
+import { ConnectionManager, type QueryEvent } from '../../src/index.js';
+
+/**
+ * Runs `fn` and collects the statements sent meanwhile (the manager's `'query'` event),
+ * on every connection or only on `connection` (a name or alias). Proves a code path's
+ * statement count, e.g. that loading a relation takes one query, not one per record.
+ *
+ * @example
+ * ```ts
+ * const { result, queries } = await countQueries(() => Post.query().with('author').all(), { connection: 'primary' })
+ * expect(queries).toHaveLength(2)
+ * ```
+ */
+export async function countQueries<T>(fn: () => Promise<T> | T, options: { connection?: string; manager?: ConnectionManager } = {}): Promise<{ result: T; queries: QueryEvent[] }> {
+  const manager = options.manager ?? ConnectionManager.default;
+  const only = options.connection === undefined ? undefined : manager.get(options.connection).name;
+  const queries: QueryEvent[] = [];
+  const listener = (event: QueryEvent) => {
+    if (only === undefined || event.connection === only) queries.push(event);
+  };
+  manager.events.on('query', listener);
+  try {
+    return { result: await fn(), queries };
+  } finally {
+    manager.events.off('query', listener);
+  }
+}
