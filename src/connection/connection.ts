@@ -116,7 +116,7 @@ export class Connection {
     // SQLite's free connection: run synchronously, no queueing.
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.#send(connection, sql, bindings, options, false);
+      result = this.run(connection, sql, bindings, options, false);
     } catch (error) {
       lender.release(connection);
       return Promise.reject(error);
@@ -131,7 +131,7 @@ export class Connection {
   async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
     const connection = await this.acquire();
     try {
-      return await this.#send(connection, sql, bindings, options, false);
+      return await this.run(connection, sql, bindings, options, false);
     } finally {
       this.release(connection);
     }
@@ -147,17 +147,18 @@ export class Connection {
   }
 
   /**
-   * Runs one statement on a held driver connection (a transaction's: its query event says
-   * `inTransaction`), synchronously where the driver is (SQLite), so loops over many rows
-   * need no promise per row. Errors are {@link QueryError}s.
+   * Runs one statement on a held driver connection, synchronously where the driver is
+   * (SQLite), so loops over many rows need no promise per row. Errors are {@link QueryError}s.
+   * `inTransaction` is what its query event says: the session is a transaction's (the
+   * default), or was taken from the pool for this statement alone ({@link execute}).
    */
-  run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
-    return this.#send(connection, sql, bindings, options, true);
+  run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, inTransaction = true): ExecResult | Promise<ExecResult> {
+    // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
+    if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
+    return this.#runReported(connection, sql, bindings, options, inTransaction);
   }
 
-  // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
-  #send(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
-    if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
+  #runReported(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
     const start = performance.now();
     let result: ExecResult | Promise<ExecResult>;
     try {

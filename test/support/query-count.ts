@@ -1,5 +1,16 @@
 import { ConnectionManager, type QueryEvent } from '../../src/index.js';
 
+/** What {@link countQueries} collected. */
+export interface CountedQueries<T> {
+  readonly result: T;
+  /** The statements, in the order they finished. */
+  readonly queries: QueryEvent[];
+  /** `queries.length`. */
+  readonly count: number;
+  /** The statements' texts. */
+  readonly sql: string[];
+}
+
 /**
  * Runs `fn` and collects the statements sent meanwhile (the manager's `'query'` event),
  * on every connection or only on `connection` (a name or alias). Proves a code path's
@@ -11,7 +22,7 @@ import { ConnectionManager, type QueryEvent } from '../../src/index.js';
  * expect(queries).toHaveLength(2)
  * ```
  */
-export async function countQueries<T>(fn: () => Promise<T> | T, options: { connection?: string; manager?: ConnectionManager } = {}): Promise<{ result: T; queries: QueryEvent[] }> {
+export async function countQueries<T>(fn: () => Promise<T> | T, options: { connection?: string; manager?: ConnectionManager } = {}): Promise<CountedQueries<T>> {
   const manager = options.manager ?? ConnectionManager.default;
   const only = options.connection === undefined ? undefined : manager.get(options.connection).name;
   const queries: QueryEvent[] = [];
@@ -20,7 +31,8 @@ export async function countQueries<T>(fn: () => Promise<T> | T, options: { conne
   };
   manager.events.on('query', listener);
   try {
-    return { result: await fn(), queries };
+    const result = await fn();
+    return { result, queries, count: queries.length, sql: queries.map((q) => q.sql) };
   } finally {
     manager.events.off('query', listener);
   }
