@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import {
   ConnectionManager,
   CrossDbTransaction,
@@ -203,6 +203,22 @@ describeEachDialect('query events', (dialect) => {
     await ConnectionManager.get('src').knex('members').select('id');
     await Member.transaction(async () => void (await Member.create({ email: 'z@q.io', visits: 1 })));
     expect(seen).toHaveLength(counted);
+  });
+
+  // SQLite's compiled path touches no pool timer, so any clock read here would be the events' own.
+  it.runIf(dialect.driver === 'sqlite')('with nobody listening, a statement reads no clock', async () => {
+    await Member.where({ visits: 1 }).count();
+    const now = vi.spyOn(performance, 'now');
+    try {
+      await Member.where({ visits: 1 }).count();
+      await Member.bulkInsert([{ email: 'clock@q.io', visits: 1 }]);
+      expect(now).not.toHaveBeenCalled();
+      const { queries } = await countQueries(() => Member.where({ visits: 1 }).count());
+      expect(queries).toHaveLength(1);
+      expect(now).toHaveBeenCalledTimes(2);
+    } finally {
+      now.mockRestore();
+    }
   });
 
   it.runIf(dialect.driver !== 'sqlite')('no event field shows the password of a connection configured with one', async () => {
