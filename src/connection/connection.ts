@@ -171,10 +171,15 @@ export class Connection {
       this.#report(sql, bindings, inTransaction, start, result, undefined);
       return result;
     }
-    return result.then(
-      (done) => {
-        this.#report(sql, bindings, inTransaction, start, done, undefined);
-        return done;
+    return this.#reportSettled(result, sql, bindings, inTransaction, start, (done) => done);
+  }
+
+  /** Reports a statement once its answer (counted by `count`) or its failure arrives. */
+  #reportSettled<T>(pending: Promise<T>, sql: string, bindings: readonly unknown[], inTransaction: boolean, start: number, count: (reply: T) => ReplyCounts | ExecResult | undefined): Promise<T> {
+    return pending.then(
+      (reply) => {
+        this.#report(sql, bindings, inTransaction, start, count(reply), undefined);
+        return reply;
       },
       (error: unknown) => {
         this.#report(sql, bindings, inTransaction, start, undefined, error);
@@ -212,16 +217,7 @@ export class Connection {
   readonly #reportStatement: ReportStatement = (sql, bindings, inTransaction, send, count) => {
     if (!this.#listening()) return send();
     const start = performance.now();
-    return send().then(
-      (reply) => {
-        this.#report(sql, bindings, inTransaction, start, count?.(reply), undefined);
-        return reply;
-      },
-      (error: unknown) => {
-        this.#report(sql, bindings, inTransaction, start, undefined, error);
-        throw error;
-      },
-    );
+    return this.#reportSettled(send(), sql, bindings, inTransaction, start, (reply) => count?.(reply));
   };
 
   /**
