@@ -7,6 +7,7 @@ import 'reflect-metadata';
 
 export { ConnectionManager, type ConnectionManagerEvents } from './connection/manager.js';
 export { Connection, type ConnectionStatus, type ConnectionWarning } from './connection/connection.js';
+export type { QueryEvent } from './connection/query-event.js';
 export type { StatementCacheStats } from './connection/statement-cache.js';
 export { ConnectionSettings, type ConnectionConfig, type DriverInput, type DriverName, type PoolConfig } from './connection/config.js';
 export type { HealthReport } from './connection/health.js';

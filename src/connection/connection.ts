@@ -2,8 +2,11 @@ import type { Knex } from 'knex';
 import { inspect } from 'node:util';
 import { LockNotAvailableError, PolyrecordError, QueryError, QueryTimeoutError } from '../errors.js';
 import type { ConnectionSettings, DriverName } from './config.js';
-import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement } from './dialects/dialect.js';
+import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
+import { reportKnexQueries } from './knex-query-events.js';
+import { noQueryListeners, type QueryEvent, type QueryEventSink } from './query-event.js';
 import { StatementCache, type StatementCacheStats } from './statement-cache.js';
+import { reportedTwoPhase } from './two-phase-reported.js';
 
 const RAW: ExecOptions = { prepare: 'never' };
 
@@ -52,14 +55,20 @@ export class Connection {
   readonly #statements: StatementCache;
   readonly #onWarning: (warning: ConnectionWarning) => void;
   readonly #warned = new Set<string>();
+  readonly #queries: QueryEventSink;
+  #twoPhase: TwoPhaseSupport | undefined;
 
-  /** @internal Use `ConnectionManager.configure()`; `onWarning` receives what must be reported but fails no query. */
-  constructor(settings: ConnectionSettings, dialect: DialectAdapter, onWarning: (warning: ConnectionWarning) => void = emitProcessWarning) {
+  /**
+   * @internal Use `ConnectionManager.configure()`; `onWarning` receives what must be reported but
+   * fails no query, `queries` every statement sent (the manager's `'query'` event).
+   */
+  constructor(settings: ConnectionSettings, dialect: DialectAdapter, onWarning: (warning: ConnectionWarning) => void = emitProcessWarning, queries: QueryEventSink = noQueryListeners) {
     this.name = settings.name;
     this.settings = settings;
     this.dialect = dialect;
     this.#statements = new StatementCache(settings.statementCacheSize, settings.prepareThreshold, dialect.plansGoStale);
     this.#onWarning = onWarning;
+    this.#queries = queries;
   }
 
   get driver(): DriverName {
@@ -85,6 +94,7 @@ export class Connection {
     if (this.#driver === undefined) {
       this.#driver = this.dialect.open(this.settings);
       this.#driver.onSessionClosed((connection) => this.#statements.dropSession(connection));
+      reportKnexQueries(this.#driver.knex, { listening: () => this.#listening(), report: (...args) => this.#report(...args) });
     }
     return this.#driver;
   }
@@ -106,7 +116,7 @@ export class Connection {
     // SQLite's free connection: run synchronously, no queueing.
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.run(connection, sql, bindings, options);
+      result = this.run(connection, sql, bindings, options, false);
     } catch (error) {
       lender.release(connection);
       return Promise.reject(error);
@@ -121,7 +131,7 @@ export class Connection {
   async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
     const connection = await this.acquire();
     try {
-      return await this.run(connection, sql, bindings, options);
+      return await this.run(connection, sql, bindings, options, false);
     } finally {
       this.release(connection);
     }
@@ -139,8 +149,88 @@ export class Connection {
   /**
    * Runs one statement on a held driver connection, synchronously where the driver is
    * (SQLite), so loops over many rows need no promise per row. Errors are {@link QueryError}s.
+   * `inTransaction` is what its query event says: the session is a transaction's (the
+   * default), or was taken from the pool for this statement alone ({@link execute}).
    */
-  run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
+  run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, inTransaction = true): ExecResult | Promise<ExecResult> {
+    // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
+    if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
+    return this.#runReported(connection, sql, bindings, options, inTransaction);
+  }
+
+  #runReported(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
+    const start = performance.now();
+    let result: ExecResult | Promise<ExecResult>;
+    try {
+      result = this.#plan(connection, sql, bindings, options);
+    } catch (error) {
+      this.#report(sql, bindings, inTransaction, start, undefined, error);
+      throw error;
+    }
+    if (!(result instanceof Promise)) {
+      this.#report(sql, bindings, inTransaction, start, result, undefined);
+      return result;
+    }
+    return this.#reportSettled(result, sql, bindings, inTransaction, start, (done) => done);
+  }
+
+  /** Reports a statement once its answer (counted by `count`) or its failure arrives. */
+  #reportSettled<T>(pending: Promise<T>, sql: string, bindings: readonly unknown[], inTransaction: boolean, start: number, count: (reply: T) => ReplyCounts | ExecResult | undefined): Promise<T> {
+    return pending.then(
+      (reply) => {
+        this.#report(sql, bindings, inTransaction, start, count(reply), undefined);
+        return reply;
+      },
+      (error: unknown) => {
+        this.#report(sql, bindings, inTransaction, start, undefined, error);
+        throw error;
+      },
+    );
+  }
+
+  #listening(): boolean {
+    return this.#queries.listenerCount('query') !== 0;
+  }
+
+  /** Tells the query listeners about one statement; a listener that throws changes nothing for the statement. */
+  #report(sql: string, bindings: readonly unknown[], inTransaction: boolean, start: number, counts: ReplyCounts | ExecResult | undefined, error: unknown): void {
+    if (!this.#listening()) return;
+    const durationMs = performance.now() - start;
+    const event: QueryEvent = {
+      connection: this.name,
+      sql: this.settings.hasPassword ? this.settings.redact(sql) : sql,
+      bindings,
+      durationMs,
+      rows: counts === undefined ? 0 : typeof counts.rows === 'number' ? counts.rows : counts.rows.length,
+      affected: counts?.affected ?? 0,
+      inTransaction,
+      ...(error === undefined ? {} : { error: this.toQueryError(error, sql) }),
+    };
+    try {
+      this.#queries.emit('query', event);
+    } catch (listenerError) {
+      this.#warnOnce('E_QUERY_LISTENER_FAILED', `a 'query' event listener threw (${this.settings.redact(listenerError instanceof Error ? listenerError.message : String(listenerError))}); the statement's outcome is unchanged`, listenerError);
+    }
+  }
+
+  /** Sends a statement a dialect writes itself (two-phase commit) through `send`, reported as a query event. */
+  readonly #reportStatement: ReportStatement = (sql, bindings, inTransaction, send, count) => {
+    if (!this.#listening()) return send();
+    const start = performance.now();
+    return this.#reportSettled(send(), sql, bindings, inTransaction, start, (reply) => count?.(reply));
+  };
+
+  /**
+   * Two-phase commit on this connection's database (undefined where it has none, SQLite),
+   * its statements reported as query events.
+   */
+  get twoPhase(): TwoPhaseSupport | undefined {
+    const twoPhase = this.dialect.twoPhase;
+    if (twoPhase === undefined) return undefined;
+    return (this.#twoPhase ??= reportedTwoPhase(twoPhase, this.#reportStatement));
+  }
+
+  #plan(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult> {
     const statement = this.#statements.plan(connection, sql, options.prepare ?? 'never');
     const safeIntegers = options.safeIntegers === true;
     // Release first what the session gave up to make room for a new statement.
@@ -252,9 +342,11 @@ export class Connection {
   }
 
   /** Wraps a driver error: keeps its code, names this connection, never shows the password. */
-  toQueryError(error: unknown, sql: string | undefined): QueryError {
+  toQueryError(error: unknown, text: string | undefined): QueryError {
     if (error instanceof QueryError) return error;
     this.#scrub(error);
+    // The statement's text may quote the password too (a literal, a name made from it).
+    const sql = text === undefined ? undefined : this.settings.redact(text);
     const code = driverErrorCode(error);
     if (this.dialect.isTimeout(error)) return new QueryTimeoutError(this.name, this.settings.queryTimeoutMs, code, sql, error);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
@@ -270,7 +362,8 @@ export class Connection {
   #scrub(error: unknown): void {
     if (!this.settings.hasPassword || error === null || typeof error !== 'object') return;
     const fields = error as Record<string, unknown>;
-    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint']) {
+    // mysql2 and knex attach the statement's text as `sql`.
+    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint', 'sql']) {
       const value = fields[field];
       if (typeof value === 'string') {
         const clean = this.settings.redact(value);

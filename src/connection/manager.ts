@@ -4,6 +4,7 @@ import { ConfigError, ConnectionNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
 import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
+import type { QueryEvent } from './query-event.js';
 import { dialects } from './dialects/index.js';
 import { probe, type HealthReport } from './health.js';
 
@@ -17,6 +18,20 @@ export interface ConnectionManagerEvents {
    * a process warning.
    */
   warning: (warning: ConnectionWarning) => void;
+  /**
+   * Every statement sent to one of the manager's databases, after it answered or failed
+   * (see {@link QueryEvent}). Without a listener nothing is timed or built: a statement
+   * costs one listener count.
+   *
+   * @example
+   * ```ts
+   * const count = (e: QueryEvent) => console.log(e.connection, e.sql, `${e.durationMs.toFixed(2)} ms`)
+   * ConnectionManager.default.events.on('query', count)
+   * // …
+   * ConnectionManager.default.events.off('query', count)
+   * ```
+   */
+  query: (event: QueryEvent) => void;
 }
 
 /**
@@ -55,7 +70,7 @@ export class ConnectionManager {
     if (this.#connections.has(name)) throw new ConfigError('name', `a connection named "${name}" is already configured`, name);
     if (this.#aliases.has(name)) throw new ConfigError('name', `"${name}" is already an alias of "${this.#aliases.get(name)}"`, name);
     const settings = parseConnectionConfig(name, config, (driver) => dialects[driver].defaultPool);
-    const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning));
+    const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning), this.events);
     this.#connections.set(name, connection);
     this.events.emit('configured', connection);
     return connection;

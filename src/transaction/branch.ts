@@ -48,7 +48,7 @@ export class Branch {
   }
 
   #twoPhase(): TwoPhaseSupport {
-    return this.connection.dialect.twoPhase!;
+    return this.connection.twoPhase!;
   }
 
   async #start(): Promise<DriverConnection> {

@@ -60,7 +60,7 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
 
   for (const name of options.connections ?? manager.names()) {
     const connection = manager.get(name);
-    const twoPhase = connection.dialect.twoPhase;
+    const twoPhase = connection.twoPhase;
     if (!twoPhase) continue;
     let branches: PreparedBranch[];
     try {
@@ -124,7 +124,7 @@ async function decide(log: CoordinatorLog, manager: ConnectionManager, transacti
 }
 
 async function finishBranch(connection: Connection, branch: PreparedBranch, action: 'commit' | 'rollback'): Promise<void> {
-  const twoPhase = connection.dialect.twoPhase!;
+  const twoPhase = connection.twoPhase!;
   // "Not found" means somebody finished it already: done either way.
   await withConnection(connection, (c) => (action === 'commit' ? twoPhase.commitPrepared(c, branch.xid) : twoPhase.rollbackPrepared(c, branch.xid)));
 }

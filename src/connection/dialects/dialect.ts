@@ -232,26 +232,43 @@ export interface PreparedBranch {
   readonly preparedAt?: Date;
 }
 
+/** What a reply held: rows returned, rows changed. */
+export interface ReplyCounts {
+  readonly rows: number;
+  readonly affected: number;
+}
+
+/**
+ * How a statement a dialect sends itself, straight through its driver (two-phase commit),
+ * reaches the connection's query events: runs `send` and reports `sql` with what `count`
+ * finds in the reply. With nobody listening it only runs `send`.
+ */
+export type ReportStatement = <T>(sql: string, bindings: readonly unknown[], inTransaction: boolean, send: () => Promise<T>, count?: (reply: T) => ReplyCounts) => Promise<T>;
+
+/** Reports nothing: for callers outside a connection (tests, tools). */
+export const unreported: ReportStatement = (_sql, _bindings, _inTransaction, send) => send();
+
 /**
  * Two-phase commit on one dialect (PostgreSQL `PREPARE TRANSACTION`, MySQL/MariaDB
  * XA). Every method runs on a connection the caller holds. A branch keeps its
  * connection from begin to phase 2 (XA even requires it: a connection whose branch is
- * prepared fails every other statement until the branch finishes).
+ * prepared fails every other statement until the branch finishes). `report` passes each
+ * statement to the connection's query events (`Connection.twoPhase` supplies it).
  */
 export interface TwoPhaseSupport {
   /** Fails with a clear error when the server cannot prepare transactions. */
-  assertEnabled(connection: DriverConnection): Promise<void>;
-  begin(connection: DriverConnection, xid: Xid): Promise<void>;
+  assertEnabled(connection: DriverConnection, report?: ReportStatement): Promise<void>;
+  begin(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<void>;
   /** Phase 1; rejects (a NO vote) when the branch cannot commit, leaving it rolled back or rollback-only. */
-  prepare(connection: DriverConnection, xid: Xid): Promise<void>;
+  prepare(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<void>;
   /** Phase 2 commit; 'notFound' when no such prepared branch exists (already finished). */
-  commitPrepared(connection: DriverConnection, xid: Xid): Promise<'done' | 'notFound'>;
+  commitPrepared(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<'done' | 'notFound'>;
   /** Phase 2 rollback; 'notFound' when no such prepared branch exists. */
-  rollbackPrepared(connection: DriverConnection, xid: Xid): Promise<'done' | 'notFound'>;
+  rollbackPrepared(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<'done' | 'notFound'>;
   /** Abandons a branch that was never prepared. */
-  rollbackActive(connection: DriverConnection, xid: Xid): Promise<void>;
+  rollbackActive(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<void>;
   /** In-doubt branches on the server (this database, for PostgreSQL). */
-  listPrepared(connection: DriverConnection): Promise<PreparedBranch[]>;
+  listPrepared(connection: DriverConnection, report?: ReportStatement): Promise<PreparedBranch[]>;
 }
 
 /** Characters allowed in gtrid/bqual: they are written into SQL text by PostgreSQL. */
