@@ -1,3 +1,4 @@
+import { keyText } from '../model/key-values.js';
 import { metaOf } from '../model/metadata.js';
 import { CorrelateError } from './reading-errors.js';
 
@@ -6,8 +7,6 @@ export type KeyPair = readonly [left: string, right: string];
 
 /** Reads a row's join key as a string that is equal for equal keys, or undefined for a key with a null part (which matches nothing). */
 export type KeyReader = (row: object) => string | undefined;
-
-const INTEGER_TEXT = /^-?\d+$/;
 
 /**
  * The key readers of both sides. Values compare by value across types: a bigint equals
@@ -42,25 +41,9 @@ function reader(properties: readonly string[], integerKeys: readonly boolean[]):
   };
 }
 
-/** One key value as text tagged with its kind; undefined for null (SQL's NULL = NULL is not true). */
-export function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
-  switch (typeof value) {
-    case 'number':
-      return Number.isInteger(value) ? `n${BigInt(value)}` : `n${value}`;
-    case 'bigint':
-      return `n${value}`;
-    case 'string':
-      return integerColumn && INTEGER_TEXT.test(value) ? `n${BigInt(value)}` : `s${value}`;
-    case 'boolean':
-      return value ? 'b1' : 'b0';
-    case 'undefined':
-      return undefined;
-    default:
-      if (value === null) return undefined;
-      if (value instanceof Date) return `d${value.getTime()}`;
-      if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-      throw new CorrelateError(`key "${property}" holds ${Object.prototype.toString.call(value)}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`);
-  }
+/** One key value as text (see {@link keyText}); undefined for null. */
+function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
+  return keyText(value, integerColumn, (kind) => new CorrelateError(`key "${property}" holds ${kind}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`));
 }
 
 /** Whether `property` of this row is a model column of an integer type. */

@@ -1,4 +1,5 @@
-import { keyPart } from '../../reading/join-keys.js';
+import { QueryBuilderError } from '../../errors.js';
+import { keyText } from '../key-values.js';
 import type { ColumnMeta } from '../metadata.js';
 
 /** Whether a key column holds integers, so a numeric string read from it equals its number. */
@@ -12,7 +13,7 @@ export function integerKey(column: ColumnMeta): boolean {
  * null, which matches nothing (as in SQL).
  */
 export function matchKey(value: unknown, integer: boolean, property: string): string | undefined {
-  return keyPart(value, integer, property);
+  return keyText(value, integer, (kind) => new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`));
 }
 
 /** The distinct non-null values of `property` over `records`, first occurrence kept, in the type of `target`. */
