@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
 import type { ConnectionSettings, DriverName } from '../config.js';
+import type { DriverConnection } from './driver-connection.js';
 import { CancelScope, acquireInScope, type SessionControl, type StatementCancel } from './statement-cancel.js';
 
-/** A raw driver connection (better-sqlite3 `Database`, pg `Client`, mysql2 `Connection`). Opaque outside the adapters. */
-export type DriverConnection = object;
+export type { DriverConnection };
 
 /** What running one statement returned, in the same shape on every dialect. */
 export interface ExecResult {

@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ConnectionSettings } from '../config.js';
 import { PolyrecordError } from '../../errors.js';
-import type { DriverConnection } from './dialect.js';
+import type { DriverConnection } from './driver-connection.js';
 
 /**
  * Cancelling, from outside, the statement a pooled session is running: PostgreSQL's
