@@ -82,6 +82,24 @@ export class RelatedQuery<M extends object> extends ModelQuery<M> {
     return record as unknown as M;
   }
 
+  /**
+   * Creates several related records linked to this one, one {@link create} after another
+   * (inside the ambient transaction of their connection, if one is open); resolves with
+   * them in the order given.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await artist.related('albums').createMany([{ title: 'A' }, { title: 'B' }])
+   * ```
+   */
+  async createMany(rows: readonly Partial<Attributes<M>>[]): Promise<M[]> {
+    this.#expect('createMany', ['hasMany', 'manyToMany']);
+    if (!Array.isArray(rows)) throw this.#error('createMany() takes an array of attribute objects');
+    const out: M[] = [];
+    for (const attributes of rows) out.push(await this.create(attributes));
+    return out;
+  }
+
   /** Belongs-to: points this record at `owner` (sets the foreign key) and saves it. */
   async associate(owner: object): Promise<void> {
     const relation = this.#expect('associate', ['belongsTo']);
