@@ -196,6 +196,37 @@ describe('the published package, installed from its tarball', () => {
     }, 60_000);
   }
 
+  describe('the examples run as written (examples/README.md), against the built package', () => {
+    const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.ts') && f !== 'support.ts');
+    const runExample = (name: string, env: NodeJS.ProcessEnv) => spawnSync(process.execPath, [join(root, '.build', 'examples', name.replace(/\.ts$/, '.js'))], { cwd: root, encoding: 'utf8', env });
+    /** The environment of a new user: no database server configured. */
+    const sqliteOnly = () => Object.fromEntries(Object.entries(process.env).filter(([name]) => !['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL'].includes(name)));
+
+    beforeAll(() => {
+      // Compiled like `npm run demo` does (tsconfig.run.json, into .build/), the examples only.
+      write(join(root, '.build'), { 'examples.tsconfig.json': JSON.stringify({ extends: '../tsconfig.run.json', compilerOptions: { rootDir: '..', outDir: '.' }, include: ['../examples'] }) });
+      execFileSync(tsc, ['-p', join(root, '.build', 'examples.tsconfig.json')], { cwd: root, stdio: 'pipe' });
+    }, 120_000);
+
+    for (const example of examples) {
+      it(`${example} exits cleanly`, () => {
+        const result = runExample(example, process.env);
+        expect({ status: result.status, stderr: result.stderr }, result.stdout).toEqual({ status: 0, stderr: '' });
+      }, 60_000);
+    }
+
+    it('relations-across-databases.ts loads the schema spread over three databases, on SQLite alone too', () => {
+      for (const env of [process.env, sqliteOnly()]) {
+        const result = runExample('relations-across-databases.ts', env);
+        expect({ status: result.status, stderr: result.stderr }, result.stdout).toEqual({ status: 0, stderr: '' });
+        const lines = result.stdout.split('\n');
+        const promised = ['    2004 Blue Engines: Pistons, Blue Hour', '  Ada 3, Bix 1, Cleo 0', '  album Polyglot has artistId 3; Cleo now has 1 album(s)', '  Blue: Blue Hour (added by ada), Pistons (added by cleo)', '  Pistons'];
+        expect(inOrder(lines, promised), result.stdout).toBe(true);
+      }
+      expect(runExample('relations-across-databases.ts', sqliteOnly()).stdout).toContain('catalog on sqlite, media on sqlite, social on sqlite');
+    }, 60_000);
+  });
+
   describe('the documentation: marked programs run as written (on SQLite, or on the servers they name)', () => {
     const blocks = DOCS.flatMap((file) => docBlocks(root, file));
 

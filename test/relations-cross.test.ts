@@ -117,6 +117,15 @@ describe(`relations across connections [${layout.map((d) => d.driver).join(' / '
     expect(await XArtist.whereHas('albums').crossConnectionKeyLimit(2).count()).toBe(2);
   });
 
+  it('related() of a many-to-many reads the pivot on its own database, then the tracks on theirs', async () => {
+    const p1 = (await XPlaylist.find(1))!;
+    const { result, count } = await countQueries(() => p1.related('tracks').orderBy('id'));
+    expect(result.map((t) => t.title)).toEqual(['t1', 't3']);
+    expect(count).toBe(2);
+    expect(await p1.related('tracks').where('title', 't3').count()).toBe(1);
+    await expect(p1.related('tracks').crossConnectionKeyLimit(1)).rejects.toMatchObject({ name: 'CrossConnectionLimitError', model: 'XPlaylist', relation: 'tracks', count: 2, limit: 1 });
+  });
+
   it('attach / detach / sync write the pivot on its own database', async () => {
     const p2 = (await XPlaylist.find(2))!;
     await p2.related('tracks').attach({ 2: { position: 7 } });

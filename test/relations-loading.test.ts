@@ -178,6 +178,22 @@ describeEachDialect('relations: loading', (dialect) => {
     expect(ids(await Label.whereHas('artists', (q) => q.whereHas('albums', (a) => a.where('year', 1999))))).toEqual([1]);
   });
 
+  it('createMany creates several related records through a has-many or many-to-many, and refuses other kinds', async () => {
+    // Explicit ids: the seed wrote its own, so PostgreSQL's sequences still start at 1.
+    const cid = (await Artist.find(3))!;
+    const made = await cid.related('albums').createMany([{ id: 100, title: 'c1', year: 2020 }, { id: 101, title: 'c2', year: 2021 }]);
+    expect(made.map((a) => [a.title, a.artistId])).toEqual([['c1', 3], ['c2', 3]]);
+    expect(await cid.related('albums').orderBy('id').pluck('title')).toEqual(['c1', 'c2']);
+    const p3 = (await Playlist.find(3))!;
+    const tracks = await p3.related('tracks').createMany([{ id: 100, albumId: 3, title: 'n1' }, { id: 101, albumId: 3, title: 'n2' }]);
+    expect(await p3.related('tracks').orderBy('id').pluck('id')).toEqual(tracks.map((t) => t.id));
+    await expect(cid.related('profile').createMany([{ bio: 'x' }])).rejects.toBeInstanceOf(RelationError);
+    await expect(cid.related('albums').createMany('x' as never)).rejects.toBeInstanceOf(RelationError);
+    await p3.related('tracks').detach();
+    await Track.whereIn('id', tracks.map((t) => t.id)).delete();
+    await Album.whereIn('id', made.map((a) => a.id)).delete();
+  });
+
   it('defineModel declares relations with its relations option', async () => {
     class JsAlbum extends ActiveRecordBase {}
     class JsArtist extends ActiveRecordBase {}

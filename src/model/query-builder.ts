@@ -234,7 +234,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       throw new QueryBuilderError('groupBy() starts from conditions only: put orderBy/limit/offset on the grouped query, and select/distinct have no meaning there');
     }
     this.#assertNoLock('groupBy');
-    if (s.relations?.filters.length || s.relations?.counts.length) throw new QueryBuilderError('groupBy() cannot take whereHas / whereDoesntHave / withCount yet: filter with whereIn on keys you read first');
+    if (s.relations?.filters.length || s.relations?.counts.length || s.relations?.pivotParent) throw new QueryBuilderError('groupBy() cannot take whereHas / whereDoesntHave / withCount (or the related() of a many-to-many whose pivot is on another connection) yet: filter with whereIn on keys you read first');
     if (properties.length === 0) throw new QueryBuilderError('groupBy() needs at least one property');
     return new GroupedQuery(this.meta, s, properties.map((p) => this.meta.column(p)));
   }

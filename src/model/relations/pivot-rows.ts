@@ -4,7 +4,8 @@ import type { ExecResult } from '../../connection/dialects/dialect.js';
 import type { Transaction } from '../../transaction/local.js';
 import { encodeRawBinding } from '../column-types.js';
 import { unescapeQuestionMarks } from '../statement-compiler.js';
-import { chunks } from './relation-keys.js';
+import { CrossConnectionLimitError } from './relation-errors.js';
+import { chunks, distinctKeys, integerKey } from './relation-keys.js';
 import { pivotTarget } from './relation-target.js';
 import type { ResolvedRelation } from './relation-types.js';
 
@@ -52,6 +53,24 @@ export async function pivotKeys(relation: ResolvedRelation, parentConnection: st
     for (const row of rows) out.push(row[pivot.foreignKey]);
   }
   return out;
+}
+
+/**
+ * The distinct related keys the pivot links to one parent key, read on the pivot's
+ * connection (`SELECT DISTINCT related_key … LIMIT limit + 1`); above `limit` a
+ * CrossConnectionLimitError with their number, as `whereHas` across connections.
+ */
+export async function linkedKeys(relation: ResolvedRelation, parentConnection: string, parentKey: unknown, limit: number): Promise<unknown[]> {
+  const pivot = relation.pivot!;
+  const target = pivotTarget(relation, parentConnection);
+  const linked = (knex: Knex) => knex(pivot.table).where(pivot.foreignKey, parentKey as never).whereNotNull(pivot.relatedKey);
+  const { rows } = await run(target, (knex) => linked(knex).distinct(pivot.relatedKey).limit(limit + 1));
+  if (rows.length > limit) {
+    const { rows: counted } = await run(target, (knex) => linked(knex).countDistinct({ n: pivot.relatedKey }));
+    throw new CrossConnectionLimitError(relation.owner.name, relation.name, Number(counted[0]!.n), limit);
+  }
+  const integer = integerKey(relation.parentKey) && integerKey(relation.childKey);
+  return distinctKeys(rows.map((row) => ({ k: row[pivot.relatedKey] })), 'k', integer, relation.childKey);
 }
 
 /** Inserts pivot rows linking `parentKey` to each related key (with its extra pivot values). */

@@ -6,6 +6,7 @@ import { cloneRecord, PIVOT, setRelation } from './record-relations.js';
 import { chunks, distinctKeys, integerKey, matchKey } from './relation-keys.js';
 import { relationOf } from './relation-resolve.js';
 import { readPivot, type PivotRow } from './pivot-rows.js';
+import { preloadLanes } from './preload-lanes.js';
 import { relatedExplicit, relatedTarget } from './relation-target.js';
 import type { ResolvedRelation } from './relation-types.js';
 import type { PreloadSpec } from './relation-work.js';
@@ -15,14 +16,23 @@ type Instance = RecordSlots & Record<string, unknown>;
 /**
  * Loads each preload onto `records`: one query per relation (per chunk of keys, plus one
  * for a many-to-many's pivot), never one per record; children are matched to parents in
- * memory by key value. Nested preloads run the same way on the children.
+ * memory by key value. Nested preloads run the same way on the children. Sibling preloads
+ * whose queries run on different connections run at the same time (see {@link preloadLanes}).
  */
 export async function loadPreloads(meta: ModelMeta, records: readonly object[], preloads: readonly PreloadSpec[]): Promise<void> {
-  if (records.length === 0) return;
-  for (const preload of preloads) {
-    const relation = relationOf(meta, preload.name);
-    for (const [connection, parents] of byConnection(records as Instance[])) await loadRelation(relation, parents, connection, preload.state);
-  }
+  if (records.length === 0 || preloads.length === 0) return;
+  const groups = byConnection(records as Instance[]);
+  const lane = async (specs: readonly PreloadSpec[]) => {
+    for (const preload of specs) {
+      const relation = relationOf(meta, preload.name);
+      for (const [connection, parents] of groups) await loadRelation(relation, parents, connection, preload.state);
+    }
+  };
+  if (preloads.length === 1) return lane(preloads);
+  const outcomes = await Promise.allSettled(preloadLanes(meta, [...groups.keys()], preloads).map(lane));
+  // Every lane has finished before the first failure is reported: nothing keeps running on a connection (or in its transaction) after the caller moved on.
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 // Records read through one query share a connection; records gathered by hand may not, and the connection rule follows each one's.

@@ -11,6 +11,7 @@ import { setRelation } from './record-relations.js';
 import { RelationError } from './relation-errors.js';
 import { coerceKey, distinctKeys, integerKey, matchKey } from './relation-keys.js';
 import { relationNames, relationOf } from './relation-resolve.js';
+import { withWork } from './relation-work.js';
 import { deletePivot, insertPivot, readPivot } from './pivot-rows.js';
 import { pivotTarget, relatedExplicit, relatedTarget } from './relation-target.js';
 import type { RelationKind, ResolvedRelation } from './relation-types.js';
@@ -59,13 +60,11 @@ export class RelatedQuery<M extends object> extends ModelQuery<M> {
       const query = new RelatedQuery<M>(relation, record, base);
       return key === null || key === undefined ? query.whereIn(relation.childKey.property as never, []) : query.where(relation.childKey.property as never, coerceKey(relation.childKey, key) as never);
     }
+    if (key === null || key === undefined) return new RelatedQuery<M>(relation, record, { ...base, key: `${base.key}&none;`, wheres: [{ kind: 'raw', bool: 'and', sql: '1 = 0', count: 0 }] });
     const parentConnection = parent[CONNECTION] ?? relatedTarget(relation, undefined).connection.name;
-    if (pivotTarget(relation, parentConnection).connection !== relatedTarget(relation, parentConnection).connection) {
-      // The writes (attach, detach, sync) still work; reading needs the pivot where the related rows are.
-      const refused = new RelationError(meta.name, name, relationNames(meta), 'reading related() needs the pivot table on the related model\'s connection to build one query; load() or preload() the relation instead');
-      return new RelatedQuery<M>(relation, record, { ...base, key: `${base.key}&refused;`, wheres: [{ kind: 'exists', bool: 'and', not: false, count: 0, build: () => { throw refused; } }] });
-    }
-    return new RelatedQuery<M>(relation, record, key === null || key === undefined ? { ...base, key: `${base.key}&none;`, wheres: [{ kind: 'raw', bool: 'and', sql: '1 = 0', count: 0 }] } : throughPivot(relation, base, key));
+    // A pivot on the related rows' connection joins them in one statement; elsewhere its keys are read there first, when the query runs.
+    if (pivotTarget(relation, parentConnection).connection === relatedTarget(relation, parentConnection).connection) return new RelatedQuery<M>(relation, record, throughPivot(relation, base, key));
+    return new RelatedQuery<M>(relation, record, withWork(base, { pivotParent: { relation, parentConnection, key } }));
   }
 
   /**
@@ -81,6 +80,24 @@ export class RelatedQuery<M extends object> extends ModelQuery<M> {
     await saveRecord(relation.related, record, ModelQuery.stateOf(this).state.explicit);
     if (relation.pivot) await this.attach([record[relation.childKey.property]]);
     return record as unknown as M;
+  }
+
+  /**
+   * Creates several related records linked to this one, one {@link create} after another
+   * (inside the ambient transaction of their connection, if one is open); resolves with
+   * them in the order given.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await artist.related('albums').createMany([{ title: 'A' }, { title: 'B' }])
+   * ```
+   */
+  async createMany(rows: readonly Partial<Attributes<M>>[]): Promise<M[]> {
+    this.#expect('createMany', ['hasMany', 'manyToMany']);
+    if (!Array.isArray(rows)) throw this.#error('createMany() takes an array of attribute objects');
+    const out: M[] = [];
+    for (const attributes of rows) out.push(await this.create(attributes));
+    return out;
   }
 
   /** Belongs-to: points this record at `owner` (sets the foreign key) and saves it. */

@@ -9,7 +9,7 @@ import { setCount } from './record-relations.js';
 import { CrossConnectionLimitError } from './relation-errors.js';
 import { coerceKey, chunks, distinctKeys, integerKey, matchKey } from './relation-keys.js';
 import { relationOf } from './relation-resolve.js';
-import { pivotKeys, readPivot } from './pivot-rows.js';
+import { linkedKeys, pivotKeys, readPivot } from './pivot-rows.js';
 import { managerOf, pivotTarget, relatedExplicit, relatedTarget } from './relation-target.js';
 import type { ResolvedRelation } from './relation-types.js';
 import { NO_RELATION_WORK, type CountColumn, type CountSpec } from './relation-work.js';
@@ -30,13 +30,18 @@ const pivotAlias = (level: Level) => `pr_p${level.depth + 1}`;
  * `[NOT] EXISTS (correlated subquery)` and a count a correlated subquery in the SELECT:
  * one statement. Across connections a filter reads the related keys there first
  * (`SELECT DISTINCT key … LIMIT limit + 1`) and becomes `key [NOT] IN (…)` here; counts
- * across connections are left for {@link countAcross} after the rows are read.
+ * across connections are left for {@link countAcross} after the rows are read. The
+ * related keys of a `related()` whose pivot is elsewhere are read there the same way.
  */
 export async function resolveRelationConditions(meta: ModelMeta, state: QueryState, target: Target, level: Level = { parent: meta.tableName, depth: 0 }): Promise<QueryState> {
   const work = state.relations ?? NO_RELATION_WORK;
-  if (work.filters.length === 0 && work.counts.length === 0) return state;
-  let query = new ModelQuery<object>(meta, undefined, { ...state, relations: { ...work, filters: [], counts: [] } });
+  if (work.filters.length === 0 && work.counts.length === 0 && work.pivotParent === undefined) return state;
+  let query = new ModelQuery<object>(meta, undefined, { ...state, relations: { ...work, filters: [], counts: [], pivotParent: undefined } });
   const parent = target.connection.name;
+  if (work.pivotParent) {
+    const { relation, parentConnection, key } = work.pivotParent;
+    query = query.whereIn(relation.childKey.property as never, (await linkedKeys(relation, parentConnection, key, keyLimit(meta, state))) as never);
+  }
   for (const filter of work.filters) {
     const relation = relationOf(meta, filter.name);
     const same = sameConnection(relation, target);
@@ -66,7 +71,7 @@ export async function resolveRelationConditions(meta: ModelMeta, state: QuerySta
       boundList: s.boundList || inner.boundList,
     };
   }
-  return { ...s, relations: { ...work, filters: [], counts: work.counts.filter((c) => !countColumns.some((col) => col.name === c.name)), countColumns } };
+  return { ...s, relations: { ...work, filters: [], counts: work.counts.filter((c) => !countColumns.some((col) => col.name === c.name)), countColumns, pivotParent: undefined } };
 }
 
 /** Counts across connections, after the parents are read: one grouped count per chunk of parent keys on the related connection. */
