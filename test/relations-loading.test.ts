@@ -194,6 +194,29 @@ describeEachDialect('relations: loading', (dialect) => {
     await Album.whereIn('id', made.map((a) => a.id)).delete();
   });
 
+  it('save links a new or loaded record through a has-many or many-to-many (no second pivot row), and refuses what it cannot link', async () => {
+    const cid = (await Artist.find(3))!;
+    const fresh = new Album();
+    Object.assign(fresh, { id: 110, title: 's1', year: 2022 });
+    expect(await cid.related('albums').save(fresh)).toBe(fresh);
+    expect(fresh.artistId).toBe(3);
+    const moved = await Album.create({ id: 111, artistId: 1, title: 's2', year: 2022 });
+    await cid.related('albums').saveMany([moved]);
+    expect((await Album.find(111))!.artistId).toBe(3);
+    const p3 = (await Playlist.find(3))!;
+    const track = (await Track.find(1))!;
+    await p3.related('tracks').save(track);
+    await p3.related('tracks').save(track);
+    const links = await ConnectionManager.get('music').knex('playlist_track').where({ playlist_id: 3, track_id: 1 }).count({ n: '*' });
+    expect(Number(links[0]!.n)).toBe(1);
+    await expect(cid.related('albums').save({ title: 'x' } as never)).rejects.toBeInstanceOf(RelationError);
+    await expect(cid.related('profile').saveMany([])).rejects.toBeInstanceOf(RelationError);
+    const unsaved = new Artist();
+    await expect(unsaved.related('albums').save(new Album())).rejects.toBeInstanceOf(RelationError);
+    await p3.related('tracks').detach([1]);
+    await Album.whereIn('id', [110, 111]).delete();
+  });
+
   it('defineModel declares relations with its relations option', async () => {
     class JsAlbum extends ActiveRecordBase {}
     class JsArtist extends ActiveRecordBase {}

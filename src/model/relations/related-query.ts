@@ -100,6 +100,42 @@ export class RelatedQuery<M extends object> extends ModelQuery<M> {
     return out;
   }
 
+  /**
+   * Links `record` (new, or loaded and perhaps linked elsewhere) to this one and saves it:
+   * has-many and has-one set its foreign key; many-to-many saves it, then adds the pivot
+   * row unless the two are linked already. Lucid's `save`.
+   *
+   * @example
+   * ```ts
+   * const album = new Album()
+   * album.title = 'Blue'
+   * await artist.related('albums').save(album) // album.artistId === artist.id
+   * ```
+   */
+  async save(record: M): Promise<M> {
+    const relation = this.#expect('save', ['hasMany', 'hasOne', 'manyToMany']);
+    if (!(record instanceof (relation.related.ctor as new () => object))) throw this.#error(`save() takes a ${relation.related.name}`);
+    const instance = record as unknown as Instance;
+    // Checked before anything is written: an unsaved parent has no key to link to.
+    const parentKey = this.#parentKey();
+    if (!relation.pivot) instance[relation.childKey.property] = coerceKey(relation.childKey, parentKey);
+    await saveRecord(relation.related, instance, ModelQuery.stateOf(this).state.explicit);
+    if (relation.pivot) {
+      const key = instance[relation.childKey.property];
+      const linked = await readPivot(relation, this.#parentConnection(), [parentKey], [key]);
+      if (linked.length === 0) await this.attach([key]);
+    }
+    return record;
+  }
+
+  /** {@link save} for several records, one after another; resolves with them in the order given. */
+  async saveMany(records: readonly M[]): Promise<M[]> {
+    this.#expect('saveMany', ['hasMany', 'manyToMany']);
+    if (!Array.isArray(records)) throw this.#error('saveMany() takes an array of records');
+    for (const record of records) await this.save(record);
+    return [...records];
+  }
+
   /** Belongs-to: points this record at `owner` (sets the foreign key) and saves it. */
   async associate(owner: object): Promise<void> {
     const relation = this.#expect('associate', ['belongsTo']);
