@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
-import { ConnectionManager, TransactionError } from '../src/index.js';
+import { ConnectionManager, QueryError, TransactionError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { setUpPrimaryAndSecondary, truncateUsers, User } from './support/schema.js';
 
@@ -110,6 +110,51 @@ describeEachDialect('local transactions', (dialect) => {
       });
     });
     expect((await User.orderBy('email').pluck('email'))).toEqual(['deep@t.io', 'inner-ok@t.io', 'outer@t.io']);
+  });
+
+  it.skipIf(dialect.driver === 'sqlite')('a deadlock inside a savepoint is reported as the deadlock, also where the server rolled the whole transaction back (MariaDB)', async () => {
+    const a = await User.create({ email: 'a@t.io', score: 0 });
+    const b = await User.create({ email: 'b@t.io', score: 0 });
+    // Each transaction locks one row, waits for the other to lock its row, then takes the other's row in a savepoint.
+    let arrived = 0;
+    let open!: () => void;
+    const bothLocked = new Promise<void>((resolve) => (open = resolve));
+    const cross = (first: number, second: number) =>
+      User.transaction(async () => {
+        await User.where('id', first).update({ score: 1 });
+        if (++arrived === 2) open();
+        await bothLocked;
+        await User.transaction(() => User.where('id', second).update({ score: 2 }));
+      });
+    const outcomes = await Promise.allSettled([cross(a.id, b.id), cross(b.id, a.id)]);
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toBeInstanceOf(QueryError);
+    expect((failures[0] as QueryError).driverCode).toBe(dialect.driver === 'postgresql' ? '40P01' : 'ER_LOCK_DEADLOCK');
+    // Only the winner's writes stayed: its first row 1, its second 2.
+    expect((await User.whereIn('id', [a.id, b.id]).pluck('score')).sort()).toEqual([1, 2]);
+  });
+
+  it.skipIf(dialect.driver !== 'mysql')('after the server rolled the whole transaction back under a savepoint, the transaction takes no more statements and does not commit', async () => {
+    const a = await User.create({ email: 'a@t.io', score: 0 });
+    const b = await User.create({ email: 'b@t.io', score: 0 });
+    let arrived = 0;
+    let open!: () => void;
+    const bothLocked = new Promise<void>((resolve) => (open = resolve));
+    const cross = (first: number, second: number, email: string) =>
+      User.transaction(async () => {
+        await User.where('id', first).update({ score: 1 });
+        if (++arrived === 2) open();
+        await bothLocked;
+        // The deadlock is caught here, as an application might: what follows must not run outside the transaction.
+        const lost = await User.transaction(() => User.where('id', second).update({ score: 2 })).then(() => false, () => true);
+        if (lost) await User.create({ email });
+      });
+    const outcomes = await Promise.allSettled([cross(a.id, b.id, 'late-a@t.io'), cross(b.id, a.id, 'late-b@t.io')]);
+    const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toBeInstanceOf(TransactionError);
+    expect(await User.whereIn('email', ['late-a@t.io', 'late-b@t.io']).count()).toBe(0);
   });
 
   it('an outer rollback undoes released savepoints too', async () => {

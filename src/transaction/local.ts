@@ -30,6 +30,8 @@ export class Transaction {
   // Savepoints of one transaction share its connection: they run one after another.
   #savepointQueue: Promise<unknown> = Promise.resolve();
   #savepoints = 0;
+  /** Outermost transaction only: set when the server rolled the whole transaction back under a savepoint. */
+  #lost: TransactionError | undefined;
 
   /**
    * @internal Pass the driver connection of an open transaction, or a function that
@@ -62,6 +64,10 @@ export class Transaction {
     return this.#driverConnection;
   }
 
+  #root(): Transaction {
+    return this.parent ? this.parent.#root() : this;
+  }
+
   /** 0 for the outermost transaction, 1 for a savepoint inside it, and so on. */
   get depth(): number {
     return this.parent ? this.parent.depth + 1 : 0;
@@ -72,12 +78,18 @@ export class Transaction {
   }
 
   get isActive(): boolean {
-    return this.#state === 'active' && (this.parent?.isActive ?? true);
+    return this.#state === 'active' && (this.parent ? this.parent.isActive : this.#lost === undefined);
+  }
+
+  /** @internal The server rolled the whole transaction back under a savepoint while its callback still runs: its statements fail. */
+  get isLost(): boolean {
+    const root = this.#root();
+    return root.#lost !== undefined && root.#state === 'active';
   }
 
   /** The driver connection the transaction holds. Throws once the transaction has finished. */
   get driverConnection(): DriverConnection {
-    if (!this.isActive) throw new TransactionError(`the transaction on "${this.connection.name}" has already ${this.#state === 'active' ? 'finished' : this.#state}; a query cannot join it`);
+    if (!this.isActive) throw this.#root().#lost ?? new TransactionError(`the transaction on "${this.connection.name}" has already ${this.#state === 'active' ? 'finished' : this.#state}; a query cannot join it`);
     if (this.#driverConnection === undefined) throw new TransactionError(`the transaction on "${this.connection.name}" has not started yet; run a model query in it first`);
     return this.#driverConnection;
   }
@@ -143,7 +155,16 @@ export class Transaction {
     try {
       result = await runInFrame({ transaction: { connection: this.connection.name, handle: child } }, () => fn(child));
     } catch (error) {
-      if (this.isActive) await this.execute(`ROLLBACK TO SAVEPOINT ${name}`, [], RAW);
+      if (this.isActive) {
+        try {
+          await this.execute(`ROLLBACK TO SAVEPOINT ${name}`, [], RAW);
+        } catch (rollbackError) {
+          // The savepoint is gone with the whole transaction: MySQL/MariaDB roll everything back on a
+          // deadlock. The statement's own error is the one to report; the transaction takes no more
+          // statements (they would run outside it) and cannot commit.
+          this.#root().#lost = new TransactionError(`the server rolled the whole transaction on "${this.connection.name}" back inside a savepoint (${error instanceof Error ? error.message : String(error)}); run the transaction again`, { cause: rollbackError });
+        }
+      }
       await child.#finish('rolled back');
       throw error;
     }
@@ -188,6 +209,7 @@ export class Transaction {
     let result: T;
     try {
       result = await connection.whileHeld(() => runInFrame({ transaction: { connection: connection.name, handle: trx } }, async () => fn(trx)));
+      if (trx.#lost) throw trx.#lost;
       await connection.executeOn(driverConnection, 'COMMIT', []);
     } catch (error) {
       // A failed COMMIT leaves nothing to roll back on most servers; ROLLBACK errors must not hide the cause.
@@ -217,7 +239,7 @@ export function runTransaction<T>(connection: Connection, fn: (trx: Transaction)
  * connection called `main`, and a model of one must never join the other's transaction.
  */
 export function currentTransaction(connection: Connection): Transaction | undefined {
-  return scopedTransaction<Transaction>(currentFrame(), connection.name, (trx) => trx.isActive && trx.connection === connection);
+  return scopedTransaction<Transaction>(currentFrame(), connection.name, (trx) => (trx.isActive || trx.isLost) && trx.connection === connection);
 }
 
 async function runCallbacks(callbacks: Map<unknown, Callback>, kind: string): Promise<void> {
