@@ -5,13 +5,11 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { ConnectionManager, CrossDbTransaction, CrossDbTransactionError, TableLog, type ConnectionConfig } from '../src/index.js';
 import { balanceOf, createAccounts, transfer } from './support/accounts.js';
 import { compileFixture } from './support/compile-fixture.js';
-import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches, preparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
-import { rollBackLeftovers, runNodeId, sessionsOn, waitForNewSessionsToEnd } from './support/two-phase.js';
+import { rollBackLeftovers, runNodeId, sessionsOn, waitForNewSessionsToEnd, provisionBanks } from './support/two-phase.js';
 import { deferred } from './support/wait.js';
 
-const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
 
 // The coordinator child, compiled once for every pair's suite.
 let compiled: string | undefined;
@@ -87,12 +85,9 @@ describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
   const foreign = { bank_l: `foreign_${process.pid}_${pair.key.replace('-', '_')}_l`, bank_r: `foreign_${process.pid}_${pair.key.replace('-', '_')}_r` };
 
   beforeAll(async () => {
-    const servers = await pair.provision();
-    const lite = await sqlite.provision(2);
-    drops.push(servers.drop, lite.drop);
-    Object.assign(configs, { bank_l: servers.left, bank_r: servers.right, bank_s: lite.configs[0]!, txlog: lite.configs[1]! });
-    for (const [name, config] of Object.entries(configs)) ConnectionManager.configure(name, config);
-    CrossDbTransaction.configure({ log: 'txlog', nodeId });
+    const banks = await provisionBanks(pair, nodeId);
+    drops.push(banks.drop);
+    Object.assign(configs, banks.configs);
     for (const name of twoPhase) {
       if (ConnectionManager.get(name).driver === 'postgresql') {
         const client = new pg.Client({ connectionString: urlOf(name) });

@@ -1,13 +1,11 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { ConfigError, ConnectionManager, CrossDbTransaction, CrossDbTransactionError, TransactionCoordinator, TX_LOG_TABLE, type ConnectionConfig } from '../src/index.js';
 import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
-import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { currentSession, rollBackLeftovers, runNodeId, waitForSessionsToEnd } from './support/two-phase.js';
+import { currentSession, rollBackLeftovers, runNodeId, waitForSessionsToEnd, provisionBanks } from './support/two-phase.js';
 
-const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
 
 /**
  * `lastResource`: a two-phase participant chosen to carry the commit decision in its own
@@ -21,12 +19,9 @@ describeEachServerPair('CrossDbTransaction with a chosen last resource', (pair) 
   const drops: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
-    const servers = await pair.provision();
-    const lite = await sqlite.provision(2);
-    drops.push(servers.drop, lite.drop);
-    Object.assign(configs, { bank_l: servers.left, bank_r: servers.right, bank_s: lite.configs[0]!, txlog: lite.configs[1]! });
-    for (const [name, config] of Object.entries(configs)) ConnectionManager.configure(name, config);
-    CrossDbTransaction.configure({ log: 'txlog', nodeId });
+    const banks = await provisionBanks(pair, nodeId);
+    drops.push(banks.drop);
+    Object.assign(configs, banks.configs);
   });
   afterAll(async () => {
     await ConnectionManager.closeAll();

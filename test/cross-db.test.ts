@@ -28,7 +28,7 @@ import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
-import { currentSession, leavePrepared, rollBackLeftovers, runNodeId, waitForSessionsToEnd } from './support/two-phase.js';
+import { currentSession, leavePrepared, rollBackLeftovers, runNodeId, waitForSessionsToEnd, provisionBanks } from './support/two-phase.js';
 import { deferred, waitFor } from './support/wait.js';
 
 const sqlite = DIALECTS.find((d) => d.driver === 'sqlite')!;
@@ -71,12 +71,9 @@ describeEachServerPair('CrossDbTransaction', (pair) => {
   const driverOf = (name: string) => ConnectionManager.get(name).driver;
 
   beforeAll(async () => {
-    const servers = await pair.provision();
-    const lite = await sqlite.provision(2);
-    drops.push(servers.drop, lite.drop);
-    Object.assign(configs, { bank_l: servers.left, bank_r: servers.right, bank_s: lite.configs[0]!, txlog: lite.configs[1]! });
-    for (const [name, config] of Object.entries(configs)) ConnectionManager.configure(name, config);
-    CrossDbTransaction.configure({ log: 'txlog', nodeId });
+    const banks = await provisionBanks(pair, nodeId);
+    drops.push(banks.drop);
+    Object.assign(configs, banks.configs);
   });
   afterAll(async () => {
     await ConnectionManager.closeAll();

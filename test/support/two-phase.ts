@@ -1,6 +1,8 @@
-import { ConnectionManager } from '../../src/index.js';
+import { ConnectionManager, CrossDbTransaction, type ConnectionConfig } from '../../src/index.js';
 import type { Xid } from '../../src/connection/dialects/dialect.js';
 import { Account } from './accounts.js';
+import { DIALECTS } from './dialects.js';
+import type { ServerPair } from './server-pairs.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -127,4 +129,25 @@ export async function rollBackLeftovers(connections: readonly string[], nodeId: 
   // one ("unknown XID"), and stays listed: try again until its session has ended.
   if ((await pass()) > 0) await waitFor(async () => (await pass()) === 0, 'the leftover branches to be rolled back').catch(() => undefined);
   return [...rolledBack].sort();
+}
+
+/**
+ * The databases of a cross-database suite: `bank_l` and `bank_r` on the pair's servers,
+ * `bank_s` on SQLite and the coordinator log `txlog` on another SQLite file, each
+ * configured, and the coordinator configured with that log and `nodeId`. Resolves with
+ * their configs and what drops them all.
+ */
+export async function provisionBanks(pair: ServerPair, nodeId: string): Promise<{ configs: Record<string, ConnectionConfig>; drop: () => Promise<void> }> {
+  const servers = await pair.provision();
+  const lite = await DIALECTS.find((d) => d.driver === 'sqlite')!.provision(2);
+  const configs: Record<string, ConnectionConfig> = { bank_l: servers.left, bank_r: servers.right, bank_s: lite.configs[0]!, txlog: lite.configs[1]! };
+  for (const [name, config] of Object.entries(configs)) ConnectionManager.configure(name, config);
+  CrossDbTransaction.configure({ log: 'txlog', nodeId });
+  return {
+    configs,
+    drop: async () => {
+      await servers.drop();
+      await lite.drop();
+    },
+  };
 }
