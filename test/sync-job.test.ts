@@ -17,6 +17,7 @@ import {
   SyncJobError,
   UnknownColumnError,
   type ConnectionConfig,
+  type QueryEvent,
   type SyncJobOptions,
   type SyncJobProgress,
 } from '../src/index.js';
@@ -403,6 +404,43 @@ describeEachDialect('SyncJob', (dialect) => {
         expect(b.status).toBe('rejected');
         expect((b as PromiseRejectedResult).reason).toBeInstanceOf(SyncJobError);
         expect(await actual()).toEqual(await expected());
+      });
+
+      it('reads the next source page while the current batch is written, and drops it when the run stops', async () => {
+        await seed(25);
+        const source = ConnectionManager.get('sync_src').name;
+        const pages: string[] = [];
+        const listener = (event: QueryEvent) => {
+          if (event.connection === source && /order by/i.test(event.sql)) pages.push(event.sql);
+        };
+        ConnectionManager.default.events.on('query', listener);
+        try {
+          const seenAtProgress: number[] = [];
+          const result = await makeJob({ batchSize: 10 }).run({
+            onProgress: async (p) => {
+              // After a full batch, the next page was asked for before the batch committed: it arrives while the job waits here.
+              const wanted = p.batchRows === 10 ? p.batch + 1 : p.batch;
+              for (let waited = 0; pages.length < wanted && waited < 5_000; waited += 10) await new Promise((r) => setTimeout(r, 10));
+              seenAtProgress.push(pages.length);
+            },
+          });
+          expect(result).toMatchObject({ processed: 25, batches: 3 });
+          // Pages 1 and 2 were read by the end of batch 1, page 3 by the end of batch 2; the short page 3 ends the run.
+          expect(seenAtProgress).toEqual([2, 3, 3]);
+          expect(pages).toHaveLength(3);
+          expect(await actual()).toEqual(await expected());
+
+          // Stopped after batch 1: the page read ahead is dropped and nothing of it is written.
+          pages.length = 0;
+          const controller = new AbortController();
+          const stopped = await makeJob({ batchSize: 10 })
+            .run({ signal: controller.signal, onProgress: () => controller.abort() })
+            .then(() => undefined, (e: unknown) => e);
+          expect(stopped).toBeInstanceOf(SyncJobAbortedError);
+          expect((stopped as SyncJobAbortedError).result).toMatchObject({ processed: 10, batches: 1 });
+        } finally {
+          ConnectionManager.default.events.off('query', listener);
+        }
       });
 
       it('a batch that fails in the target rolls back with its checkpoint; fixed, the job resumes there', async () => {

@@ -105,25 +105,38 @@ export class Connection {
    * connection's bounded cache of server-side prepared statements.
    */
   execute(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): Promise<ExecResult> {
+    try {
+      const result = this.executeNow(sql, bindings, options);
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * {@link execute}, answering synchronously where the driver did (SQLite, its session
+   * free): a caller that only transforms the result spares a promise and a turn. Throws
+   * what `execute` would reject with.
+   */
+  executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
     const { lender } = this.#open();
     let connection: DriverConnection | undefined;
     try {
       connection = lender.tryAcquire();
     } catch (error) {
-      return Promise.reject(this.#acquireError(error));
+      throw this.#acquireError(error);
     }
     if (connection === undefined) return this.#executeQueued(sql, bindings, options);
-    // SQLite's free connection: run synchronously, no queueing.
     let result: ExecResult | Promise<ExecResult>;
     try {
       result = this.run(connection, sql, bindings, options, false);
     } catch (error) {
       lender.release(connection);
-      return Promise.reject(error);
+      throw error;
     }
     if (!(result instanceof Promise)) {
       lender.release(connection);
-      return Promise.resolve(result);
+      return result;
     }
     return result.finally(() => lender.release(connection));
   }

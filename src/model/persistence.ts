@@ -7,7 +7,8 @@ import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotV
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
-import { encodeFor, execOptions, resolveTarget, runStatement, type Target } from './target.js';
+import type { ExecResult } from '../connection/dialects/dialect.js';
+import { encodeFor, execOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -224,10 +225,12 @@ export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed
       .where(pk.column, slot(0));
     return deletedAt ? q.whereNull(deletedAt.column) : q;
   });
-  return runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta)).then(({ rows }) => {
-    const row = rows[0];
+  const hydrate = (result: ExecResult) => {
+    const row = result.rows[0];
     return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
-  });
+  };
+  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], execOptions(meta));
+  return result instanceof Promise ? result.then(hydrate) : Promise.resolve(hydrate(result));
 }
 
 /** Re-reads every column of a persisted record from its connection (a soft-deleted one too: it is the same record). */

@@ -47,6 +47,16 @@ export function runStatement(target: Target, statement: CompiledStatement, value
   return target.transaction ? target.transaction.execute(statement.sql, bindings, options) : target.connection.execute(statement.sql, bindings, options);
 }
 
+/**
+ * {@link runStatement}, answering synchronously where the driver did (SQLite outside a
+ * transaction): the hot single-row paths finish without a promise of their own. Throws
+ * what `runStatement` would reject with.
+ */
+export function runStatementNow(target: Target, statement: CompiledStatement, values: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult> {
+  const bindings = bindingsFor(statement, values);
+  return target.transaction ? target.transaction.execute(statement.sql, bindings, options) : target.connection.executeNow(statement.sql, bindings, options);
+}
+
 /** Encodes a value for a column on the target's dialect. */
 export function encodeFor(target: Target, column: ColumnMeta, value: unknown): unknown {
   try {

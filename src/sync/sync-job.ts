@@ -116,23 +116,29 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     const names = running.get(state) ?? new Set<string>();
     if (names.has(plan.name)) throw new SyncJobError(plan.name, 'is already running in this process');
     running.set(state, names.add(plan.name));
+    // The next page, read from the source while the current batch is written to the target.
+    let prefetched: Promise<ActiveRecord[]> | undefined;
     try {
       await ensureStateTableOn(state);
       checkpoint = await readCheckpoint(state, plan.name);
       const total = plan.countTotal ? await this.#changedSince(checkpoint).count() : undefined;
-      const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
       const source = modelOf(plan.source);
       const sourceConnection = resolveTarget(source.meta, source.explicit).connection;
 
+      let records = await this.#page(checkpoint);
       for (;;) {
         if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
-        const records = await this.#changedSince(checkpoint).orderBy(wm).orderBy(pk).limit(plan.batchSize).all();
         if (records.length === 0) break;
         const last = records[records.length - 1] as unknown as Record<string, unknown>;
         const next = { watermark: last[plan.watermark.property], lastKey: last[plan.primaryKey.property], rows: records.length } as CheckpointAdvance;
         assertExactWatermarks(plan, sourceConnection, records);
         assertAdvances(plan, checkpoint, next);
         const batch = prepareBatch(plan, records);
+        // A short page was the end at the time it was read; later changes are the next run's.
+        const more = records.length === plan.batchSize;
+        // The next page starts after this one whether or not this one commits (if it does not, the page is dropped
+        // unread): reading it now overlaps the source's round trip with the target's.
+        if (more) (prefetched = this.#page(next)).catch(() => undefined);
 
         let outcome: BatchOutcome;
         [checkpoint, outcome] = await this.#commit(target, state, checkpoint, next, batch);
@@ -147,13 +153,22 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
           const seconds = (performance.now() - started) / 1000;
           await onProgress({ processed: totals.processed, total, rate: seconds > 0 ? totals.processed / seconds : 0, batch: totals.batches, batchRows: records.length, checkpoint: publicCheckpoint(checkpoint)! });
         }
-        // A short batch was the end at the time it was read; later changes are the next run's.
-        if (records.length < plan.batchSize) break;
+        if (!prefetched) break;
+        records = await prefetched;
+        prefetched = undefined;
       }
       return result();
     } finally {
+      // A page still being read when the run stops must not outlive it (its caller may close the connection next).
+      await prefetched?.catch(() => undefined);
       names.delete(plan.name);
     }
+  }
+
+  /** The next page of changed source rows after `from`, in (watermark, primary key) order. */
+  #page(from: Pick<StoredCheckpoint, 'watermark' | 'lastKey'> | null): Promise<ActiveRecord[]> {
+    const [wm, pk] = [this.#plan.watermark.property, this.#plan.primaryKey.property] as never[];
+    return this.#changedSince(from).orderBy(wm).orderBy(pk).limit(this.#plan.batchSize).all();
   }
 
   /**
@@ -200,7 +215,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
    * Source rows with a watermark, strictly after the checkpoint in (watermark, primary key)
    * order. Soft-deleted rows too: a soft delete is a change the target must see.
    */
-  #changedSince(checkpoint: StoredCheckpoint | null): ModelQuery<ActiveRecord> {
+  #changedSince(checkpoint: Pick<StoredCheckpoint, 'watermark' | 'lastKey'> | null): ModelQuery<ActiveRecord> {
     const plan = this.#plan;
     const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
     const query = (plan.source as ModelClass<ActiveRecord>).withTrashed().whereNotNull(wm);
