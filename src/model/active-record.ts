@@ -4,6 +4,7 @@ import type { ModelEvents } from './events.js';
 import { runInFrame } from '../context/scope.js';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
+import { andThen, promised } from '../util/maybe-promise.js';
 import { bulkWrite, type UpsertOptions } from './bulk.js';
 import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
 import { metaOf, type ModelMeta } from './metadata.js';
@@ -313,12 +314,13 @@ export class ActiveRecord {
   }
 
   /** Builds an instance from `attributes` and inserts it. Unknown properties are refused. */
-  static async create<M extends ActiveRecord>(this: ModelClass<M>, attributes: Partial<Attributes<M>> = {}): Promise<M> {
-    const { meta, explicit } = modelOf(this);
-    const instance = new (meta.ctor as new () => M)();
-    instance.fill(attributes);
-    await saveRecord(meta, instance as unknown as Instance, explicit);
-    return instance;
+  static create<M extends ActiveRecord>(this: ModelClass<M>, attributes: Partial<Attributes<M>> = {}): Promise<M> {
+    return promised(() => {
+      const { meta, explicit } = modelOf(this);
+      const instance = new (meta.ctor as new () => M)();
+      instance.fill(attributes);
+      return andThen(saveRecord(meta, instance as unknown as Instance, explicit), () => instance);
+    });
   }
 
   /** Inserts many rows in chunks, in one transaction. No per-record hooks run. Resolves with the row count. */
@@ -457,9 +459,8 @@ export class ActiveRecord {
   }
 
   /** Inserts the record when new, else updates the columns that changed. */
-  async save(): Promise<this> {
-    await saveRecord(meta(this), this as unknown as Instance);
-    return this;
+  save(): Promise<this> {
+    return promised(() => andThen(saveRecord(meta(this), this as unknown as Instance), () => this));
   }
 
   /**

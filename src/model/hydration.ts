@@ -1,5 +1,5 @@
 import type { ColumnMeta, ModelMeta } from './metadata.js';
-import { decoders, sameValue } from './column-types.js';
+import { decoders, isoInstant, sameValue } from './column-types.js';
 
 /** Column-keyed values as last read from or written to the database; absent on new records. */
 export const ORIGINAL = Symbol('polyrecord.original');
@@ -31,8 +31,8 @@ export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hy
     // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
     const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
     const body = [...columns.map((c) => assignment(c)), ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v;\n${body}\n o[ORIGINAL] = row;\n o[CONNECTION] = connection;\n return o;\n}`);
-    hydrator = factory(meta.ctor, decoders, ORIGINAL, CONNECTION) as Hydrator;
+    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;\n o[CONNECTION] = connection;\n return o;\n}`);
+    hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION) as Hydrator;
     meta.hydrators.set(key, hydrator);
   }
   return hydrator;
@@ -50,13 +50,16 @@ function assignment(column: ColumnMeta): string {
     case 'float':
       return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'number' ? v : Number(v);`;
     case 'boolean':
-      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'boolean' ? v : dec.boolean(v);`;
+      // SQLite and MySQL answer 0/1: decided here, without a call.
+      return ` v = row[${c}]; o[${p}] = v === 1 ? true : v === 0 ? false : v === null || typeof v === 'boolean' ? v : dec.boolean(v);`;
     case 'json':
       return ` v = row[${c}]; if (v !== null && typeof v !== 'string') { row[${c}] = JSON.stringify(v); o[${p}] = v; } else o[${p}] = v === null ? null : JSON.parse(v);`;
-    case 'date':
     case 'datetime':
+      // SQLite's ISO text is read here without going through the decoder (see isoInstant).
+      return ` v = row[${c}]; if (typeof v === 'string' && (t = iso(v)) !== undefined) o[${p}] = new Date(t); else if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.datetime(v);`;
+    case 'date':
       // A driver's Date goes to the instance as it is and the snapshot keeps its instant; stored text stays in the snapshot as stored.
-      return ` v = row[${c}]; if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.${column.type}(v);`;
+      return ` v = row[${c}]; if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.date(v);`;
     default:
       return ` o[${p}] = dec.${column.type}(row[${c}]);`;
   }
@@ -100,7 +103,8 @@ export function changedColumns(meta: ModelMeta, instance: RecordSlots & Record<s
       if (current.getTime() !== before) changed.push(column);
       continue;
     }
-    if (typeof before === 'string' && current instanceof Date && column.type === 'datetime' && current.toISOString() === before) continue;
+    // SQLite's stored ISO text: compared as an instant, without writing the Date out as text.
+    if (typeof before === 'string' && current instanceof Date && column.type === 'datetime' && isoInstant(before) === current.getTime()) continue;
     if (column.type === 'json' && typeof before === 'string') {
       if (JSON.stringify(current) !== before) changed.push(column);
       continue;

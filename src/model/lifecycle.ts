@@ -7,6 +7,7 @@ import { QueryBuilderError } from '../errors.js';
 import { counterStep } from './column-values.js';
 import { assertNotDestroyed, deletedAtWrites, deleteRecord, incrementColumn, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
+import { andThen, type MaybePromise } from '../util/maybe-promise.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -50,20 +51,30 @@ const KIND = {
   restored: Object.freeze({ operation: 'restored', soft: false }),
 } as const satisfies Record<string, WriteKind>;
 
-/** `save()`: hooks, insert or update, participants, events, commit callbacks. */
-export async function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): Promise<void> {
+/**
+ * `save()`: hooks, insert or update, participants, events, commit callbacks. A model
+ * without hooks whose write needs no lifecycle work finishes synchronously where the
+ * driver does (SQLite); callers turn the result into a promise ({@link promised}).
+ */
+export function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): MaybePromise<void> {
   assertNotDestroyed(meta, instance, 'save');
   const isNew = instance[ORIGINAL] === undefined;
   const kind = isNew ? KIND.created : KIND.updated;
-  if (meta.hooks.size > 0) {
-    await runHooks(meta.hooks, 'beforeValidate', instance, kind);
-    await runHooks(meta.hooks, 'beforeSave', instance, kind);
-    await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance, kind);
-  }
+  if (meta.hooks.size > 0) return saveWithHooks(meta, instance, explicit, isNew, kind);
   normaliseRecord(meta, instance);
-  await writeWithLifecycle(meta, instance, explicit, kind, async (target) =>
-    isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target),
-  );
+  return writeWithLifecycle(meta, instance, explicit, kind, insertOrUpdate(meta, instance, isNew));
+}
+
+function insertOrUpdate(meta: ModelMeta, instance: Instance, isNew: boolean): (target: Target) => MaybePromise<Changes | undefined> {
+  return (target) => (isNew ? insertRecord(meta, instance, target) : updateRecord(meta, instance, target));
+}
+
+async function saveWithHooks(meta: ModelMeta, instance: Instance, explicit: string | undefined, isNew: boolean, kind: WriteKind): Promise<void> {
+  await runHooks(meta.hooks, 'beforeValidate', instance, kind);
+  await runHooks(meta.hooks, 'beforeSave', instance, kind);
+  await runHooks(meta.hooks, isNew ? 'beforeCreate' : 'beforeUpdate', instance, kind);
+  normaliseRecord(meta, instance);
+  await writeWithLifecycle(meta, instance, explicit, kind, insertOrUpdate(meta, instance, isNew));
 }
 
 /**
@@ -116,13 +127,16 @@ function softDeleteValues(meta: ModelMeta, instance: Instance): Before['values']
   return deletedAtWrites(meta).map((c) => [c, instance[c.property]] as const);
 }
 
-async function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => Promise<Changes | undefined>, hooks = true): Promise<void> {
+function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => MaybePromise<Changes | undefined>, hooks = true): MaybePromise<void> {
   const outer = instanceTarget(meta, instance, explicit);
   // Nothing listens and no transaction could roll the write back: just write.
-  if (!outer.transaction && isPlain(meta)) {
-    await write(outer);
-    return;
-  }
+  if (!outer.transaction && isPlain(meta)) return andThen(write(outer), IGNORE);
+  return writeObserved(meta, instance, explicit, kind, write, hooks, outer);
+}
+
+const IGNORE = (): void => undefined;
+
+async function writeObserved(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => MaybePromise<Changes | undefined>, hooks: boolean, outer: Target): Promise<void> {
   const run = async () => {
     const target = instanceTarget(meta, instance, explicit);
     const before: Before = {
@@ -160,7 +174,9 @@ const ALL_EVENTS = [...['created', 'updated', 'saved', 'destroyed', 'restored'],
 
 /** A model without hooks, participants or record listeners: its writes need no lifecycle work at all. */
 function isPlain(meta: ModelMeta): boolean {
-  return meta.hooks.size === 0 && meta.participants.length === 0 && ALL_EVENTS.every((event) => meta.events.listenerCount(event) === 0);
+  if (meta.hooks.size > 0 || meta.participants.length > 0) return false;
+  for (const event of ALL_EVENTS) if (meta.events.listenerCount(event) > 0) return false;
+  return true;
 }
 
 const IN_WRITE_EVENTS = ['created', 'updated', 'saved', 'destroyed', 'restored'] as const;

@@ -8,6 +8,7 @@ import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
 import type { ExecResult } from '../connection/dialects/dialect.js';
+import { andThen, type MaybePromise } from '../util/maybe-promise.js';
 import { encodeFor, execOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
@@ -22,7 +23,7 @@ export function instanceTarget(meta: ModelMeta, instance: Instance, explicit?: s
  * starts null), and reads back the columns the caller left unset (the database's
  * defaults), so the instance holds what `reload()` would give. Resolves with the written values.
  */
-export async function insertRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes> {
+export function insertRecord(meta: ModelMeta, instance: Instance, target: Target): MaybePromise<Changes> {
   const now = new Date();
   for (const column of meta.columns) {
     if (column.role && instance[column.property] === undefined) instance[column.property] = column.role === 'deletedAt' ? null : new Date(now.getTime());
@@ -31,7 +32,10 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
   const unset: ColumnMeta[] = [];
   for (const c of meta.columns) (instance[c.property] === undefined ? unset : columns).push(c);
   const fitting = fitDates(meta, instance, columns, target);
-  if (fitting) await fitting;
+  return fitting ? fitting.then(() => insertFitted(meta, instance, target, columns, unset)) : insertFitted(meta, instance, target, columns, unset);
+}
+
+function insertFitted(meta: ModelMeta, instance: Instance, target: Target, columns: readonly ColumnMeta[], unset: readonly ColumnMeta[]): MaybePromise<Changes> {
   const pk = meta.primaryKey;
   const generated = instance[pk.property] === undefined;
   const returning = target.connection.dialect.insertReturning && unset.length > 0;
@@ -40,24 +44,30 @@ export async function insertRecord(meta: ModelMeta, instance: Instance, target: 
     return returning ? q.returning(unset.map((c) => c.column)) : q;
   });
   const values = columns.map((c) => encodeFor(target, c, instance[c.property]));
-  const result = await runStatement(target, statement, values, execOptions(meta));
-  let readBack = unset;
-  if (generated && !returning && result.insertId !== undefined && result.insertId !== null) {
-    instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
-    // The generated key came with the insert: read back only the other columns, if any.
-    readBack = unset.length === 1 ? NOTHING : unset.filter((c) => c !== pk);
-  }
-  remember(instance, columns, target);
-  if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
-  if (readBack.length > 0) {
-    const row = returning ? result.rows[0] : await readColumns(meta, target, readBack, instance[pk.property]);
-    const original = instance[ORIGINAL]!;
-    for (const column of readBack) {
-      const value = row?.[column.column] ?? null;
-      instance[column.property] = value === null ? null : decoders[column.type === 'any' && column.primary ? 'integer' : column.type](value);
-      original[column.column] = snapshotValue(column, instance[column.property]);
+  return andThen(runStatementNow(target, statement, values, execOptions(meta)), (result) => {
+    let readBack = unset;
+    if (generated && !returning && result.insertId !== undefined && result.insertId !== null) {
+      instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
+      // The generated key came with the insert: read back only the other columns, if any.
+      readBack = unset.length === 1 ? NOTHING : unset.filter((c) => c !== pk);
     }
-  }
+    remember(instance, columns, target);
+    if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+    if (readBack.length === 0) return insertedChanges(meta, instance);
+    const fill = (row: Record<string, unknown> | undefined) => {
+      const original = instance[ORIGINAL]!;
+      for (const column of readBack) {
+        const value = row?.[column.column] ?? null;
+        instance[column.property] = value === null ? null : decoders[column.type === 'any' && column.primary ? 'integer' : column.type](value);
+        original[column.column] = snapshotValue(column, instance[column.property]);
+      }
+      return insertedChanges(meta, instance);
+    };
+    return returning ? fill(result.rows[0]) : readColumns(meta, target, readBack, instance[pk.property]).then(fill);
+  });
+}
+
+function insertedChanges(meta: ModelMeta, instance: Instance): Changes {
   const changes: Changes = {};
   for (const column of meta.columns) if (instance[column.property] !== undefined) changes[column.property] = { old: undefined, new: instance[column.property] };
   return changes;
@@ -89,7 +99,7 @@ async function readColumns(meta: ModelMeta, target: Target, columns: readonly Co
 }
 
 /** Updates the changed columns of a persisted record; resolves with old and new values, or undefined when nothing changed. */
-export async function updateRecord(meta: ModelMeta, instance: Instance, target: Target): Promise<Changes | undefined> {
+export function updateRecord(meta: ModelMeta, instance: Instance, target: Target): MaybePromise<Changes | undefined> {
   const changed = changedColumns(meta, instance);
   if (changed.length === 0) return undefined;
   const updatedAt = meta.updatedAt;
@@ -133,9 +143,12 @@ export function isTrashed(meta: ModelMeta, instance: Instance): boolean {
 }
 
 /** Writes these columns of a persisted record by primary key; resolves with their old and new values. */
-async function writeColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): Promise<Changes> {
+function writeColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): MaybePromise<Changes> {
   const fitting = fitDates(meta, instance, changed, target);
-  if (fitting) await fitting;
+  return fitting ? fitting.then(() => writeFittedColumns(meta, instance, target, changed)) : writeFittedColumns(meta, instance, target, changed);
+}
+
+function writeFittedColumns(meta: ModelMeta, instance: Instance, target: Target, changed: readonly ColumnMeta[]): MaybePromise<Changes> {
   const pk = meta.primaryKey;
   const statement = compiled(meta, target.connection, `save:${columnList(changed)}`, (knex) =>
     knex(meta.tableName)
@@ -144,19 +157,18 @@ async function writeColumns(meta: ModelMeta, instance: Instance, target: Target,
   );
   const values = changed.map((c) => encodeFor(target, c, instance[c.property]));
   values.push(encodeFor(target, pk, originalKey(meta, instance)));
-  const result = await runStatement(target, statement, values, execOptions(meta));
-  // Every adapter reports matched rows (mysql2 connects with FOUND_ROWS), so 0 means the row is gone.
-  if (result.affected === 0) {
-    throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
-  }
-  const original = instance[ORIGINAL];
-  const changes: Changes = {};
-  for (const column of changed) {
-    const before = original?.[column.column];
-    changes[column.property] = { old: before === undefined || before === null ? before : decoders[column.type](before), new: instance[column.property] };
-  }
-  remember(instance, changed, target);
-  return changes;
+  return andThen(runStatementNow(target, statement, values, execOptions(meta)), (result) => {
+    // Every adapter reports matched rows (mysql2 connects with FOUND_ROWS), so 0 means the row is gone.
+    if (result.affected === 0) throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
+    const original = instance[ORIGINAL];
+    const changes: Changes = {};
+    for (const column of changed) {
+      const before = original?.[column.column];
+      changes[column.property] = { old: before === undefined || before === null ? before : decoders[column.type](before), new: instance[column.property] };
+    }
+    remember(instance, changed, target);
+    return changes;
+  });
 }
 
 /**
@@ -207,9 +219,10 @@ export async function deleteRecord(meta: ModelMeta, instance: Instance, target: 
  */
 export function normaliseRecord(meta: ModelMeta, instance: Instance): void {
   let replaced: Array<[string, unknown]> | undefined;
+  const model = meta.name;
   for (const column of meta.columns) {
     const value = instance[column.property];
-    const canonical = columnValue(meta.name, column, value);
+    const canonical = columnValue(model, column, value);
     if (canonical !== value) (replaced ??= []).push([column.property, canonical]);
   }
   if (replaced) for (const [property, value] of replaced) instance[property] = value;
