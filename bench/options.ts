@@ -7,6 +7,8 @@
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all four).
  * - `BENCH_MODE=warm|cold|both`: long warmed-up runs per contender, short interleaved
  *   runs of all contenders together, or both (default; cold first, per dialect).
+ * - `BENCH_COLD_RUNS=5`: cold mode runs this many times, each in a fresh process, and reports
+ *   per workload the median run (1: once, in this process).
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
  * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
@@ -36,6 +38,8 @@ export interface BenchOptions {
   readonly json: string | undefined;
   /** Where to write CPU profiles of the timed sections, if anywhere. */
   readonly cpuProfile: string | undefined;
+  /** Fresh processes that measure cold mode (1: this one). */
+  readonly coldRuns: number;
 }
 
 const SPELLINGS: Record<string, Dialect> = {
@@ -106,5 +110,13 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
     json: env.BENCH_JSON || undefined,
     cpuProfile: env.BENCH_CPU_PROFILE || undefined,
+    coldRuns: coldRuns(env.BENCH_COLD_RUNS),
   };
+}
+
+function coldRuns(value: string | undefined): number {
+  if (value === undefined || value.trim() === '') return 5;
+  const runs = Number(value);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_COLD_RUNS: "${value}" is not a whole number of runs (1 or more)`);
+  return runs;
 }

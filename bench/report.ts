@@ -22,7 +22,7 @@ export function renderDialect(result: DialectResult): string {
   const lines = [
     `### ${result.label} (${result.version}), ${result.mode}`,
     '',
-    `(${MODE_NOTE[result.mode]}; ${versusPrepared ? '`raw` sends unnamed statements, `prepared` names them' : '`raw` runs prepared statements here'})`,
+    `(${MODE_NOTE[result.mode]}${result.runs && result.runs > 1 ? `; each workload: the median of ${result.runs} runs in fresh processes, by polyrecord's ratio` : ''}; ${versusPrepared ? '`raw` sends unnamed statements, `prepared` names them' : '`raw` runs prepared statements here'})`,
     '',
     row(header),
     row(header.map((_, i) => (i === 0 ? '---' : '---:'))),

@@ -19,6 +19,8 @@ export interface DialectResult {
   /** The contenders that ran (`prepared` only where `raw` does not prepare). */
   readonly contenders: readonly ContenderName[];
   readonly workloads: readonly WorkloadResult[];
+  /** Cold mode: how many fresh processes measured it (each workload reports the median one). */
+  readonly runs?: number;
 }
 
 /** The raw driver with prepared statements: `prepared` where it ran, else `raw` where that prepares (SQLite, MySQL). */

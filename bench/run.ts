@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { measureCold } from './cold.js';
+import { coldInProcesses } from './cold-processes.js';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
 import { profileSections, rotate } from './measure.js';
@@ -97,12 +98,20 @@ async function main(): Promise<void> {
   const results: DialectResult[] = [];
   for (const choice of options.dialects) {
     const started = Date.now();
-    const run = await benchDialect(choice, options.only, options.contenders, options.modes, profiler);
+    // Cold mode in fresh processes first (this process has not run polyrecord yet either way), then the rest here.
+    const inChildren = options.coldRuns > 1 && options.modes.includes('cold');
+    const cold = inChildren ? coldInProcesses(choice, options.coldRuns, log) : undefined;
+    const here = inChildren ? options.modes.filter((m) => m !== 'cold') : options.modes;
+    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, here, profiler) : { results: [], failures: [] };
+    if (cold) {
+      failures.push(...cold.failures);
+      if (cold.result) run.results.unshift(cold.result);
+    }
     failures.push(...run.failures);
     results.push(...run.results);
     if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
     for (const result of run.results.filter((r) => r.workloads.length > 0)) console.log(`\n${renderDialect(result)}`);
-    if (run.relations) console.log(`\n${run.relations}`);
+    if ('relations' in run && run.relations) console.log(`\n${run.relations}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   if (failures.length) {
