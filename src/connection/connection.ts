@@ -245,24 +245,23 @@ export class Connection {
 
   #plan(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult> {
     const statement = this.#statements.plan(connection, sql, options.prepare ?? 'never');
-    const safeIntegers = options.safeIntegers === true;
     // Release first what the session gave up to make room for a new statement.
     const evicted = this.#statements.takeEvicted(connection);
     if (evicted !== undefined) {
       const released = this.#unprepare(connection, evicted);
-      if (released) return released.then(() => this.#runWith(connection, sql, bindings, statement, safeIntegers));
+      if (released) return released.then(() => this.#runWith(connection, sql, bindings, statement, options));
     }
-    return this.#runWith(connection, sql, bindings, statement, safeIntegers);
+    return this.#runWith(connection, sql, bindings, statement, options);
   }
 
-  #runWith(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean): ExecResult | Promise<ExecResult> {
+  #runWith(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, options: ExecOptions): ExecResult | Promise<ExecResult> {
     let result: ExecResult | Promise<ExecResult>;
     try {
-      result = this.dialect.execute(connection, sql, bindings, statement, safeIntegers);
+      result = this.dialect.execute(connection, sql, bindings, statement, options);
     } catch (error) {
-      return this.#afterFailure(connection, sql, bindings, statement, safeIntegers, error);
+      return this.#afterFailure(connection, sql, bindings, statement, options, error);
     }
-    if (result instanceof Promise) return result.catch((error: unknown) => this.#afterFailure(connection, sql, bindings, statement, safeIntegers, error));
+    if (result instanceof Promise) return result.catch((error: unknown) => this.#afterFailure(connection, sql, bindings, statement, options, error));
     return result;
   }
 
@@ -271,7 +270,7 @@ export class Connection {
    * full) or the plan went stale under an ALTER TABLE, the statement runs unprepared
    * instead: a cache must never fail a query. Anything else is the query's own error.
    */
-  #afterFailure(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean, error: unknown): ExecResult | Promise<ExecResult> {
+  #afterFailure(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, options: ExecOptions, error: unknown): ExecResult | Promise<ExecResult> {
     if (statement === undefined) throw this.toQueryError(error, sql);
     const refused = this.dialect.isPrepareRefused(error);
     if (!refused && !this.dialect.isStalePlan(error)) throw this.toQueryError(error, sql);
@@ -280,7 +279,7 @@ export class Connection {
       this.#warnOnce('E_PREPARE_REFUSED', `the server refused to prepare another statement (${this.settings.redact(error instanceof Error ? error.message : String(error))}); statements run unprepared until it accepts again. Lower statementCacheSize, or raise the server's limit (MariaDB/MySQL max_prepared_stmt_count).`, error);
     }
     const released = this.#unprepare(connection, [statement]);
-    const rerun = () => this.#runWith(connection, sql, bindings, undefined, safeIntegers);
+    const rerun = () => this.#runWith(connection, sql, bindings, undefined, options);
     return released ? released.then(rerun) : rerun();
   }
 

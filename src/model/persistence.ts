@@ -9,7 +9,7 @@ import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
 import type { ExecResult } from '../connection/dialects/dialect.js';
 import { andThen, type MaybePromise } from '../util/maybe-promise.js';
-import { encodeFor, execOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
+import { encodeFor, execOptions, lookupOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -242,7 +242,7 @@ export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed
     const row = result.rows[0];
     return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
   };
-  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], execOptions(meta));
+  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], lookupOptions(meta));
   return result instanceof Promise ? result.then(hydrate) : Promise.resolve(hydrate(result));
 }
 

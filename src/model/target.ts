@@ -81,3 +81,10 @@ const OPTIONS: Record<PreparePolicy, readonly [ExecOptions, ExecOptions]> = {
 export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto'): ExecOptions {
   return OPTIONS[prepare][meta.hasBigint ? 1 : 0];
 }
+
+const FIRST_ROW: readonly [ExecOptions, ExecOptions] = [{ prepare: 'auto', firstRow: true }, { prepare: 'auto', safeIntegers: true, firstRow: true }];
+
+/** {@link execOptions} for a lookup by a unique key, which wants one row at most. */
+export function lookupOptions(meta: ModelMeta): ExecOptions {
+  return FIRST_ROW[meta.hasBigint ? 1 : 0];
+}

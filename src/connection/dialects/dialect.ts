@@ -29,6 +29,8 @@ export interface ExecOptions {
   prepare?: PreparePolicy;
   /** SQLite only: read INTEGER columns as `bigint` so 64-bit values keep their precision. */
   safeIntegers?: boolean;
+  /** Only the first row is wanted (a lookup by a unique key): SQLite stops stepping after it. */
+  firstRow?: boolean;
 }
 
 /**
@@ -186,10 +188,11 @@ export interface DialectAdapter {
   /**
    * Runs one statement with positional bindings in the dialect's native placeholder
    * syntax: as the session's prepared `statement` (prepared by this run if the session
-   * does not have it yet), or unprepared when `statement` is undefined. `safeIntegers`:
-   * SQLite reads INTEGER columns as `bigint`.
+   * does not have it yet), or unprepared when `statement` is undefined. With
+   * `options.safeIntegers` SQLite reads INTEGER columns as `bigint`; with `options.firstRow`
+   * it returns the first row only (other drivers return what the server sent).
    */
-  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, safeIntegers: boolean): ExecResult | Promise<ExecResult>;
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, options: ExecOptions): ExecResult | Promise<ExecResult>;
   /**
    * Releases a prepared statement on the session (PostgreSQL Close, mysql2's statement
    * cache and COM_STMT_CLOSE). Safe in any session state, including a failed transaction,

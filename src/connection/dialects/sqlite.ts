@@ -238,9 +238,13 @@ export const sqliteDialect: DialectAdapter = {
     };
   },
 
-  execute(connection, sql, bindings, prepared, safeIntegers): ExecResult {
-    const statement = statementFor(connection as Database.Database, sql, prepared, safeIntegers);
+  execute(connection, sql, bindings, prepared, options): ExecResult {
+    const statement = statementFor(connection as Database.Database, sql, prepared, options.safeIntegers === true);
     if (statement.reader) {
+      if (options.firstRow) {
+        const row = statement.get(...(bindings as unknown[])) as Record<string, unknown> | undefined;
+        return { rows: row === undefined ? [] : [row], affected: 0 };
+      }
       return { rows: statement.all(...(bindings as unknown[])) as Record<string, unknown>[], affected: 0 };
     }
     const info = statement.run(...(bindings as unknown[]));
