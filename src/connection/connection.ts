@@ -138,7 +138,17 @@ export class Connection {
       lender.release(connection);
       return result;
     }
-    return result.finally(() => lender.release(connection));
+    // then() rather than finally(): finally() waits one more turn before passing the answer on.
+    return result.then(
+      (answer) => {
+        lender.release(connection);
+        return answer;
+      },
+      (error: unknown) => {
+        lender.release(connection);
+        throw error;
+      },
+    );
   }
 
   async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {

@@ -7,7 +7,7 @@ import { QueryBuilderError } from '../errors.js';
 import { counterStep } from './column-values.js';
 import { assertNotDestroyed, deletedAtWrites, deleteRecord, incrementColumn, insertRecord, instanceTarget, isTrashed, normaliseRecord, updateRecord, writeDeletedAt } from './persistence.js';
 import type { Target } from './target.js';
-import { andThen, type MaybePromise } from '../util/maybe-promise.js';
+import type { MaybePromise } from '../util/maybe-promise.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -56,7 +56,7 @@ const KIND = {
  * without hooks whose write needs no lifecycle work finishes synchronously where the
  * driver does (SQLite); callers turn the result into a promise ({@link promised}).
  */
-export function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): MaybePromise<void> {
+export function saveRecord(meta: ModelMeta, instance: Instance, explicit?: string): MaybePromise<unknown> {
   assertNotDestroyed(meta, instance, 'save');
   const isNew = instance[ORIGINAL] === undefined;
   const kind = isNew ? KIND.created : KIND.updated;
@@ -127,14 +127,13 @@ function softDeleteValues(meta: ModelMeta, instance: Instance): Before['values']
   return deletedAtWrites(meta).map((c) => [c, instance[c.property]] as const);
 }
 
-function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => MaybePromise<Changes | undefined>, hooks = true): MaybePromise<void> {
+/** Runs `write` with the lifecycle the model needs; settles once the write is done (with nothing a caller should use). */
+function writeWithLifecycle(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => MaybePromise<Changes | undefined>, hooks = true): MaybePromise<unknown> {
   const outer = instanceTarget(meta, instance, explicit);
-  // Nothing listens and no transaction could roll the write back: just write.
-  if (!outer.transaction && isPlain(meta)) return andThen(write(outer), IGNORE);
+  // Nothing listens and no transaction could roll the write back: just write (no promise hop of its own).
+  if (!outer.transaction && isPlain(meta)) return write(outer);
   return writeObserved(meta, instance, explicit, kind, write, hooks, outer);
 }
-
-const IGNORE = (): void => undefined;
 
 async function writeObserved(meta: ModelMeta, instance: Instance, explicit: string | undefined, kind: WriteKind, write: (target: Target) => MaybePromise<Changes | undefined>, hooks: boolean, outer: Target): Promise<void> {
   const run = async () => {

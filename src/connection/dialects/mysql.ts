@@ -159,9 +159,10 @@ export const mysqlDialect: DialectAdapter = {
     return { knex, lender: knexPoolLender(knex, { cancel: (connection) => killQuery(settings, connection), discard: destroySession }), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
+  // Not async: one promise hop less per statement (Connection turns a synchronous throw into a rejection).
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
     // mysql2's execute() prepares on first use and reuses its cached statement after; query() sends the text.
-    return toResult(await run(connection as MysqlConnection, statement ? 'execute' : 'query', sql, bindings as unknown[]));
+    return run(connection as MysqlConnection, statement ? 'execute' : 'query', sql, bindings as unknown[]).then(toResult);
   },
 
   unprepare(connection, statement) {

@@ -125,9 +125,10 @@ export const postgresDialect: DialectAdapter = {
     return { knex, lender: knexPoolLender(knex, { cancel: (connection) => cancelBackend(settings, connection), discard: endClient }), onSessionClosed: (listener) => onKnexSessionClosed(knex, listener), close: () => knex.destroy() };
   },
 
-  async execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
+  // Not async: one promise hop less per statement (Connection turns a synchronous throw into a rejection).
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
     const query = statement === undefined ? { text: sql, values: bindings as unknown[] } : { name: statement.name, text: sql, values: bindings as unknown[] };
-    return toResult(await (connection as pg.PoolClient).query(query));
+    return (connection as pg.PoolClient).query(query).then(toResult);
   },
 
   unprepare: closePreparedStatement,
