@@ -42,6 +42,12 @@ export function serverConnection(url: string): Knex.StaticConnectionConfig {
   } as Knex.StaticConnectionConfig;
 }
 
+/** knex's `afterCreate` for SQLite: commit as durably as polyrecord does. */
+function fullSync(db: { pragma(sql: string): unknown }, done: (error: Error | null, db: unknown) => void): void {
+  db.pragma('synchronous = FULL');
+  done(null, db);
+}
+
 function sqliteTarget(): BenchTarget {
   const dir = mkdtempSync(join(tmpdir(), 'polyrecord-bench-'));
   const file = join(dir, 'bench.sqlite');
@@ -50,7 +56,8 @@ function sqliteTarget(): BenchTarget {
     label: LABELS.sqlite,
     location: file,
     polyrecordConfig: { driver: 'sqlite', database: file },
-    knexConfig: { client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true },
+    // Every contender commits as durably as polyrecord does (synchronous = FULL).
+    knexConfig: { client: 'better-sqlite3', connection: { filename: file }, useNullAsDefault: true, pool: { afterCreate: fullSync } },
     drop: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }

@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ActiveRecord, Column, ConfigError, ConnectionManager, Model, PrimaryKey, TransactionError } from '../src/index.js';
 
@@ -20,6 +21,21 @@ describe('the SQLite session', () => {
     await ConnectionManager.closeAll();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('commits durably (synchronous = FULL) whether or not the file was already in WAL mode when it opened', async () => {
+    // better-sqlite3's SQLite opens a file already in WAL mode with synchronous = NORMAL: a power loss could undo a commit.
+    const walAlready = join(dir, 'wal-already.sqlite');
+    const other = new Database(walAlready);
+    other.pragma('journal_mode = WAL');
+    other.close();
+    expect(new Database(walAlready).pragma('synchronous', { simple: true })).toBe(1);
+    for (const [name, database] of [['lite', walAlready], ['fresh', join(dir, 'fresh.sqlite')]] as const) {
+      ConnectionManager.configure(name, { driver: 'sqlite', database });
+      const { rows } = await ConnectionManager.get(name).execute('PRAGMA synchronous', []);
+      expect(rows).toEqual([{ synchronous: 2 }]);
+      expect((await ConnectionManager.get(name).execute('PRAGMA journal_mode', [])).rows).toEqual([{ journal_mode: 'wal' }]);
+    }
+  });
 
   it('a database file whose directory does not exist is a ConfigError naming the connection and the path, on every entry point; creating the directory fixes it', async () => {
     const path = join(dir, 'missing', 'app.sqlite');

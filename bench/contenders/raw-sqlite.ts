@@ -16,6 +16,8 @@ type Row = { id: number };
  */
 export function openRawSqlite(target: BenchTarget): Contender {
   const db = new Database(target.location);
+  // The durability polyrecord's connections use (a file already in WAL mode would otherwise open with NORMAL).
+  db.pragma('synchronous = FULL');
   const sql = rawStatements('sqlite');
   const findById = db.prepare<[number], Row>(sql.findById);
   const readRows = db.prepare<[number], Row>(sql.readRows);

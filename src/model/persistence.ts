@@ -9,7 +9,7 @@ import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
 import type { ExecResult } from '../connection/dialects/dialect.js';
 import { andThen, type MaybePromise } from '../util/maybe-promise.js';
-import { encodeFor, execOptions, lookupOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
+import { encodeFor, execOptions, singleRowOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -44,7 +44,8 @@ function insertFitted(meta: ModelMeta, instance: Instance, target: Target, colum
     return returning ? q.returning(unset.map((c) => c.column)) : q;
   });
   const values = columns.map((c) => encodeFor(target, c, instance[c.property]));
-  return andThen(runStatementNow(target, statement, values, execOptions(meta)), (result) => {
+  // One row inserted, one row returned: SQLite finishes a RETURNING insert in one step then (about half the time of two).
+  return andThen(runStatementNow(target, statement, values, returning ? singleRowOptions(meta) : execOptions(meta)), (result) => {
     let readBack = unset;
     if (generated && !returning && result.insertId !== undefined && result.insertId !== null) {
       instance[pk.property] = decoders[pk.type === 'any' ? 'integer' : pk.type](result.insertId);
@@ -95,7 +96,7 @@ async function readColumns(meta: ModelMeta, target: Target, columns: readonly Co
       .select(columns.map((c) => c.column))
       .where(pk.column, slot(0)),
   );
-  return (await runStatement(target, statement, [encodeFor(target, pk, key)], execOptions(meta))).rows[0];
+  return (await runStatement(target, statement, [encodeFor(target, pk, key)], singleRowOptions(meta))).rows[0];
 }
 
 /** Updates the changed columns of a persisted record; resolves with old and new values, or undefined when nothing changed. */
@@ -188,7 +189,7 @@ export async function incrementColumn(meta: ModelMeta, instance: Instance, colum
   const key = originalKey(meta, instance);
   const values = [encodeFor(target, column, by), encodeFor(target, pk, key)];
   const run = async (at: Target) => {
-    const result = await runStatement(at, statement, values, execOptions(meta));
+    const result = await runStatement(at, statement, values, returning ? singleRowOptions(meta) : execOptions(meta));
     if (result.affected === 0 && result.rows.length === 0) throw new RecordNotFoundError(meta.name, key);
     return returning ? result.rows[0] : readColumns(meta, at, [column], key);
   };
@@ -242,7 +243,7 @@ export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed
     const row = result.rows[0];
     return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
   };
-  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], lookupOptions(meta));
+  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], singleRowOptions(meta));
   return result instanceof Promise ? result.then(hydrate) : Promise.resolve(hydrate(result));
 }
 

@@ -84,7 +84,7 @@ export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto'): E
 
 const FIRST_ROW: readonly [ExecOptions, ExecOptions] = [{ prepare: 'auto', firstRow: true }, { prepare: 'auto', safeIntegers: true, firstRow: true }];
 
-/** {@link execOptions} for a lookup by a unique key, which wants one row at most. */
-export function lookupOptions(meta: ModelMeta): ExecOptions {
+/** {@link execOptions} for a statement that answers one row at most: a lookup by a unique key, a one-row `INSERT … RETURNING`. */
+export function singleRowOptions(meta: ModelMeta): ExecOptions {
   return FIRST_ROW[meta.hasBigint ? 1 : 0];
 }

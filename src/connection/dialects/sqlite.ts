@@ -193,7 +193,7 @@ export const sqliteDialect: DialectAdapter = {
   rowsPerInsert: () => 1,
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
-  insertReturning: false,
+  insertReturning: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,
@@ -223,6 +223,10 @@ export const sqliteDialect: DialectAdapter = {
       const db = new Database(settings.database, { timeout: settings.queryTimeoutMs ?? 5_000 });
       // WAL lets readers in other processes proceed while this one writes.
       if (settings.database !== ':memory:') db.pragma('journal_mode = WAL');
+      // Every commit durable before it returns, whatever the file's history: better-sqlite3 builds SQLite so that
+      // a connection opening a file already in WAL mode syncs NORMAL (a power loss may undo the last commits),
+      // while the one that switched it keeps FULL. A decision a cross-database transaction wrote here must survive.
+      db.pragma('synchronous = FULL');
       return db;
     });
     const knex = createKnex({ client: 'better-sqlite3', useNullAsDefault: true, connectionPool: gate.toKnexPool(), log: knexLogger(settings) } as Knex.Config);
