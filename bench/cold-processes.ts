@@ -32,7 +32,7 @@ export function coldInProcesses(choice: DialectChoice, runs: number, log: (messa
       log(`\n${choice.dialect}, cold run ${run} of ${runs} (a fresh process)`);
       const json = join(dir, `run-${run}.json`);
       const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!], {
-        env: { ...process.env, BENCH_MODE: 'cold', BENCH_DIALECTS: choice.dialect, BENCH_COLD_RUNS: '1', BENCH_JSON: json, BENCH_CPU_PROFILE: '' },
+        env: { ...process.env, BENCH_MODE: 'cold', BENCH_DIALECTS: choice.dialect, BENCH_COLD_RUNS: '1', BENCH_COLD_RUN: String(run - 1), BENCH_JSON: json, BENCH_CPU_PROFILE: '' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       if (child.status !== 0) failures.push(`${choice.dialect} cold run ${run}: the process exited with ${child.status ?? child.signal}`);

@@ -17,7 +17,9 @@ export async function measureCold(cold: ColdWorkload, contenders: readonly Conte
   await cold.seed(db);
   const span = cold.calls + cold.warmUp;
   const calls = [];
-  for (const [k, contender] of contenders.entries()) calls.push(await cold.open(contender, k, span));
+  // Which contender gets which rows (ids, pages) moves from run to run (BENCH_COLD_RUN), so no contender always has the same part of the table.
+  const shift = Number(process.env.BENCH_COLD_RUN ?? 0) % contenders.length;
+  for (const [k, contender] of contenders.entries()) calls.push(await cold.open(contender, (k + shift) % contenders.length, span));
   // Warm-up: the calls after the timed ones, one contender after the other.
   for (let i = cold.calls; i < span; i++) for (const call of calls) await call(i);
   collectGarbage();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ActiveRecord, Column, ConnectionManager, Model, PrimaryKey, type ConnectionConfig } from '../src/index.js';
 import { DIALECTS } from './support/dialects.js';
 
@@ -70,6 +70,35 @@ for (const dialect of DIALECTS.filter((d) => d.driver !== 'sqlite')) {
       // A knex query started in the same turn waits only for the turn to end.
       const [row] = await Promise.all([connection.knex('items').where('id', 3).first(), Item.find(5)]);
       expect((row as { n: number }).n).toBe(3_000);
+    });
+
+    it('a statement in a later turn (the next request) still takes the lingering session, not one from the pool', async () => {
+      await Item.find(1);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const acquires = countPoolAcquires('reuse');
+      expect((await Item.find(2))?.n).toBe(1);
+      expect(acquires()).toBe(0);
+    });
+
+    it('other users of the pool get a lingering session the moment they ask, without waiting for it to be given back', async () => {
+      // With timers frozen from the start, a session that only went back when its linger ran out would never reach the pool.
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate'] });
+      try {
+        ConnectionManager.configure('reuse_frozen', { ...config, pool: { max: 1 } });
+        const connection = ConnectionManager.get('reuse_frozen');
+        const items = Item.using('reuse_frozen');
+        await items.find(1);
+        expect(await connection.knex('items').count({ n: '*' })).toHaveLength(1);
+        await items.find(2);
+        await ConnectionManager.transaction('reuse_frozen', async () => {
+          expect((await items.find(3))?.n).toBe(3_000);
+        });
+        await items.find(4);
+        expect(await connection.knex('items').where('id', 4).first()).toMatchObject({ n: 3 });
+      } finally {
+        vi.useRealTimers();
+        await ConnectionManager.remove('reuse_frozen');
+      }
     });
 
     it('a loop of awaited statements does not keep the session from a caller waiting in the pool', async () => {

@@ -360,6 +360,8 @@ export class Connection {
     const driver = this.#driver;
     this.#driver = undefined;
     this.#statements.clear();
+    // Sessions kept for a next statement count as lent to the pool, which would wait for them before closing.
+    driver?.lender.drain?.();
     await driver?.close();
   }
 

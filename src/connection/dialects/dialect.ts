@@ -109,6 +109,8 @@ export interface ConnectionLender {
    * (SQLite): an acquire from inside `fn` then fails fast instead of waiting for itself.
    */
   whileHeld?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Gives back to the pool every session kept idle for a next statement (before the pool closes). */
+  drain?(): void;
 }
 
 /** How busy a pool is. */
@@ -309,6 +311,7 @@ export function driverErrorCode(error: unknown): string | undefined {
 /** The parts of knex's pool (tarn) polyrecord reads. */
 interface KnexPool {
   on(event: 'destroySuccess', handler: (id: number, connection: DriverConnection) => void): void;
+  on(event: 'acquireRequest', handler: () => void): void;
   numUsed(): number;
   numFree(): number;
   numPendingAcquires(): number;
@@ -322,16 +325,20 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
 }
 
 /**
+/** How long a released session may wait with polyrecord for its next statement before it goes back to knex's pool. */
+const LINGER_MS = 1_000;
+
 /**
  * The lender over knex's pool. Taking a session from knex's pool (tarn) costs two timers
- * and a dozen promises, and an application that awaits one query after another gives its
- * session back and asks for one again within the same turn of the event loop. So a
- * released session lingers here until that turn ends (`setImmediate`), and a statement
- * run meanwhile takes it back synchronously (`tryAcquire`), on the session whose prepared
- * statements it already has. Then it goes back to the pool: the pool's other users (knex
- * builders, transactions, a pool of one) never wait longer than the current turn for it.
- * While anyone waits in the pool, nothing lingers: sessions go to the waiters in their
- * order, so a loop of statements cannot keep a session from them.
+ * and a dozen promises, and an application that awaits one query after another (or serves
+ * one request after another) gives its session back and soon asks for one again. So a
+ * released session lingers here, for up to a second, and a statement run meanwhile takes
+ * it back synchronously (`tryAcquire`), on the session whose prepared statements it
+ * already has. The pool's other users (knex builders, transactions, a pool of one) never
+ * wait for a lingering session: the moment anyone asks the pool for one, every lingering
+ * session goes back to it first (tarn's `acquireRequest`, which runs before the request
+ * is queued). While anyone waits in the pool, nothing lingers: sessions go to the waiters
+ * in their order, so a loop of statements cannot keep a session from them.
  *
  * Sessions lent inside a `CancelScope` can have their statement cancelled through
  * `control`, and come back (to linger or to the pool) only once such a cancel has been
@@ -340,14 +347,19 @@ export function onKnexSessionClosed(knex: Knex, listener: (connection: DriverCon
  */
 export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionLender {
   let lingering: DriverConnection[] = [];
-  let returning = false;
+  let timer: NodeJS.Timeout | undefined;
   const toPool = (session: DriverConnection) => void knex.client.releaseConnection(session);
   const giveBack = () => {
-    returning = false;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     const sessions = lingering;
     lingering = [];
     for (const session of sessions) toPool(session);
   };
+  // Anyone asking the pool (polyrecord itself included, when nothing lingers) gets the lingering sessions first.
+  knexPool(knex)?.on('acquireRequest', () => {
+    if (lingering.length > 0) giveBack();
+  });
   const othersWaiting = () => (knexPool(knex)?.numPendingAcquires() ?? 0) > 0;
   const takeLingering = (): DriverConnection | undefined => {
     if (othersWaiting()) {
@@ -364,10 +376,8 @@ export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionL
   const linger = (connection: DriverConnection) => {
     if (othersWaiting()) return toPool(connection);
     lingering.push(connection);
-    if (!returning) {
-      returning = true;
-      setImmediate(giveBack);
-    }
+    // Not restarted by later releases: a busy connection still cycles its sessions through the pool once a second.
+    timer ??= setTimeout(giveBack, LINGER_MS).unref();
   };
   const acquiring = () => {
     const session = takeLingering();
@@ -382,6 +392,7 @@ export function knexPoolLender(knex: Knex, control: SessionControl): ConnectionL
     tryAcquire: () => (CancelScope.current() === undefined ? takeLingering() : undefined),
     acquire: () => acquireInScope(acquiring, control, linger),
     release: (connection) => CancelScope.release(connection, linger),
+    drain: giveBack,
   };
 }
 
