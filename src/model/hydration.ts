@@ -19,49 +19,59 @@ export type Hydrator = (row: Record<string, unknown>, connection: string) => obj
 
 /**
  * A row → instance function for one list of columns, generated once so each row
- * costs one constructor call and one typed assignment per column. The row itself
- * becomes the instance's original snapshot (JSON values are kept there as text,
- * so in-place edits of the instance's object show up as changes).
+ * costs one constructor call and one typed assignment per column. A row is an object
+ * keyed by column name, or with `arrays` an array in the columns' order (the driver then
+ * builds no object per row). The instance's original snapshot is keyed by column either
+ * way: the row object itself, or an object literal of the array's values. JSON values are
+ * kept there as text, so in-place edits of the instance's object show up as changes.
  */
-export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hydrator {
+export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[], arrays = false): Hydrator {
   // The full column list is by far the most common: key it without building a string.
-  const key = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
+  const list = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
+  const key = arrays ? `a:${list}` : list;
   let hydrator = meta.hydrators.get(key) as Hydrator | undefined;
   if (!hydrator) {
     // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
     const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
-    const body = [...columns.map((c) => assignment(c)), ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;\n o[CONNECTION] = connection;\n return o;\n}`);
+    const assignments = columns.map((c, i) => (arrays ? assignment(c, `row[${i}]`, (value) => ` s${i} = ${value};`) : assignment(c, `row[${JSON.stringify(c.column)}]`, (value) => (value === 'v' ? '' : ` row[${JSON.stringify(c.column)}] = ${value};`))));
+    const snapshot = arrays ? `{ ${columns.map((c, i) => `${JSON.stringify(c.column)}: s${i}`).join(', ')} }` : 'row';
+    const locals = arrays ? columns.map((_, i) => `, s${i}`).join('') : '';
+    const body = [...assignments, ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
+    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t${locals};\n${body}\n o[ORIGINAL] = ${snapshot};\n o[CONNECTION] = connection;\n return o;\n}`);
     hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION) as Hydrator;
     meta.hydrators.set(key, hydrator);
   }
   return hydrator;
 }
 
-function assignment(column: ColumnMeta): string {
+/**
+ * The statements that give one column its typed value from `read`; `keep(expression)`
+ * records what the snapshot holds for it (`'v'`: the value as read).
+ */
+function assignment(column: ColumnMeta, read: string, keep: (value: string) => string): string {
   const p = JSON.stringify(column.property);
-  const c = JSON.stringify(column.column);
+  const asRead = keep('v');
   switch (column.type) {
     case 'any':
-      return ` o[${p}] = row[${c}];`;
+      return ` v = ${read}; o[${p}] = v;${asRead}`;
     case 'string':
-      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'string' ? v : dec.string(v);`;
+      return ` v = ${read}; o[${p}] = v === null || typeof v === 'string' ? v : dec.string(v);${asRead}`;
     case 'integer':
     case 'float':
-      return ` v = row[${c}]; o[${p}] = v === null || typeof v === 'number' ? v : Number(v);`;
+      return ` v = ${read}; o[${p}] = v === null || typeof v === 'number' ? v : Number(v);${asRead}`;
     case 'boolean':
       // SQLite and MySQL answer 0/1: decided here, without a call.
-      return ` v = row[${c}]; o[${p}] = v === 1 ? true : v === 0 ? false : v === null || typeof v === 'boolean' ? v : dec.boolean(v);`;
+      return ` v = ${read}; o[${p}] = v === 1 ? true : v === 0 ? false : v === null || typeof v === 'boolean' ? v : dec.boolean(v);${asRead}`;
     case 'json':
-      return ` v = row[${c}]; if (v !== null && typeof v !== 'string') { row[${c}] = JSON.stringify(v); o[${p}] = v; } else o[${p}] = v === null ? null : JSON.parse(v);`;
+      return ` v = ${read}; if (v !== null && typeof v !== 'string') { o[${p}] = v;${keep('JSON.stringify(v)')} } else { o[${p}] = v === null ? null : JSON.parse(v);${asRead} }`;
     case 'datetime':
       // SQLite's ISO text is read here without going through the decoder (see isoInstant).
-      return ` v = row[${c}]; if (typeof v === 'string' && (t = iso(v)) !== undefined) o[${p}] = new Date(t); else if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.datetime(v);`;
+      return ` v = ${read}; if (typeof v === 'string' && (t = iso(v)) !== undefined) { o[${p}] = new Date(t);${asRead} } else if (v instanceof Date) { o[${p}] = v;${keep('v.getTime()')} } else { o[${p}] = dec.datetime(v);${asRead} }`;
     case 'date':
       // A driver's Date goes to the instance as it is and the snapshot keeps its instant; stored text stays in the snapshot as stored.
-      return ` v = row[${c}]; if (v instanceof Date) { o[${p}] = v; row[${c}] = v.getTime(); } else o[${p}] = dec.date(v);`;
+      return ` v = ${read}; if (v instanceof Date) { o[${p}] = v;${keep('v.getTime()')} } else { o[${p}] = dec.date(v);${asRead} }`;
     default:
-      return ` o[${p}] = dec.${column.type}(row[${c}]);`;
+      return ` v = ${read}; o[${p}] = dec.${column.type}(v);${asRead}`;
   }
 }
 

@@ -252,13 +252,17 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
 
   async #fetch(target: Target): Promise<R[]> {
     const columns = this.state.select ?? this.meta.columns;
-    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target));
-    const hydrate = hydratorFor(this.meta, columns);
+    // Rows as arrays where the driver can: no object per row before the instance is built.
+    const arrays = target.connection.dialect.rowsAsArrays;
+    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target, arrays));
+    const hydrate = hydratorFor(this.meta, columns, arrays);
     const name = target.connection.name;
     const out = new Array<R>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = hydrate(rows[i]!, name) as R;
-    for (const count of this.state.relations?.countColumns ?? []) {
-      for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number(rows[i]![count.alias]));
+    // Counts are selected after the columns, in this order.
+    for (const [j, count] of (this.state.relations?.countColumns ?? []).entries()) {
+      const at: string | number = arrays ? columns.length + j : count.alias;
+      for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number((rows[i] as Record<string | number, unknown>)[at]));
     }
     return out;
   }

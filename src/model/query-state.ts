@@ -99,8 +99,8 @@ export function targetFor(meta: ModelMeta, state: QueryState): Target {
 }
 
 /** Exec options for the query on its target: unprepared once a raw fragment or a text-bound list is part of it. */
-export function execOptionsFor(meta: ModelMeta, state: QueryState, target: Target): ExecOptions {
-  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto');
+export function execOptionsFor(meta: ModelMeta, state: QueryState, target: Target, arrays = false): ExecOptions {
+  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto', arrays);
 }
 
 /** What `toSQL()` returns: the statement's text in the dialect's placeholder syntax and its bindings, encoded as sent. */

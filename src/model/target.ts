@@ -68,23 +68,27 @@ export function encodeFor(target: Target, column: ColumnMeta, value: unknown): u
   }
 }
 
-const OPTIONS: Record<PreparePolicy, readonly [ExecOptions, ExecOptions]> = {
-  auto: [{ prepare: 'auto' }, { prepare: 'auto', safeIntegers: true }],
-  never: [{ prepare: 'never' }, { prepare: 'never', safeIntegers: true }],
-};
+// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays.
+const OPTIONS: readonly ExecOptions[] = Array.from({ length: 16 }, (_, bits) =>
+  Object.freeze({
+    prepare: bits & 1 ? 'auto' : 'never',
+    ...(bits & 2 ? { safeIntegers: true } : {}),
+    ...(bits & 4 ? { firstRow: true } : {}),
+    ...(bits & 8 ? { arrays: true } : {}),
+  } satisfies ExecOptions),
+);
 
 /**
  * Exec options for a model's statements: compiled shapes are prepared once they repeat
  * (`'auto'`), raw SQL is not unless its caller asked; 64-bit integers stay exact where
- * the model has bigint columns.
+ * the model has bigint columns. `arrays`: rows come as arrays in select-list order
+ * (for a hydrator made with `hydratorFor(…, true)`; only where the dialect can).
  */
-export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto'): ExecOptions {
-  return OPTIONS[prepare][meta.hasBigint ? 1 : 0];
+export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false): ExecOptions {
+  return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0)]!;
 }
 
-const FIRST_ROW: readonly [ExecOptions, ExecOptions] = [{ prepare: 'auto', firstRow: true }, { prepare: 'auto', safeIntegers: true, firstRow: true }];
-
 /** {@link execOptions} for a statement that answers one row at most: a lookup by a unique key, a one-row `INSERT … RETURNING`. */
-export function singleRowOptions(meta: ModelMeta): ExecOptions {
-  return FIRST_ROW[meta.hasBigint ? 1 : 0];
+export function singleRowOptions(meta: ModelMeta, arrays = false): ExecOptions {
+  return execOptions(meta, 'auto', arrays, true);
 }

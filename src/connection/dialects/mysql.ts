@@ -2,23 +2,23 @@ import createKnex, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
-import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
   destroy(): void;
   unprepare(sql: string): unknown;
-  query(sql: string, values: unknown[], callback: Callback): void;
-  execute(sql: string, values: unknown[], callback: Callback): void;
+  query(options: string | { sql: string; rowsAsArray?: boolean }, values: unknown[], callback: Callback): void;
+  execute(options: string | { sql: string; rowsAsArray?: boolean }, values: unknown[], callback: Callback): void;
 }
 interface ResultHeader {
   affectedRows: number;
   insertId: number | string;
 }
 
-function run(connection: MysqlConnection, method: 'query' | 'execute', sql: string, values: unknown[]): Promise<unknown> {
+function run(connection: MysqlConnection, method: 'query' | 'execute', sql: string, values: unknown[], arrays = false): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    connection[method](sql, values, (error, result) => (error ? reject(error) : resolve(result)));
+    connection[method](arrays ? { sql, rowsAsArray: true } : sql, values, (error, result) => (error ? reject(error) : resolve(result)));
   });
 }
 
@@ -30,6 +30,10 @@ function toResult(result: unknown): ExecResult {
   }
   const header = result as ResultHeader;
   return { rows: [], affected: header.affectedRows, insertId: header.insertId || undefined };
+}
+
+function arrayRows(result: unknown): ExecResult {
+  return Array.isArray(result) ? { rows: result as Record<string, unknown>[], affected: 0 } : toResult(result);
 }
 
 function isHeader(value: unknown): boolean {
@@ -117,6 +121,7 @@ export const mysqlDialect: DialectAdapter = {
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: false,
+  rowsAsArrays: true,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
   statementCancel: { cancelRunning: killQuery },
@@ -160,9 +165,11 @@ export const mysqlDialect: DialectAdapter = {
   },
 
   // Not async: one promise hop less per statement (Connection turns a synchronous throw into a rejection).
-  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, options: ExecOptions): Promise<ExecResult> {
     // mysql2's execute() prepares on first use and reuses its cached statement after; query() sends the text.
-    return run(connection as MysqlConnection, statement ? 'execute' : 'query', sql, bindings as unknown[]).then(toResult);
+    const pending = run(connection as MysqlConnection, statement ? 'execute' : 'query', sql, bindings as unknown[], options.arrays === true);
+    // Rows as arrays look like a multi-statement answer to toResult: a model's statement is one statement.
+    return options.arrays ? pending.then(arrayRows) : pending.then(toResult);
   },
 
   unprepare(connection, statement) {

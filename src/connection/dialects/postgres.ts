@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { closePreparedStatement } from './postgres-statements.js';
-import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecResult, type PreparedStatement } from './dialect.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -93,6 +93,7 @@ export const postgresDialect: DialectAdapter = {
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: true,
+  rowsAsArrays: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
   statementCancel: { cancelRunning: cancelBackend },
@@ -126,8 +127,9 @@ export const postgresDialect: DialectAdapter = {
   },
 
   // Not async: one promise hop less per statement (Connection turns a synchronous throw into a rejection).
-  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined): Promise<ExecResult> {
-    const query = statement === undefined ? { text: sql, values: bindings as unknown[] } : { name: statement.name, text: sql, values: bindings as unknown[] };
+  execute(connection: DriverConnection, sql: string, bindings: readonly unknown[], statement: PreparedStatement | undefined, options: ExecOptions): Promise<ExecResult> {
+    const query: pg.QueryConfig & { rowMode?: 'array' } = statement === undefined ? { text: sql, values: bindings as unknown[] } : { name: statement.name, text: sql, values: bindings as unknown[] };
+    if (options.arrays) query.rowMode = 'array';
     return (connection as pg.PoolClient).query(query).then(toResult);
   },
 

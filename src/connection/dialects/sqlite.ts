@@ -137,22 +137,25 @@ function globLiteral(c: string): string {
 interface SqliteHandle {
   readonly statement: Statement;
   safeIntegers: boolean;
+  arrays: boolean;
 }
 
-function statementFor(db: Database.Database, sql: string, prepared: PreparedStatement | undefined, safeIntegers: boolean): Statement {
+function statementFor(db: Database.Database, sql: string, prepared: PreparedStatement | undefined, safeIntegers: boolean, arrays: boolean): Statement {
   if (prepared === undefined) {
     const statement = db.prepare(sql) as Statement;
-    if (statement.reader) statement.safeIntegers(safeIntegers);
+    if (statement.reader) statement.safeIntegers(safeIntegers).raw(arrays);
     return statement;
   }
   let handle = prepared.handle as SqliteHandle | undefined;
   if (handle === undefined) {
     const statement = db.prepare(sql) as Statement;
-    if (statement.reader) statement.safeIntegers(safeIntegers);
-    prepared.handle = handle = { statement, safeIntegers };
-  } else if (handle.safeIntegers !== safeIntegers && handle.statement.reader) {
-    handle.statement.safeIntegers(safeIntegers);
+    if (statement.reader) statement.safeIntegers(safeIntegers).raw(arrays);
+    prepared.handle = handle = { statement, safeIntegers, arrays };
+  } else if ((handle.safeIntegers !== safeIntegers || handle.arrays !== arrays) && handle.statement.reader) {
+    // One text may be read both ways (a model query, and the same text as raw SQL).
+    handle.statement.safeIntegers(safeIntegers).raw(arrays);
     handle.safeIntegers = safeIntegers;
+    handle.arrays = arrays;
   }
   return handle.statement;
 }
@@ -194,6 +197,7 @@ export const sqliteDialect: DialectAdapter = {
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
   insertReturning: true,
+  rowsAsArrays: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,
@@ -243,7 +247,7 @@ export const sqliteDialect: DialectAdapter = {
   },
 
   execute(connection, sql, bindings, prepared, options): ExecResult {
-    const statement = statementFor(connection as Database.Database, sql, prepared, options.safeIntegers === true);
+    const statement = statementFor(connection as Database.Database, sql, prepared, options.safeIntegers === true, options.arrays === true);
     if (statement.reader) {
       if (options.firstRow) {
         const row = statement.get(...(bindings as unknown[])) as Record<string, unknown> | undefined;
