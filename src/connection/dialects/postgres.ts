@@ -2,27 +2,30 @@ import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
+import { parseTimestamptz, parseUtcTimestamp } from './postgres-dates.js';
 import { closePreparedStatement } from './postgres-statements.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
+const OID_TIMESTAMPTZ = 1184;
 const OID_JSON = 114;
 const OID_JSONB = 3802;
 
 /**
  * Per-client type parsers (the global `pg.types` registry is left alone for the
  * application's other pg users): DATE and TIMESTAMP WITHOUT TIME ZONE are read as UTC
- * instead of the process's local time zone, which is how polyrecord writes them; JSON
+ * instead of the process's local time zone, which is how polyrecord writes them; TIMESTAMPTZ
+ * is read as pg reads it, without its regular expression (see readTimestamp); JSON
  * and JSONB stay text.
  */
-const parseUtcTimestamp = (value: string) => new Date(`${value.replace(' ', 'T')}Z`);
 const parseUtcDate = (value: string) => new Date(`${value}T00:00:00Z`);
 const keepText = (value: string) => value;
 const typeParsers = {
   getTypeParser(oid: number, format?: string) {
     if (oid === OID_DATE) return parseUtcDate;
     if (oid === OID_TIMESTAMP) return parseUtcTimestamp;
+    if (oid === OID_TIMESTAMPTZ) return parseTimestamptz;
     // JSON comes back as its text and polyrecord parses it once (pg would parse it, and a JSON string would be decoded twice).
     if (oid === OID_JSON || oid === OID_JSONB) return keepText;
     return pg.types.getTypeParser(oid, format as 'text');
