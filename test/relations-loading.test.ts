@@ -48,6 +48,12 @@ describeEachDialect('relations: loading', (dialect) => {
     expect(playlists[1]!.tracks[0]!.$pivot?.position).toBe(9);
     // A track in two playlists is two records, each with its own pivot row.
     expect(playlists[0]!.tracks[0]).not.toBe(playlists[1]!.tracks[0]);
+    // ...and its own snapshot: a change to one is that one's change only.
+    const [first, second] = [playlists[0]!.tracks[0]!, playlists[1]!.tracks[0]!];
+    first.title = 'changed';
+    expect([first.isDirty(), first.isDirty('title'), first.isDirty('albumId'), second.isDirty()]).toEqual([true, true, false, false]);
+    first.title = 't1';
+    expect(first.isDirty()).toBe(false);
   });
 
   it('issues one query per relation level, never one per parent', async () => {

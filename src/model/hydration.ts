@@ -8,11 +8,39 @@ export const CONNECTION = Symbol('polyrecord.connection');
 /** Set once `destroy()` has deleted the record. */
 export const DESTROYED = Symbol('polyrecord.destroyed');
 
+/** With a snapshot that is still the driver's array row: the column of each of its slots. */
+export const LAYOUT = Symbol('polyrecord.layout');
+
 /** Internal slots every model instance may carry. */
 export interface RecordSlots {
-  [ORIGINAL]?: Record<string, unknown>;
+  /** Read it through {@link originalOf} / {@link originalValue}: a record read as an array row keeps that array until its snapshot is needed. */
+  [ORIGINAL]?: Record<string, unknown> | unknown[];
+  [LAYOUT]?: readonly string[];
   [CONNECTION]?: string;
   [DESTROYED]?: boolean;
+}
+
+/**
+ * The original snapshot keyed by column. A record read as an array row keeps the array
+ * (no second object per row for records that are only read); the first use that needs the
+ * keyed form (a save, a change check) builds it once.
+ */
+export function originalOf(instance: RecordSlots): Record<string, unknown> | undefined {
+  const original = instance[ORIGINAL];
+  if (!Array.isArray(original)) return original;
+  const layout = instance[LAYOUT]!;
+  const keyed: Record<string, unknown> = {};
+  for (let i = 0; i < layout.length; i++) keyed[layout[i]!] = original[i];
+  instance[ORIGINAL] = keyed;
+  return keyed;
+}
+
+/** One column's original value, without keying an array snapshot. */
+export function originalValue(instance: RecordSlots, column: string): unknown {
+  const original = instance[ORIGINAL];
+  if (!Array.isArray(original)) return original?.[column];
+  const slot = instance[LAYOUT]!.indexOf(column);
+  return slot < 0 ? undefined : original[slot];
 }
 
 export type Hydrator = (row: Record<string, unknown>, connection: string) => object;
@@ -21,9 +49,10 @@ export type Hydrator = (row: Record<string, unknown>, connection: string) => obj
  * A row → instance function for one list of columns, generated once so each row
  * costs one constructor call and one typed assignment per column. A row is an object
  * keyed by column name, or with `arrays` an array in the columns' order (the driver then
- * builds no object per row). The instance's original snapshot is keyed by column either
- * way: the row object itself, or an object literal of the array's values. JSON values are
- * kept there as text, so in-place edits of the instance's object show up as changes.
+ * builds no object per row). The row itself becomes the instance's original snapshot (an
+ * array one with its column layout, keyed on first use: see {@link originalOf}). JSON values
+ * are kept there as text and dates as instants, so in-place edits of the instance's objects
+ * show up as changes.
  */
 export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[], arrays = false): Hydrator {
   // The full column list is by far the most common: key it without building a string.
@@ -33,12 +62,15 @@ export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[], arr
   if (!hydrator) {
     // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
     const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
-    const assignments = columns.map((c, i) => (arrays ? assignment(c, `row[${i}]`, (value) => ` s${i} = ${value};`) : assignment(c, `row[${JSON.stringify(c.column)}]`, (value) => (value === 'v' ? '' : ` row[${JSON.stringify(c.column)}] = ${value};`))));
-    const snapshot = arrays ? `{ ${columns.map((c, i) => `${JSON.stringify(c.column)}: s${i}`).join(', ')} }` : 'row';
-    const locals = arrays ? columns.map((_, i) => `, s${i}`).join('') : '';
+    // The row becomes the snapshot: a value that must be kept in another form (a Date's instant, JSON's text) is written back into its slot.
+    const assignments = columns.map((c, i) => {
+      const slot = arrays ? `row[${i}]` : `row[${JSON.stringify(c.column)}]`;
+      return assignment(c, slot, (value) => (value === 'v' ? '' : ` ${slot} = ${value};`));
+    });
     const body = [...assignments, ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t${locals};\n${body}\n o[ORIGINAL] = ${snapshot};\n o[CONNECTION] = connection;\n return o;\n}`);
-    hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION) as Hydrator;
+    const layout = arrays ? ' o[LAYOUT] = layout;' : '';
+    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;${layout}\n o[CONNECTION] = connection;\n return o;\n}`);
+    hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION, LAYOUT, Object.freeze(columns.map((c) => c.column))) as Hydrator;
     meta.hydrators.set(key, hydrator);
   }
   return hydrator;
@@ -97,7 +129,7 @@ export function snapshotValue(column: ColumnMeta, value: unknown): unknown {
 
 /** Columns whose current value differs from the original snapshot (all set columns on a new record). */
 export function changedColumns(meta: ModelMeta, instance: RecordSlots & Record<string, unknown>): ColumnMeta[] {
-  const original = instance[ORIGINAL];
+  const original = originalOf(instance);
   const changed: ColumnMeta[] = [];
   for (const column of meta.columns) {
     const current = instance[column.property];

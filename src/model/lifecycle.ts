@@ -1,6 +1,6 @@
 import { currentTransaction, runTransaction } from '../transaction/local.js';
 import type { Changes, WriteKind } from './events.js';
-import { CONNECTION, DESTROYED, ORIGINAL, type RecordSlots } from './hydration.js';
+import { CONNECTION, DESTROYED, ORIGINAL, originalOf, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { QueryBuilderError } from '../errors.js';
@@ -139,7 +139,7 @@ async function writeObserved(meta: ModelMeta, instance: Instance, explicit: stri
   const run = async () => {
     const target = instanceTarget(meta, instance, explicit);
     const before: Before = {
-      original: instance[ORIGINAL] && { ...instance[ORIGINAL] },
+      original: copyOf(originalOf(instance)),
       connection: instance[CONNECTION],
       destroyed: instance[DESTROYED],
       key: instance[meta.primaryKey.property],
@@ -204,6 +204,8 @@ async function afterCommit(context: WriteContext): Promise<void> {
   }
   for (const participant of context.meta.participants) await participant.afterCommit?.(context);
 }
+
+const copyOf = (original: Record<string, unknown> | undefined) => original && { ...original };
 
 /** What a rollback puts back on the instance. */
 interface Before {

@@ -3,7 +3,7 @@ import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { coarseColumns, fitDate, type CoarseColumns } from './datetime-digits.js';
-import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, snapshotValue, type RecordSlots } from './hydration.js';
+import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, originalOf, originalValue, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
 import { compiled, slot } from './statement-compiler.js';
@@ -53,10 +53,10 @@ function insertFitted(meta: ModelMeta, instance: Instance, target: Target, colum
       readBack = unset.length === 1 ? NOTHING : unset.filter((c) => c !== pk);
     }
     remember(instance, columns, target);
-    if (instance[pk.property] !== undefined) instance[ORIGINAL]![pk.column] = instance[pk.property];
+    if (instance[pk.property] !== undefined) originalOf(instance)![pk.column] = instance[pk.property];
     if (readBack.length === 0) return insertedChanges(meta, instance);
     const fill = (row: Record<string, unknown> | undefined) => {
-      const original = instance[ORIGINAL]!;
+      const original = originalOf(instance)!;
       for (const column of readBack) {
         const value = row?.[column.column] ?? null;
         instance[column.property] = value === null ? null : decoders[column.type === 'any' && column.primary ? 'integer' : column.type](value);
@@ -161,7 +161,7 @@ function writeFittedColumns(meta: ModelMeta, instance: Instance, target: Target,
   return andThen(runStatementNow(target, statement, values, execOptions(meta)), (result) => {
     // Every adapter reports matched rows (mysql2 connects with FOUND_ROWS), so 0 means the row is gone.
     if (result.affected === 0) throw new RecordNotFoundError(meta.name, originalKey(meta, instance));
-    const original = instance[ORIGINAL];
+    const original = originalOf(instance);
     const changes: Changes = {};
     for (const column of changed) {
       const before = original?.[column.column];
@@ -197,7 +197,7 @@ export async function incrementColumn(meta: ModelMeta, instance: Instance, colum
   const old = instance[column.property];
   const value = decoders[column.type](row?.[column.column] ?? null);
   instance[column.property] = value;
-  instance[ORIGINAL]![column.column] = snapshotValue(column, value);
+  originalOf(instance)![column.column] = snapshotValue(column, value);
   return { [column.property]: { old, new: value } };
 }
 
@@ -254,7 +254,7 @@ export async function reloadRecord(meta: ModelMeta, instance: Instance, target: 
   const fresh = (await findByKey(meta, target, key, 'with')) as Instance | null;
   if (!fresh) throw new RecordNotFoundError(meta.name, key);
   for (const column of meta.columns) instance[column.property] = fresh[column.property];
-  instance[ORIGINAL] = fresh[ORIGINAL];
+  instance[ORIGINAL] = originalOf(fresh);
   instance[CONNECTION] = fresh[CONNECTION];
 }
 
@@ -266,14 +266,14 @@ export function assertNotDestroyed(meta: ModelMeta, instance: Instance, operatio
 /** The primary key the database knows the record by (before any unsaved change to it). */
 export function originalKey(meta: ModelMeta, instance: Instance): unknown {
   const pk = meta.primaryKey;
-  const original = instance[ORIGINAL];
-  const key = original && pk.column in original ? decoders[pk.type](original[pk.column]) : instance[pk.property];
+  const stored = originalValue(instance, pk.column);
+  const key = stored !== undefined ? decoders[pk.type](stored) : instance[pk.property];
   if (key === undefined || key === null) throw new PolyrecordError('E_NO_PRIMARY_KEY', `${meta.name} has no primary key value`);
   return key;
 }
 
 function remember(instance: Instance, columns: readonly ColumnMeta[], target: Target): void {
-  const original = (instance[ORIGINAL] ??= {});
+  const original = originalOf(instance) ?? (instance[ORIGINAL] = {});
   for (const column of columns) original[column.column] = snapshotValue(column, instance[column.property]);
   instance[CONNECTION] = target.connection.name;
 }

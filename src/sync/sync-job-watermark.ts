@@ -1,6 +1,6 @@
 import type { Connection } from '../connection/connection.js';
 import type { ActiveRecord } from '../model/active-record.js';
-import { ORIGINAL, type RecordSlots } from '../model/hydration.js';
+import { originalValue, type RecordSlots } from '../model/hydration.js';
 import { SyncJobError } from './sync-job-errors.js';
 import type { SyncJobPlan } from './sync-job-options.js';
 import { encodeCheckpointValue } from './sync-state-codec.js';
@@ -19,7 +19,7 @@ export function assertExactWatermarks(plan: SyncJobPlan, source: Connection, rec
   if (column.type !== 'datetime' && column.type !== 'date') return;
   const codec = source.dialect.codec;
   for (const record of records) {
-    const raw = (record as RecordSlots)[ORIGINAL]?.[column.column];
+    const raw = originalValue(record as RecordSlots, column.column);
     const value = (record as unknown as Record<string, unknown>)[column.property];
     if (raw === null || raw === undefined || !(value instanceof Date)) continue;
     let problem: string | undefined;

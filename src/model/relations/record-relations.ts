@@ -54,7 +54,8 @@ export function cloneRecord<T extends object>(record: T): T {
   const copy = Object.create(Object.getPrototypeOf(record)) as Record<string | symbol, unknown>;
   for (const key of Reflect.ownKeys(record)) {
     const value = (record as Record<string | symbol, unknown>)[key];
-    copy[key] = key === LOADED && value instanceof Set ? new Set(value) : key === ORIGINAL && value ? { ...(value as object) } : value;
+    // The snapshot may still be the driver's array row (its LAYOUT is shared and copied as it is).
+    copy[key] = key === LOADED && value instanceof Set ? new Set(value) : key === ORIGINAL && value ? (Array.isArray(value) ? [...value] : { ...(value as object) }) : value;
   }
   return copy as T;
 }
