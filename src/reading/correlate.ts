@@ -1,3 +1,4 @@
+import type { KeyValue } from '../model/key-values.js';
 import { CorrelateError } from './reading-errors.js';
 import { keyReaders, type KeyPair, type KeyReader } from './join-keys.js';
 
@@ -123,8 +124,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 type Pair = Correlated<object, object, 'full'>;
 
 /** Rows (by index) of one side, by key. Rows whose key has a null part are left out: they match nothing. */
-function hashRows(rows: readonly object[], key: KeyReader): Map<string, number[]> {
-  const table = new Map<string, number[]>();
+function hashRows(rows: readonly object[], key: KeyReader): Map<KeyValue, number[]> {
+  const table = new Map<KeyValue, number[]>();
   for (let i = 0; i < rows.length; i++) {
     const k = key(rows[i]!);
     if (k === undefined) continue;
@@ -171,7 +172,7 @@ function joinHashingLeft(left: readonly object[], right: readonly object[], keys
 }
 
 /** Appends the pairs of one left row, looked up in the hashed right side. */
-function probe(l: object, table: Map<string, number[]>, key: KeyReader, right: readonly object[], matched: Uint8Array, spec: JoinSpec, out: Pair[]): void {
+function probe(l: object, table: Map<KeyValue, number[]>, key: KeyReader, right: readonly object[], matched: Uint8Array, spec: JoinSpec, out: Pair[]): void {
   const k = key(l);
   const bucket = k === undefined ? undefined : table.get(k);
   if (bucket === undefined) {
@@ -188,7 +189,7 @@ function probe(l: object, table: Map<string, number[]>, key: KeyReader, right: r
 async function* joinStream(left: StreamedRows<object>, right: readonly object[], spec: JoinSpec): AsyncGenerator<Pair, void, undefined> {
   const matched = new Uint8Array(right.length);
   let keys: { left: KeyReader; right: KeyReader } | undefined;
-  let table: Map<string, number[]> | undefined;
+  let table: Map<KeyValue, number[]> | undefined;
   const out: Pair[] = [];
   for await (const item of left) {
     const rows = Array.isArray(item) ? (item as readonly object[]) : [item as object];

@@ -1,12 +1,12 @@
-import { keyText } from '../model/key-values.js';
+import { keyValue, type KeyValue } from '../model/key-values.js';
 import { metaOf } from '../model/metadata.js';
 import { CorrelateError } from './reading-errors.js';
 
 /** A property of the left rows and the property of the right rows it must equal. */
 export type KeyPair = readonly [left: string, right: string];
 
-/** Reads a row's join key as a string that is equal for equal keys, or undefined for a key with a null part (which matches nothing). */
-export type KeyReader = (row: object) => string | undefined;
+/** Reads a row's join key as a value that is equal (as a `Map` key) for equal keys, or undefined for a key with a null part (which matches nothing). */
+export type KeyReader = (row: object) => KeyValue | undefined;
 
 /**
  * The key readers of both sides. Values compare by value across types: a bigint equals
@@ -32,8 +32,9 @@ function reader(properties: readonly string[], integerKeys: readonly boolean[]):
   return (row) => {
     let key = '';
     for (let i = 0; i < properties.length; i++) {
-      const part = keyPart((row as Record<string, unknown>)[properties[i]!], integerKeys[i]!, properties[i]!);
-      if (part === undefined) return undefined;
+      const value = keyPart((row as Record<string, unknown>)[properties[i]!], integerKeys[i]!, properties[i]!);
+      if (value === undefined) return undefined;
+      const part = typeof value === 'number' ? `n${value}` : value;
       // Length-prefixed, so no value can imitate a boundary between parts.
       key += `${part.length}:${part}`;
     }
@@ -41,9 +42,9 @@ function reader(properties: readonly string[], integerKeys: readonly boolean[]):
   };
 }
 
-/** One key value as text (see {@link keyText}); undefined for null. */
-function keyPart(value: unknown, integerColumn: boolean, property: string): string | undefined {
-  return keyText(value, integerColumn, (kind) => new CorrelateError(`key "${property}" holds ${kind}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`));
+/** One key value (see {@link keyValue}); undefined for null. */
+function keyPart(value: unknown, integerColumn: boolean, property: string): KeyValue | undefined {
+  return keyValue(value, integerColumn, (kind) => new CorrelateError(`key "${property}" holds ${kind}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`));
 }
 
 /** Whether `property` of this row is a model column of an integer type. */

@@ -1,3 +1,4 @@
+import type { KeyValue } from '../key-values.js';
 import { CONNECTION, type RecordSlots } from '../hydration.js';
 import type { ModelMeta } from '../metadata.js';
 import { ModelQuery } from '../query-builder.js';
@@ -82,7 +83,7 @@ async function loadThroughPivot(relation: ResolvedRelation, parents: Instance[],
   const pivotRows = await readPivot(relation, parentConnection, distinctKeys(parents, parentKey.property, integer, parentKey));
   const relatedKeys = distinctKeys(pivotRows.map((p) => ({ k: p.relatedKey })), 'k', integer, childKey);
   const related = await fetchByKeys(relation, parentConnection, state, childKey.property, relatedKeys);
-  const pivotsByRelated = new Map<string, PivotRow[]>();
+  const pivotsByRelated = new Map<KeyValue, PivotRow[]>();
   for (const row of pivotRows) {
     const key = matchKey(row.relatedKey, integer, relation.pivot!.relatedKey)!;
     const list = pivotsByRelated.get(key);
@@ -90,7 +91,7 @@ async function loadThroughPivot(relation: ResolvedRelation, parents: Instance[],
     else pivotsByRelated.set(key, [row]);
   }
   // Parent key → its related records, in the related query's order; a record related to several parents is copied, each copy with its own $pivot.
-  const byParent = new Map<string, Instance[]>();
+  const byParent = new Map<KeyValue, Instance[]>();
   for (const record of related) {
     const rows = pivotsByRelated.get(matchKey(record[childKey.property], integer, childKey.property)!) ?? [];
     rows.forEach((row, i) => {
@@ -108,8 +109,8 @@ async function loadThroughPivot(relation: ResolvedRelation, parents: Instance[],
   }
 }
 
-function groupBy(records: readonly Instance[], property: string, integer: boolean): Map<string, Instance[]> {
-  const map = new Map<string, Instance[]>();
+function groupBy(records: readonly Instance[], property: string, integer: boolean): Map<KeyValue, Instance[]> {
+  const map = new Map<KeyValue, Instance[]>();
   for (const record of records) {
     const key = matchKey(record[property], integer, property);
     if (key === undefined) continue;

@@ -1,3 +1,4 @@
+import type { KeyValue } from '../key-values.js';
 import type { Knex } from 'knex';
 import { count as countOf } from '../aggregates.js';
 import type { ModelMeta } from '../metadata.js';
@@ -87,12 +88,12 @@ async function countOne(meta: ModelMeta, records: readonly object[], spec: Count
   const keys = distinctKeys(records, parentKey.property, integer, relation.pivot ? parentKey : childKey);
   const limit = keyLimit(meta, state);
   if (keys.length > limit) throw new CrossConnectionLimitError(meta.name, relation.name, keys.length, limit);
-  const counts = new Map<string, number>();
+  const counts = new Map<KeyValue, number>();
   const inner = await relatedState(relation, spec.state, parent);
   if (relation.pivot) {
     const pivotRows = await readPivot(relation, parent, keys);
     const wanted = distinctKeys(pivotRows.map((p) => ({ k: p.relatedKey })), 'k', integer, childKey);
-    const present = new Set<string>();
+    const present = new Set<KeyValue>();
     for (const chunk of chunks(wanted, maxKeys(relation, parent, inner))) {
       for (const value of await new ModelQuery<object>(relation.related, undefined, inner).whereIn(childKey.property as never, chunk as never).pluck(childKey.property as never)) present.add(matchKey(value, integer, childKey.property)!);
     }

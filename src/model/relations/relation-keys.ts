@@ -1,5 +1,5 @@
 import { QueryBuilderError } from '../../errors.js';
-import { keyText } from '../key-values.js';
+import { keyValue, type KeyValue } from '../key-values.js';
 import type { ColumnMeta } from '../metadata.js';
 
 /** Whether a key column holds integers, so a numeric string read from it equals its number. */
@@ -12,13 +12,13 @@ export function integerKey(column: ColumnMeta): boolean {
  * integer, a numeric string its number where the columns hold integers. Undefined for
  * null, which matches nothing (as in SQL).
  */
-export function matchKey(value: unknown, integer: boolean, property: string): string | undefined {
-  return keyText(value, integer, (kind) => new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`));
+export function matchKey(value: unknown, integer: boolean, property: string): KeyValue | undefined {
+  return keyValue(value, integer, (kind) => new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`));
 }
 
 /** The distinct non-null values of `property` over `records`, first occurrence kept, in the type of `target`. */
 export function distinctKeys(records: readonly object[], property: string, integer: boolean, target: ColumnMeta): unknown[] {
-  const seen = new Set<string>();
+  const seen = new Set<KeyValue>();
   const keys: unknown[] = [];
   for (const record of records) {
     const value = (record as Record<string, unknown>)[property];
