@@ -189,6 +189,36 @@ describe('correlate key comparison and arguments', () => {
     expect(correlate([{ a: 'x', b: '1:sy' }], [{ a: 'x:1', b: 'y' }], { on: [['a', 'a'], ['b', 'b']] })).toHaveLength(0);
   });
 
+  it('a streamed join hands out every pair in order, and stopping early closes the left stream', async () => {
+    const pulled: number[] = [];
+    let closed = false;
+    async function* pages() {
+      try {
+        for (let page = 0; page < 100; page++) {
+          pulled.push(page);
+          yield Array.from({ length: 10 }, (_, i) => ({ id: page * 10 + i, ref: i % 3 }));
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const right = [{ key: 0 }, { key: 1 }, { key: 1 }];
+    const all: Array<[number, number]> = [];
+    for await (const pair of correlate(pages(), right, { on: ['ref', 'key'] })) all.push([pair.left.id, pair.right.key]);
+    // Rows with ref 2 match nothing; ref 1 matches twice.
+    expect(all).toHaveLength(100 * (4 + 3 * 2));
+    expect(all.slice(0, 4)).toEqual([[0, 0], [1, 1], [1, 1], [3, 0]]);
+    pulled.length = 0;
+    closed = false;
+    let seen = 0;
+    for await (const pair of correlate(pages(), right, { on: ['ref', 'key'] })) {
+      expect(pair.left.id).toBeLessThan(20);
+      if (++seen === 12) break;
+    }
+    expect(closed).toBe(true);
+    expect(pulled).toEqual([0, 1]);
+  });
+
   it('refuses a malformed on, an unknown type, an async right side and an object key', async () => {
     expect(() => correlate([{ a: 1 }], [{ b: 1 }], { on: [] as never })).toThrow(CorrelateError);
     expect(() => correlate([{ a: 1 }], [{ b: 1 }], { on: ['a', 'b'], type: 'outer' as never })).toThrow(/type must be/);

@@ -185,14 +185,14 @@ function probe(l: object, table: Map<KeyValue, number[]>, key: KeyReader, right:
   }
 }
 
-/** Streams the left side past the hashed right side. The right side is hashed once the first left row tells how its keys compare. */
-async function* joinStream(left: StreamedRows<object>, right: readonly object[], spec: JoinSpec): AsyncGenerator<Pair, void, undefined> {
+/** Streams the left side past the hashed right side, one left batch's pairs at a time. The right side is hashed once the first left row tells how its keys compare. */
+async function* joinBatches(left: StreamedRows<object>, right: readonly object[], spec: JoinSpec): AsyncGenerator<Pair[], void, undefined> {
   const matched = new Uint8Array(right.length);
   let keys: { left: KeyReader; right: KeyReader } | undefined;
   let table: Map<KeyValue, number[]> | undefined;
-  const out: Pair[] = [];
   for await (const item of left) {
     const rows = Array.isArray(item) ? (item as readonly object[]) : [item as object];
+    const out: Pair[] = [];
     for (const l of rows) {
       if (keys === undefined) {
         keys = keyReaders(spec.pairs, l, right[0]);
@@ -200,10 +200,71 @@ async function* joinStream(left: StreamedRows<object>, right: readonly object[],
       }
       probe(l, table!, keys.left, right, matched, spec, out);
     }
-    // One batch's pairs at a time.
-    yield* out.splice(0);
+    yield out;
   }
-  if (spec.keepRight) for (let j = 0; j < right.length; j++) if (!matched[j]) yield { left: null, right: right[j]! };
+  if (spec.keepRight) {
+    const unmatched: Pair[] = [];
+    for (let j = 0; j < right.length; j++) if (!matched[j]) unmatched.push({ left: null, right: right[j]! });
+    yield unmatched;
+  }
+}
+
+/**
+ * The pairs of {@link joinBatches} one at a time. An async generator that yielded each pair
+ * would suspend and resume per pair (three promise turns each: a third of a million-row
+ * join); this hands out the pairs of a batch already in hand as resolved promises, and goes
+ * back to the batches only when the batch is used up.
+ */
+class PairStream implements AsyncGenerator<Pair, void, undefined> {
+  readonly #batches: AsyncGenerator<Pair[], void, undefined>;
+  #batch: Pair[] = [];
+  #next = 0;
+
+  constructor(batches: AsyncGenerator<Pair[], void, undefined>) {
+    this.#batches = batches;
+  }
+
+  next(): Promise<IteratorResult<Pair, void>> {
+    if (this.#next < this.#batch.length) return Promise.resolve({ value: this.#batch[this.#next++]!, done: false });
+    return this.#refill();
+  }
+
+  async #refill(): Promise<IteratorResult<Pair, void>> {
+    for (;;) {
+      const batch = await this.#batches.next();
+      if (batch.done) return { value: undefined, done: true };
+      if (batch.value.length > 0) {
+        this.#batch = batch.value;
+        this.#next = 1;
+        return { value: batch.value[0]!, done: false };
+      }
+    }
+  }
+
+  /** Stopping early (`break`) closes the left side's stream (its pages stop being read). */
+  async return(): Promise<IteratorResult<Pair, void>> {
+    this.#batch = [];
+    await this.#batches.return(undefined);
+    return { value: undefined, done: true };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<Pair, void>> {
+    this.#batch = [];
+    await this.#batches.throw(error);
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+}
+
+function joinStream(left: StreamedRows<object>, right: readonly object[], spec: JoinSpec): AsyncGenerator<Pair, void, undefined> {
+  return new PairStream(joinBatches(left, right, spec));
 }
 
 /** Turns pairs into flat prefixed objects; a missing side has its properties null, as known from that side's first row (for a streamed left side, the first seen). */
