@@ -49,6 +49,11 @@ export interface ColdWorkload {
   check(db: BenchDatabase, contenders: number, span: number): Promise<void>;
 }
 
+/** The id contender `k` looks up at step `i`: different ids at the same step, so none reads a page another just brought in. */
+function lookupId(i: number, k: number): number {
+  return ((i * 7 + k * 2_503) % FIND_SEEDED) + 1;
+}
+
 // Users numbered from here are warm-up only: they never collide with measured ones.
 const WARM = 1_000_000;
 
@@ -93,9 +98,8 @@ export const WORKLOADS: readonly Workload[] = [
       calls: 2_000,
       round: 10,
       seed: (db) => db.reset(users(0, FIND_SEEDED)),
-      // Contenders look up different ids at the same step, so none reads a page another just brought in.
       open: (c, k) => async (i) => {
-        const id = ((i * 7 + k * 2_503) % FIND_SEEDED) + 1;
+        const id = lookupId(i, k);
         check((await c.findById(id)) != null, `id ${id} not found`);
       },
       check: async () => undefined,
@@ -246,7 +250,7 @@ export const WORKLOADS: readonly Workload[] = [
       round: 10,
       seed: (db) => db.reset(users(0, FIND_SEEDED)),
       open: (c, k) => async (i) => {
-        const id = ((i * 7 + k * 2_503) % FIND_SEEDED) + 1;
+        const id = lookupId(i, k);
         check((await c.findByNewText(id, k * WARM + i)) != null, `id ${id} not found`);
       },
       check: async () => undefined,

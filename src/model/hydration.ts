@@ -43,33 +43,28 @@ export function originalValue(instance: RecordSlots, column: string): unknown {
   return slot < 0 ? undefined : original[slot];
 }
 
-export type Hydrator = (row: Record<string, unknown>, connection: string) => object;
+/** Builds an instance from one row given as an array in select-list order. */
+export type Hydrator = (row: unknown, connection: string) => object;
 
 /**
  * A row → instance function for one list of columns, generated once so each row
- * costs one constructor call and one typed assignment per column. A row is an object
- * keyed by column name, or with `arrays` an array in the columns' order (the driver then
- * builds no object per row). The row itself becomes the instance's original snapshot (an
- * array one with its column layout, keyed on first use: see {@link originalOf}). JSON values
- * are kept there as text and dates as instants, so in-place edits of the instance's objects
- * show up as changes.
+ * costs one constructor call and one typed assignment per column. A row is an array in
+ * the columns' order (model reads ask the driver for arrays: no object per row). The row
+ * itself becomes the instance's original snapshot, with its column layout, keyed on first
+ * use (see {@link originalOf}). JSON values are kept there as text and dates as instants,
+ * so in-place edits of the instance's objects show up as changes.
  */
-export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[], arrays = false): Hydrator {
+export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hydrator {
   // The full column list is by far the most common: key it without building a string.
-  const list = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
-  const key = arrays ? `a:${list}` : list;
+  const key = columns === meta.columns ? '*' : columns.map((c) => c.property).join(',');
   let hydrator = meta.hydrators.get(key) as Hydrator | undefined;
   if (!hydrator) {
     // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
     const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
-    // The row becomes the snapshot: a value that must be kept in another form (a Date's instant, JSON's text) is written back into its slot.
-    const assignments = columns.map((c, i) => {
-      const slot = arrays ? `row[${i}]` : `row[${JSON.stringify(c.column)}]`;
-      return assignment(c, slot, (value) => (value === 'v' ? '' : ` ${slot} = ${value};`));
-    });
+    // A value the snapshot keeps in another form (a Date's instant, JSON's text) is written back into its slot.
+    const assignments = columns.map((c, i) => assignment(c, `row[${i}]`, (value) => (value === 'v' ? '' : ` row[${i}] = ${value};`)));
     const body = [...assignments, ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const layout = arrays ? ' o[LAYOUT] = layout;' : '';
-    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;${layout}\n o[CONNECTION] = connection;\n return o;\n}`);
+    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;\n o[LAYOUT] = layout;\n o[CONNECTION] = connection;\n return o;\n}`);
     hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION, LAYOUT, Object.freeze(columns.map((c) => c.column))) as Hydrator;
     meta.hydrators.set(key, hydrator);
   }

@@ -239,12 +239,11 @@ export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed
       .where(pk.column, slot(0));
     return deletedAt ? q.whereNull(deletedAt.column) : q;
   });
-  const arrays = target.connection.dialect.rowsAsArrays;
   const hydrate = (result: ExecResult) => {
     const row = result.rows[0];
-    return row === undefined ? null : hydratorFor(meta, meta.columns, arrays)(row, target.connection.name);
+    return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
   };
-  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], singleRowOptions(meta, arrays));
+  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], singleRowOptions(meta, true));
   return result instanceof Promise ? result.then(hydrate) : Promise.resolve(hydrate(result));
 }
 

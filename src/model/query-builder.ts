@@ -252,17 +252,16 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
 
   async #fetch(target: Target): Promise<R[]> {
     const columns = this.state.select ?? this.meta.columns;
-    // Rows as arrays where the driver can: no object per row before the instance is built.
-    const arrays = target.connection.dialect.rowsAsArrays;
-    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target, arrays));
-    const hydrate = hydratorFor(this.meta, columns, arrays);
+    // Rows as arrays: no object per row before the instance is built.
+    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target, true));
+    const hydrate = hydratorFor(this.meta, columns);
     const name = target.connection.name;
     const out = new Array<R>(rows.length);
     for (let i = 0; i < rows.length; i++) out[i] = hydrate(rows[i]!, name) as R;
     // Counts are selected after the columns, in this order.
     for (const [j, count] of (this.state.relations?.countColumns ?? []).entries()) {
-      const at: string | number = arrays ? columns.length + j : count.alias;
-      for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number((rows[i] as Record<string | number, unknown>)[at]));
+      const at = columns.length + j;
+      for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number((rows[i] as unknown as unknown[])[at]));
     }
     return out;
   }

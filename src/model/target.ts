@@ -6,6 +6,7 @@ import { ModelDefinitionError, ValidationError } from '../errors.js';
 import { currentTransaction } from '../transaction/local.js';
 import type { Transaction } from '../transaction/local.js';
 import { encodeValue } from './column-types.js';
+import { promised } from '../util/maybe-promise.js';
 import { metaOf, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, type CompiledStatement } from './statement-compiler.js';
 
@@ -43,8 +44,7 @@ export function resolveTarget(meta: ModelMeta, explicit: string | undefined): Ta
 
 /** Runs a compiled statement with already-encoded values on the target (inside its transaction if any). */
 export function runStatement(target: Target, statement: CompiledStatement, values: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
-  const bindings = bindingsFor(statement, values);
-  return target.transaction ? target.transaction.execute(statement.sql, bindings, options) : target.connection.execute(statement.sql, bindings, options);
+  return promised(() => runStatementNow(target, statement, values, options));
 }
 
 /**
@@ -82,7 +82,7 @@ const OPTIONS: readonly ExecOptions[] = Array.from({ length: 16 }, (_, bits) =>
  * Exec options for a model's statements: compiled shapes are prepared once they repeat
  * (`'auto'`), raw SQL is not unless its caller asked; 64-bit integers stay exact where
  * the model has bigint columns. `arrays`: rows come as arrays in select-list order
- * (for a hydrator made with `hydratorFor(…, true)`; only where the dialect can).
+ * (what `hydratorFor` reads).
  */
 export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false): ExecOptions {
   return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0)]!;

@@ -33,9 +33,9 @@ export interface ExecOptions {
   /** Only the first row is wanted (a lookup by a unique key): SQLite stops stepping after it. */
   firstRow?: boolean;
   /**
-   * Rows as arrays of values in select-list order instead of objects keyed by column name,
-   * where the adapter says it can ({@link DialectAdapter.rowsAsArrays}): the driver then
-   * builds no object per row (better-sqlite3 builds arrays in about half the time).
+   * Rows as arrays of values in select-list order instead of objects keyed by column name
+   * (every adapter honours it): the driver then builds no object per row (better-sqlite3
+   * builds arrays in about half the time).
    */
   arrays?: boolean;
 }
@@ -158,8 +158,6 @@ export interface DialectAdapter {
   readonly defaultPool: { min: number; max: number };
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
   readonly insertReturning: boolean;
-  /** Whether `execute()` honours {@link ExecOptions.arrays}. */
-  readonly rowsAsArrays: boolean;
   /** Whether `SELECT … FOR UPDATE SKIP LOCKED` exists (lets several outbox relays claim disjoint rows). */
   readonly supportsSkipLocked: boolean;
   /**

@@ -121,7 +121,6 @@ export const mysqlDialect: DialectAdapter = {
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: false,
-  rowsAsArrays: true,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
   statementCancel: { cancelRunning: killQuery },

@@ -96,7 +96,6 @@ export const postgresDialect: DialectAdapter = {
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
   insertReturning: true,
-  rowsAsArrays: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
   statementCancel: { cancelRunning: cancelBackend },

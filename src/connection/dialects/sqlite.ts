@@ -197,7 +197,6 @@ export const sqliteDialect: DialectAdapter = {
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
   insertReturning: true,
-  rowsAsArrays: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,

@@ -47,15 +47,13 @@ function resolve(owner: ModelMeta, def: RelationDef): ResolvedRelation {
     return column;
   };
   const primary = (meta: ModelMeta) => () => meta.primaryKey;
+  const base = { kind: def.kind, name: def.property, owner, related };
   switch (def.kind) {
     case 'hasMany':
     case 'hasOne': {
       const options = def.options as HasManyOptions;
       return {
-        kind: def.kind,
-        name: def.property,
-        owner,
-        related,
+        ...base,
         parentKey: key(owner, 'localKey', options.localKey, primary(owner)),
         childKey: key(related, 'foreignKey', options.foreignKey, byDefaultName(related, 'foreignKey', owner)),
         many: def.kind === 'hasMany',
@@ -65,10 +63,7 @@ function resolve(owner: ModelMeta, def: RelationDef): ResolvedRelation {
     case 'belongsTo': {
       const options = def.options as BelongsToOptions;
       return {
-        kind: def.kind,
-        name: def.property,
-        owner,
-        related,
+        ...base,
         parentKey: key(owner, 'foreignKey', options.foreignKey, byDefaultName(owner, 'foreignKey', related)),
         childKey: key(related, 'ownerKey', options.ownerKey, primary(related)),
         many: false,
@@ -78,10 +73,7 @@ function resolve(owner: ModelMeta, def: RelationDef): ResolvedRelation {
     case 'manyToMany': {
       const options = def.options as ManyToManyOptions;
       return {
-        kind: def.kind,
-        name: def.property,
-        owner,
-        related,
+        ...base,
         parentKey: key(owner, 'localKey', options.localKey, primary(owner)),
         childKey: key(related, 'relatedKey', options.relatedKey, primary(related)),
         many: true,
