@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Contender } from './contenders/index.js';
 import type { BenchDatabase } from './database.js';
-import { collectGarbage, rotate } from './measure.js';
+import { collectGarbage, rotate, startProfile } from './measure.js';
 import type { ContenderName } from './options.js';
 import type { ColdWorkload, Measurement } from './workloads.js';
 
@@ -13,7 +13,7 @@ import type { ColdWorkload, Measurement } from './workloads.js';
  * the JIT has not settled and the contenders share the caches, the heap and the
  * garbage collector, as the libraries in one application do.
  */
-export async function measureCold(cold: ColdWorkload, contenders: readonly Contender[], db: BenchDatabase): Promise<Partial<Record<ContenderName, Measurement>>> {
+export async function measureCold(cold: ColdWorkload, contenders: readonly Contender[], db: BenchDatabase, label = 'cold'): Promise<Partial<Record<ContenderName, Measurement>>> {
   await cold.seed(db);
   const span = cold.calls + cold.warmUp;
   const calls = [];
@@ -22,6 +22,8 @@ export async function measureCold(cold: ColdWorkload, contenders: readonly Conte
   for (const [k, contender] of contenders.entries()) calls.push(await cold.open(contender, (k + shift) % contenders.length, span));
   // Warm-up: the calls after the timed ones, one contender after the other.
   for (let i = cold.calls; i < span; i++) for (const call of calls) await call(i);
+  // A profile (BENCH_CPU_PROFILE) covers the timed turns of all contenders together.
+  const stopProfiler = await startProfile(label);
   collectGarbage();
   const totals = contenders.map(() => 0);
   const order = contenders.map((_, k) => k);
@@ -34,6 +36,7 @@ export async function measureCold(cold: ColdWorkload, contenders: readonly Conte
       totals[k]! += performance.now() - began;
     }
   }
+  await stopProfiler?.();
   await cold.check(db, contenders.length, span);
   return Object.fromEntries(contenders.map((c, k) => [c.name, { ms: totals[k]! }]));
 }

@@ -16,9 +16,16 @@ export function profileSections(sections: SectionProfiler | undefined): void {
   profiler = sections;
 }
 
+/** Starts profiling a section if profiles are wanted; the returned function ends it. */
+export async function startProfile(label?: string): Promise<(() => Promise<void>) | undefined> {
+  if (!profiler) return undefined;
+  if (label !== undefined) profiler.label(label);
+  return profiler.start();
+}
+
 /** Milliseconds `fn` takes, starting from a collected heap. */
 export async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const stopProfiler = profiler ? await profiler.start() : undefined;
+  const stopProfiler = await startProfile();
   collectGarbage();
   const start = performance.now();
   await fn();

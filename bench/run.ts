@@ -46,7 +46,7 @@ async function warmRun(target: BenchTarget, contenders: readonly Contender[], db
 async function coldRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, failures: string[]): Promise<Partial<Record<ContenderName, Measurement>>> {
   if (!workload.cold) return warmRun(target, contenders, db, index, workload, undefined, failures, false);
   try {
-    const by = await measureCold(workload.cold, contenders, db);
+    const by = await measureCold(workload.cold, contenders, db, `${target.dialect}-${workload.id}-cold`);
     log(`  ${workload.id} ${Object.entries(by).map(([name, m]) => `${name} ${m.ms.toFixed(1)} ms`).join(', ')}`);
     return by;
   } catch (error) {

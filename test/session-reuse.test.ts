@@ -21,7 +21,10 @@ function countPoolAcquires(name: string): () => number {
 }
 
 // SQLite has one gated connection and no pool to go back to: the servers only.
-for (const dialect of DIALECTS.filter((d) => d.driver !== 'sqlite')) {
+const servers = DIALECTS.filter((d) => d.driver !== 'sqlite');
+// Without server URLs the file still says what it skipped (a file with no test at all fails the run).
+if (servers.length === 0) it.skip('pooled sessions between awaited statements (needs POLYRECORD_PG_URL or POLYRECORD_MYSQL_URL)', () => undefined);
+for (const dialect of servers) {
   describe(`pooled sessions between awaited statements [${dialect.driver}]`, () => {
     let drop: () => Promise<void>;
     let config: ConnectionConfig;

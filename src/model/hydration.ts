@@ -1,5 +1,5 @@
 import type { ColumnMeta, ModelMeta } from './metadata.js';
-import { decoders, isoInstant, sameValue } from './column-types.js';
+import { decoders, endsInZ, sameValue } from './column-types.js';
 
 /** Column-keyed values as last read from or written to the database; absent on new records. */
 export const ORIGINAL = Symbol('polyrecord.original');
@@ -64,8 +64,8 @@ export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hy
     // A value the snapshot keeps in another form (a Date's instant, JSON's text) is written back into its slot.
     const assignments = columns.map((c, i) => assignment(c, `row[${i}]`, (value) => (value === 'v' ? '' : ` row[${i}] = ${value};`)));
     const body = [...assignments, ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const factory = new Function('Ctor', 'dec', 'iso', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v, t;\n${body}\n o[ORIGINAL] = row;\n o[LAYOUT] = layout;\n o[CONNECTION] = connection;\n return o;\n}`);
-    hydrator = factory(meta.ctor, decoders, isoInstant, ORIGINAL, CONNECTION, LAYOUT, Object.freeze(columns.map((c) => c.column))) as Hydrator;
+    const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v;\n${body}\n o[ORIGINAL] = row;\n o[LAYOUT] = layout;\n o[CONNECTION] = connection;\n return o;\n}`);
+    hydrator = factory(meta.ctor, decoders, ORIGINAL, CONNECTION, LAYOUT, Object.freeze(columns.map((c) => c.column))) as Hydrator;
     meta.hydrators.set(key, hydrator);
   }
   return hydrator;
@@ -92,8 +92,8 @@ function assignment(column: ColumnMeta, read: string, keep: (value: string) => s
     case 'json':
       return ` v = ${read}; if (v !== null && typeof v !== 'string') { o[${p}] = v;${keep('JSON.stringify(v)')} } else { o[${p}] = v === null ? null : JSON.parse(v);${asRead} }`;
     case 'datetime':
-      // SQLite's ISO text is read here without going through the decoder (see isoInstant).
-      return ` v = ${read}; if (typeof v === 'string' && (t = iso(v)) !== undefined) { o[${p}] = new Date(t);${asRead} } else if (v instanceof Date) { o[${p}] = v;${keep('v.getTime()')} } else { o[${p}] = dec.datetime(v);${asRead} }`;
+      // SQLite's ISO text (ending in Z) is read here without going through the decoder (see endsInZ).
+      return ` v = ${read}; if (typeof v === 'string' && v.charCodeAt(v.length - 1) === 90) { o[${p}] = new Date(v);${asRead} } else if (v instanceof Date) { o[${p}] = v;${keep('v.getTime()')} } else { o[${p}] = dec.datetime(v);${asRead} }`;
     case 'date':
       // A driver's Date goes to the instance as it is and the snapshot keeps its instant; stored text stays in the snapshot as stored.
       return ` v = ${read}; if (v instanceof Date) { o[${p}] = v;${keep('v.getTime()')} } else { o[${p}] = dec.date(v);${asRead} }`;
@@ -141,7 +141,7 @@ export function changedColumns(meta: ModelMeta, instance: RecordSlots & Record<s
       continue;
     }
     // SQLite's stored ISO text: compared as an instant, without writing the Date out as text.
-    if (typeof before === 'string' && current instanceof Date && column.type === 'datetime' && isoInstant(before) === current.getTime()) continue;
+    if (typeof before === 'string' && current instanceof Date && column.type === 'datetime' && endsInZ(before) && Date.parse(before) === current.getTime()) continue;
     if (column.type === 'json' && typeof before === 'string') {
       if (JSON.stringify(current) !== before) changed.push(column);
       continue;

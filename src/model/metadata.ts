@@ -76,6 +76,11 @@ export class ModelMeta {
   };
   /** Row → instance functions per selected column list. */
   readonly hydrators = new LruMap<string, unknown>(COMPILED_SHAPES_PER_MODEL);
+  /**
+   * Per dialect, what `find(key)` needs, made once (see `findByKey`): [any row, live rows only].
+   * Kept apart from `statements` so the most frequent lookup never waits on the LRU.
+   */
+  readonly keyLookups: Record<DriverName, [unknown, unknown]> = { sqlite: [undefined, undefined], postgresql: [undefined, undefined], mysql: [undefined, undefined] };
   /** Hook method names per lifecycle moment, parent class first. */
   readonly hooks = new Map<HookName, string[]>();
   /** Extensions that act on every write (outbox rows, real-time sync), inherited by subclasses. */
@@ -212,6 +217,7 @@ export class ModelMeta {
     this.#derived = undefined;
     this.#initialized = undefined;
     this.hydrators.clear();
+    for (const lookups of Object.values(this.keyLookups)) lookups.fill(undefined);
     this.columns.push(column);
     this.byProperty.set(column.property, column);
     this.byColumn.set(column.column, column);

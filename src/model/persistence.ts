@@ -3,11 +3,12 @@ import { runTransaction } from '../transaction/local.js';
 import { decoders } from './column-types.js';
 import { columnValue } from './column-values.js';
 import { coarseColumns, fitDate, type CoarseColumns } from './datetime-digits.js';
-import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, originalOf, originalValue, snapshotValue, type RecordSlots } from './hydration.js';
+import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, type Hydrator, originalOf, originalValue, snapshotValue, type RecordSlots } from './hydration.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import type { Changes } from './events.js';
-import { compiled, slot } from './statement-compiler.js';
-import type { ExecResult } from '../connection/dialects/dialect.js';
+import { compiled, slot, type CompiledStatement } from './statement-compiler.js';
+import type { Connection } from '../connection/connection.js';
+import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 import { andThen, type MaybePromise } from '../util/maybe-promise.js';
 import { encodeFor, execOptions, singleRowOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
@@ -229,22 +230,42 @@ export function normaliseRecord(meta: ModelMeta, instance: Instance): void {
   if (replaced) for (const [property, value] of replaced) instance[property] = value;
 }
 
+/** A lookup by primary key on one dialect: made once per model, since it is the most frequent read of all. */
+interface KeyLookup {
+  readonly statement: CompiledStatement;
+  readonly options: ExecOptions;
+  readonly hydrate: Hydrator;
+  readonly key: ColumnMeta;
+}
+
+function keyLookup(meta: ModelMeta, connection: Connection, trashed: Exclude<TrashedScope, 'only'>): KeyLookup {
+  const slots = meta.keyLookups[connection.driver];
+  const live = trashed === 'without' ? 1 : 0;
+  let lookup = slots[live] as KeyLookup | undefined;
+  if (lookup === undefined) {
+    const pk = meta.primaryKey;
+    const deletedAt = live ? meta.deletedAt : undefined;
+    const statement = compiled(meta, connection, deletedAt ? 'find:live' : 'find', (knex) => {
+      const q = knex(meta.tableName)
+        .select(meta.columns.map((c) => c.column))
+        .where(pk.column, slot(0));
+      return deletedAt ? q.whereNull(deletedAt.column) : q;
+    });
+    slots[live] = lookup = { statement, options: singleRowOptions(meta, true), hydrate: hydratorFor(meta, meta.columns), key: pk };
+  }
+  return lookup;
+}
+
 /** Loads one record by primary key, or null. A soft-deleted record is found only with `'with'`. */
 export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed: Exclude<TrashedScope, 'only'>): Promise<object | null> {
-  const pk = meta.primaryKey;
-  const deletedAt = trashed === 'without' ? meta.deletedAt : undefined;
-  const statement = compiled(meta, target.connection, deletedAt ? 'find:live' : 'find', (knex) => {
-    const q = knex(meta.tableName)
-      .select(meta.columns.map((c) => c.column))
-      .where(pk.column, slot(0));
-    return deletedAt ? q.whereNull(deletedAt.column) : q;
-  });
-  const hydrate = (result: ExecResult) => {
-    const row = result.rows[0];
-    return row === undefined ? null : hydratorFor(meta, meta.columns)(row, target.connection.name);
-  };
-  const result = runStatementNow(target, statement, [encodeFor(target, pk, key)], singleRowOptions(meta, true));
-  return result instanceof Promise ? result.then(hydrate) : Promise.resolve(hydrate(result));
+  const lookup = keyLookup(meta, target.connection, trashed);
+  const result = runStatementNow(target, lookup.statement, [encodeFor(target, lookup.key, key)], lookup.options);
+  return result instanceof Promise ? result.then((answer) => firstRecord(lookup, answer, target)) : Promise.resolve(firstRecord(lookup, result, target));
+}
+
+function firstRecord(lookup: KeyLookup, result: ExecResult, target: Target): object | null {
+  const row = result.rows[0];
+  return row === undefined ? null : lookup.hydrate(row, target.connection.name);
 }
 
 /** Re-reads every column of a persisted record from its connection (a soft-deleted one too: it is the same record). */
