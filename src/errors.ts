@@ -127,21 +127,45 @@ export class ModelDefinitionError extends PolyrecordError {
   }
 }
 
+/** Where a failed statement broke a rule, as far as the driver reports it (PostgreSQL reports most). */
+export interface ViolationDetails {
+  /** The table the statement wrote (or read). */
+  readonly table?: string;
+  /** The constraint or index that refused the row. */
+  readonly constraint?: string;
+  /** The column it was about. */
+  readonly column?: string;
+}
+
 /**
  * The database rejected a statement. Wraps the driver's error (`cause`), keeps its
  * `code` as `driverCode` (SQLSTATE on PostgreSQL, error name on MySQL, `SQLITE_*` on SQLite)
- * and names the connection. Passwords are scrubbed from the message.
+ * and names the connection. Passwords are scrubbed from the message. The failures an
+ * application acts on have subclasses ({@link UniqueViolationError}, {@link DeadlockError}, …;
+ * see docs/errors.md for the driver codes behind each on each database).
+ *
+ * @example
+ * ```ts
+ * try { await User.create({ email }) }
+ * catch (e) { if (e instanceof UniqueViolationError) return conflict(e.constraint) }
+ * ```
  */
 export class QueryError extends PolyrecordError {
   readonly connection: string;
   readonly driverCode: string | undefined;
   readonly sql: string | undefined;
+  readonly table: string | undefined;
+  readonly constraint: string | undefined;
+  readonly column: string | undefined;
 
-  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_QUERY') {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_QUERY', details: ViolationDetails = {}) {
     super(code, `[${connection}] ${message}`, { cause });
     this.connection = connection;
     this.driverCode = driverCode;
     this.sql = sql;
+    this.table = details.table;
+    this.constraint = details.constraint;
+    this.column = details.column;
   }
 }
 
@@ -157,13 +181,105 @@ export class QueryTimeoutError extends QueryError {
 
 /**
  * A locking read could not lock its rows: `noWait()` found one locked, or the wait for a
- * lock timed out (the server's lock wait timeout). Nothing was read; the transaction
- * stays open on PostgreSQL only until it rolls back (a failed statement aborts it there).
+ * lock timed out (then the subclass {@link LockTimeoutError}). Nothing was read; the
+ * transaction stays open on PostgreSQL only until it rolls back (a failed statement aborts it there).
  */
 export class LockNotAvailableError extends QueryError {
-  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
-    super(connection, message, driverCode, sql, cause, 'E_LOCK_NOT_AVAILABLE');
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_LOCK_NOT_AVAILABLE') {
+    super(connection, message, driverCode, sql, cause, code);
   }
+}
+
+/**
+ * A statement waited for a lock longer than the server allows (PostgreSQL `lock_timeout`,
+ * InnoDB `innodb_lock_wait_timeout`, SQLite's busy timeout: `queryTimeoutMs`). PostgreSQL
+ * aborts the transaction; MySQL rolls back only the statement (unless
+ * `innodb_rollback_on_timeout`); rerunning the whole transaction later is the safe answer.
+ */
+export class LockTimeoutError extends LockNotAvailableError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, 'E_LOCK_TIMEOUT');
+  }
+}
+
+/** A unique index or primary key refused a duplicate. `constraint` names the index where the driver says. */
+export class UniqueViolationError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, details?: ViolationDetails) {
+    super(connection, message, driverCode, sql, cause, 'E_UNIQUE_VIOLATION', details);
+  }
+}
+
+/** A row refers to a missing parent, or a parent still has children that refer to it. */
+export class ForeignKeyViolationError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, details?: ViolationDetails) {
+    super(connection, message, driverCode, sql, cause, 'E_FOREIGN_KEY_VIOLATION', details);
+  }
+}
+
+/** A NOT NULL column was given null (or, on MySQL in strict mode, left out without a default). */
+export class NotNullViolationError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, details?: ViolationDetails) {
+    super(connection, message, driverCode, sql, cause, 'E_NOT_NULL_VIOLATION', details);
+  }
+}
+
+/** A CHECK constraint refused the row. */
+export class CheckViolationError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, details?: ViolationDetails) {
+    super(connection, message, driverCode, sql, cause, 'E_CHECK_VIOLATION', details);
+  }
+}
+
+/**
+ * The server broke a deadlock by rolling back this transaction. Nothing it wrote is kept;
+ * rerunning the whole transaction is safe (never only the failed statement).
+ */
+export class DeadlockError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, 'E_DEADLOCK');
+  }
+}
+
+/**
+ * A transaction could not be serialized with concurrent ones (PostgreSQL `SERIALIZABLE` /
+ * `REPEATABLE READ`, MariaDB with `innodb_snapshot_isolation`, SQLite's stale WAL snapshot).
+ * It is rolled back; rerun the whole transaction.
+ */
+export class SerializationFailureError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, 'E_SERIALIZATION_FAILURE');
+  }
+}
+
+/**
+ * The database could not be reached, or the session broke while in use (the server
+ * restarted, the session was killed, the network dropped). Whether a write that was in
+ * flight committed is unknown, unless it ran inside a transaction (then it did not).
+ */
+export class ConnectionLostError extends QueryError {
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, 'E_CONNECTION_LOST');
+  }
+}
+
+/** Which {@link QueryError} subclass a driver error is: what each dialect adapter answers from its codes. */
+export type DriverFailureKind =
+  | 'uniqueViolation'
+  | 'foreignKeyViolation'
+  | 'notNullViolation'
+  | 'checkViolation'
+  | 'deadlock'
+  | 'serializationFailure'
+  | 'lockTimeout'
+  | 'lockNotAvailable'
+  | 'connectionLost'
+  | 'queryTimeout';
+
+/** A driver error as a dialect adapter reads it: its kind, and what the driver said about where. */
+export interface DriverFailure extends ViolationDetails {
+  readonly kind: DriverFailureKind;
+  /** The driver's code under its right name, where the driver misnames it (mysql2 names MariaDB's own errnos as MySQL's). */
+  readonly driverCode?: string;
 }
 
 /** A transaction was used after it finished, or a transaction control statement failed. */

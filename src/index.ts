@@ -64,10 +64,19 @@ export {
   QueryError,
   QueryTimeoutError,
   LockNotAvailableError,
+  LockTimeoutError,
+  UniqueViolationError,
+  ForeignKeyViolationError,
+  NotNullViolationError,
+  CheckViolationError,
+  DeadlockError,
+  SerializationFailureError,
+  ConnectionLostError,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,
   type ParticipantOutcome,
+  type ViolationDetails,
 } from './errors.js';
 
 export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';

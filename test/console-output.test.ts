@@ -16,7 +16,8 @@ describe('what a passing run prints', () => {
   it('a connection a server refuses fails the calls that needed it, and its warnings are single lines without stacks or passwords', () => {
     const script = compileFixture('test/fixtures/refused-connection.ts');
     const result = spawnSync(process.execPath, [script], { cwd: root, encoding: 'utf8' });
-    expect(JSON.parse(result.stdout.trim())).toEqual({ ok: [false, false], errors: ['QueryError', 'QueryError'] });
+    // A refused connection is a ConnectionLostError: the database could not be reached.
+    expect(JSON.parse(result.stdout.trim())).toEqual({ ok: [false, false], errors: ['ConnectionLostError', 'ConnectionLostError'] });
     const warnings = result.stderr.trim().split('\n');
     expect(warnings.length).toBeGreaterThan(0);
     for (const line of warnings) expect(line).toMatch(/^\[polyrecord:refused-(pg|mysql)\] Acquire connection error: .*ECONNREFUSED/);

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, ConnectionManager, PolyrecordError, QueryError, QueryTimeoutError } from '../src/index.js';
+import { ConfigError, ConnectionManager, LockTimeoutError, PolyrecordError, QueryError, QueryTimeoutError, UniqueViolationError } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { User, createUsersTable } from './support/schema.js';
 
@@ -31,7 +31,9 @@ describeEachDialect('query errors', (dialect) => {
     expect(queryError.connection).toBe('primary');
     expect(queryError.message).toMatch(/^\[primary\]/);
     const duplicate = { sqlite: 'SQLITE_CONSTRAINT_UNIQUE', postgresql: '23505', mysql: 'ER_DUP_ENTRY' }[dialect.driver];
-    expect(queryError.code).toBe('E_QUERY');
+    // A duplicate is the typed subclass, still a QueryError (see test/driver-errors.test.ts for every kind).
+    expect(queryError).toBeInstanceOf(UniqueViolationError);
+    expect(queryError.code).toBe('E_UNIQUE_VIOLATION');
     expect(queryError.driverCode).toBe(duplicate);
     expect(queryError.sql).toMatch(/insert into/i);
     // The cause is the driver's own error, whose code and message the QueryError carries.
@@ -56,8 +58,8 @@ describeEachDialect('query errors', (dialect) => {
       try {
         // The wait ends with SQLite's "busy" error: the timeout fired instead of the insert waiting for the lock forever.
         const error = await User.using('slow').create({ email: 'locked@e.io' }).catch((e: unknown) => e);
-        expect(error).toBeInstanceOf(QueryError);
-        expect(error).toMatchObject({ code: 'E_QUERY', connection: 'slow', driverCode: 'SQLITE_BUSY' });
+        expect(error).toBeInstanceOf(LockTimeoutError);
+        expect(error).toMatchObject({ code: 'E_LOCK_TIMEOUT', connection: 'slow', driverCode: 'SQLITE_BUSY' });
       } finally {
         other.exec('ROLLBACK');
         other.close();

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { inspect } from 'node:util';
-import { LockNotAvailableError, PolyrecordError, QueryError, QueryTimeoutError } from '../errors.js';
+import { PolyrecordError, QueryError } from '../errors.js';
+import { typedQueryError } from './query-errors.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
 import { reportKnexQueries } from './knex-query-events.js';
@@ -371,11 +372,9 @@ export class Connection {
     this.#scrub(error);
     // The statement's text may quote the password too (a literal, a name made from it).
     const sql = text === undefined ? undefined : this.settings.redact(text);
-    const code = driverErrorCode(error);
-    if (this.dialect.isTimeout(error)) return new QueryTimeoutError(this.name, this.settings.queryTimeoutMs, code, sql, error);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
-    if (this.dialect.isLockNotAvailable(error)) return new LockNotAvailableError(this.name, message, code, sql, error);
-    return new QueryError(this.name, message, code, sql, error);
+    const failure = this.dialect.classifyError(error, text);
+    return typedQueryError(failure, { connection: this.name, message, driverCode: failure?.driverCode ?? driverErrorCode(error), sql, cause: error, timeoutMs: this.settings.queryTimeoutMs });
   }
 
   /**

@@ -1,4 +1,4 @@
-import { QueryBuilderError, QueryError } from '../errors.js';
+import { QueryBuilderError, UniqueViolationError } from '../errors.js';
 import { runTransaction } from '../transaction/local.js';
 import { columnValue } from './column-values.js';
 import type { ModelMeta } from './metadata.js';
@@ -96,7 +96,7 @@ async function createOrFind<M extends object>(meta: ModelMeta, explicit: string 
   try {
     return target.transaction ? await runTransaction(target.connection, () => model.create(attributes)) : await model.create(attributes);
   } catch (error) {
-    if (!(error instanceof QueryError) || !target.connection.dialect.isUniqueViolation(error.cause)) throw error;
+    if (!(error instanceof UniqueViolationError)) throw error;
     // Read the winner's committed row itself, not this transaction's snapshot (MySQL's REPEATABLE READ would not show it).
     const lookup = model.query().where(search as never);
     const winner = await (target.transaction ? lookup.forShare() : lookup).first();

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Connection } from '../connection/connection.js';
 import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 import { ConnectionManager } from '../connection/manager.js';
-import { QueryError } from '../errors.js';
+import { UniqueViolationError } from '../errors.js';
 import { decoders } from '../model/column-types.js';
 import type { Transaction } from '../transaction/local.js';
 import { SyncJobError } from './sync-job-errors.js';
@@ -125,7 +125,7 @@ export async function advanceCheckpoint(connection: Connection, trx: Transaction
     try {
       await run(connection, trx, table().insert({ name, ...values }));
     } catch (error) {
-      if (isDuplicateKey(error)) throw conflict(name, connection, error);
+      if (error instanceof UniqueViolationError) throw conflict(name, connection, error);
       throw error;
     }
   } else {
@@ -151,9 +151,4 @@ function conflict(name: string, connection: Connection, cause?: unknown): SyncJo
     `its checkpoint in ${SYNC_STATE_TABLE} on "${connection.name}" was changed by someone else (another run of the same job, or reset()) while this run was going; this run stopped without moving it`,
     { cause },
   );
-}
-
-function isDuplicateKey(error: unknown): boolean {
-  const code = error instanceof QueryError ? error.driverCode : undefined;
-  return code === '23505' || code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ConnectionSettings, DriverName } from '../config.js';
+import type { DriverFailure } from '../../errors.js';
 import type { DriverConnection } from './driver-connection.js';
 import { CancelScope, acquireInScope, type SessionControl, type StatementCancel } from './statement-cancel.js';
 
@@ -144,8 +145,6 @@ export interface DialectAdapter {
   readonly like: LikeSupport;
   /** The text appended to a SELECT to take `lock` on the rows it reads (empty where rows cannot be locked: SQLite locks the whole database). */
   lockClause(lock: RowLock): string;
-  /** Whether a driver error means a row lock could not be had (NOWAIT, or a lock wait timeout). */
-  isLockNotAvailable(error: unknown): boolean;
   /**
    * Rows per INSERT in bulk operations, given the column count. SQLite answers 1: knex
    * writes multi-row SQLite inserts as UNION ALL (capped at 500 terms), and one prepared
@@ -219,16 +218,18 @@ export interface DialectAdapter {
    * plans do not depend on table sizes until ANALYZE, which re-prepares them itself.
    */
   readonly plansGoStale: boolean;
-  /** Whether a driver error means the statement was cancelled by `queryTimeoutMs`. */
-  isTimeout(error: unknown): boolean;
   /**
    * A bound integer inside arithmetic (`col + ?`), in knex placeholder syntax: MySQL
    * computes with a prepared statement's parameter in DOUBLE, losing digits past 2^53,
    * unless it is cast.
    */
   readonly integerOperand: string;
-  /** Whether a driver error means a unique index (or primary key) refused a duplicate. */
-  isUniqueViolation(error: unknown): boolean;
+  /**
+   * Which typed error a driver error is (a unique violation, a deadlock, a lost session, …)
+   * and what the driver said about where (table, constraint, column); undefined for any
+   * other failure, which stays a plain `QueryError`. `sql` is the statement's text, where known.
+   */
+  classifyError(error: unknown, sql: string | undefined): DriverFailure | undefined;
 }
 
 /** A two-phase-commit branch identifier: XA's gtrid/bqual; PostgreSQL uses `gtrid:bqual` as its gid. */
@@ -304,6 +305,15 @@ export interface OpenedDriver {
 /** Formats a Date as `YYYY-MM-DD` in UTC. */
 export function utcDateString(value: Date): string {
   return value.toISOString().slice(0, 10);
+}
+
+// Node's own codes for a socket that broke or never connected: the same on every server driver.
+const NETWORK_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNABORTED']);
+
+/** Whether a driver error is the network failing under it (a reset, a refused or timed-out connect). */
+export function isNetworkFailure(error: unknown): boolean {
+  const code = driverErrorCode(error);
+  return code !== undefined && NETWORK_CODES.has(code);
 }
 
 /** Reads a driver error's `code` property, whatever the driver. */

@@ -2,6 +2,7 @@ import createKnex, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
+import { classifyMysqlError } from './mysql-errors.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
@@ -112,11 +113,6 @@ export const mysqlDialect: DialectAdapter = {
   },
   // MariaDB has no FOR SHARE; LOCK IN SHARE MODE is understood by MySQL too.
   lockClause: (lock) => `${lock.mode === 'update' ? ' for update' : ' lock in share mode'}${WAIT_CLAUSE[lock.wait]}`,
-  // MySQL answers NOWAIT with ER_LOCK_NOWAIT (3572); MariaDB with ER_LOCK_WAIT_TIMEOUT (1205), as a lock wait timed out.
-  isLockNotAvailable: (error) => {
-    const errno = (error as { errno?: number } | undefined)?.errno;
-    return errno === 3572 || errno === 1205;
-  },
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
@@ -187,10 +183,5 @@ export const mysqlDialect: DialectAdapter = {
 
   integerOperand: 'CAST(? AS SIGNED)',
 
-  isUniqueViolation: (error) => (error as { errno?: number })?.errno === 1062,
-
-  isTimeout: (error) => {
-    const code = driverErrorCode(error);
-    return code === 'ER_STATEMENT_TIMEOUT' || code === 'ER_QUERY_TIMEOUT' || (error as { errno?: number })?.errno === 1969 || (error as { errno?: number })?.errno === 3024;
-  },
+  classifyError: classifyMysqlError,
 };

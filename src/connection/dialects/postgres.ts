@@ -4,6 +4,7 @@ import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { parseTimestamptz, parseUtcTimestamp } from './postgres-dates.js';
 import { closePreparedStatement } from './postgres-statements.js';
+import { classifyPostgresError } from './postgres-errors.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
 
 const OID_DATE = 1082;
@@ -90,8 +91,6 @@ export const postgresDialect: DialectAdapter = {
     pattern: (pattern) => pattern,
   },
   lockClause: (lock) => ` for ${lock.mode}${WAIT_CLAUSE[lock.wait]}`,
-  // 55P03 lock_not_available.
-  isLockNotAvailable: (error) => driverErrorCode(error) === '55P03',
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
@@ -150,9 +149,7 @@ export const postgresDialect: DialectAdapter = {
 
   integerOperand: '?',
 
-  isUniqueViolation: (error) => driverErrorCode(error) === '23505',
-
-  isTimeout: (error) => driverErrorCode(error) === '57014',
+  classifyError: classifyPostgresError,
 
   discard: endClient,
 };

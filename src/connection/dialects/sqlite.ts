@@ -6,7 +6,8 @@ import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../config.js';
 import { ConfigError, PolyrecordError, TransactionError } from '../../errors.js';
 import { CancelScope } from './statement-cancel.js';
-import { driverErrorCode, knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
+import { classifySqliteError } from './sqlite-errors.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -192,7 +193,6 @@ export const sqliteDialect: DialectAdapter = {
   },
   // One writer at a time: a transaction (BEGIN IMMEDIATE) already holds the database.
   lockClause: () => '',
-  isLockNotAvailable: () => false,
   rowsPerInsert: () => 1,
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
@@ -230,6 +230,8 @@ export const sqliteDialect: DialectAdapter = {
       // a connection opening a file already in WAL mode syncs NORMAL (a power loss may undo the last commits),
       // while the one that switched it keeps FULL. A decision a cross-database transaction wrote here must survive.
       db.pragma('synchronous = FULL');
+      // Enforce the foreign keys a schema declares, as PostgreSQL and MariaDB do (SQLite leaves them unchecked per connection by default).
+      db.pragma('foreign_keys = ON');
       return db;
     });
     const knex = createKnex({ client: 'better-sqlite3', useNullAsDefault: true, connectionPool: gate.toKnexPool(), log: knexLogger(settings) } as Knex.Config);
@@ -270,9 +272,7 @@ export const sqliteDialect: DialectAdapter = {
 
   integerOperand: '?',
 
-  isUniqueViolation: (error) => driverErrorCode(error) === 'SQLITE_CONSTRAINT_UNIQUE' || driverErrorCode(error) === 'SQLITE_CONSTRAINT_PRIMARYKEY',
-
-  isTimeout: () => false,
+  classifyError: classifySqliteError,
 
   // The one SQLite connection is never thrown away: a transaction on it ends with ROLLBACK instead.
   discard: async () => undefined,
