@@ -185,8 +185,11 @@ export class QueryTimeoutError extends QueryError {
  * transaction stays open on PostgreSQL only until it rolls back (a failed statement aborts it there).
  */
 export class LockNotAvailableError extends QueryError {
-  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_LOCK_NOT_AVAILABLE') {
-    super(connection, message, driverCode, sql, cause, code);
+  /** The `code` of this class's errors (a subclass has its own). */
+  protected static readonly errorCode: string = 'E_LOCK_NOT_AVAILABLE';
+
+  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
+    super(connection, message, driverCode, sql, cause, (new.target as typeof LockNotAvailableError).errorCode);
   }
 }
 
@@ -197,9 +200,7 @@ export class LockNotAvailableError extends QueryError {
  * `innodb_rollback_on_timeout`); rerunning the whole transaction later is the safe answer.
  */
 export class LockTimeoutError extends LockNotAvailableError {
-  constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown) {
-    super(connection, message, driverCode, sql, cause, 'E_LOCK_TIMEOUT');
-  }
+  protected static override readonly errorCode: string = 'E_LOCK_TIMEOUT';
 }
 
 /** A unique index or primary key refused a duplicate. `constraint` names the index where the driver says. */

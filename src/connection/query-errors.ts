@@ -11,6 +11,8 @@ import {
   SerializationFailureError,
   UniqueViolationError,
   type DriverFailure,
+  type DriverFailureKind,
+  type ViolationDetails,
 } from '../errors.js';
 
 /** What a failed statement's error is built from, already cleaned of any password. */
@@ -24,31 +26,24 @@ export interface FailedStatement {
   readonly timeoutMs: number | undefined;
 }
 
+type TypedErrorClass = new (connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, details?: ViolationDetails) => QueryError;
+
+// Which class each kind becomes (the timeout has its own message: below).
+const CLASSES: Record<Exclude<DriverFailureKind, 'queryTimeout'>, TypedErrorClass> = {
+  uniqueViolation: UniqueViolationError,
+  foreignKeyViolation: ForeignKeyViolationError,
+  notNullViolation: NotNullViolationError,
+  checkViolation: CheckViolationError,
+  deadlock: DeadlockError,
+  serializationFailure: SerializationFailureError,
+  lockTimeout: LockTimeoutError,
+  lockNotAvailable: LockNotAvailableError,
+  connectionLost: ConnectionLostError,
+};
+
 /** The {@link QueryError} subclass for what the dialect adapter read from the driver's error (a plain QueryError for anything else). */
 export function typedQueryError(failure: DriverFailure | undefined, f: FailedStatement): QueryError {
-  const details = { table: failure?.table, constraint: failure?.constraint, column: failure?.column };
-  switch (failure?.kind) {
-    case 'uniqueViolation':
-      return new UniqueViolationError(f.connection, f.message, f.driverCode, f.sql, f.cause, details);
-    case 'foreignKeyViolation':
-      return new ForeignKeyViolationError(f.connection, f.message, f.driverCode, f.sql, f.cause, details);
-    case 'notNullViolation':
-      return new NotNullViolationError(f.connection, f.message, f.driverCode, f.sql, f.cause, details);
-    case 'checkViolation':
-      return new CheckViolationError(f.connection, f.message, f.driverCode, f.sql, f.cause, details);
-    case 'deadlock':
-      return new DeadlockError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-    case 'serializationFailure':
-      return new SerializationFailureError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-    case 'lockTimeout':
-      return new LockTimeoutError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-    case 'lockNotAvailable':
-      return new LockNotAvailableError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-    case 'connectionLost':
-      return new ConnectionLostError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-    case 'queryTimeout':
-      return new QueryTimeoutError(f.connection, f.timeoutMs, f.driverCode, f.sql, f.cause);
-    default:
-      return new QueryError(f.connection, f.message, f.driverCode, f.sql, f.cause);
-  }
+  if (failure === undefined) return new QueryError(f.connection, f.message, f.driverCode, f.sql, f.cause);
+  if (failure.kind === 'queryTimeout') return new QueryTimeoutError(f.connection, f.timeoutMs, f.driverCode, f.sql, f.cause);
+  return new CLASSES[failure.kind](f.connection, f.message, f.driverCode, f.sql, f.cause, failure);
 }
