@@ -157,6 +157,8 @@ export class QueryError extends PolyrecordError {
   readonly table: string | undefined;
   readonly constraint: string | undefined;
   readonly column: string | undefined;
+  /** On the error that ended a transaction run with `retry`: how many times it ran (it is also in the message). */
+  declare readonly attempts?: number;
 
   constructor(connection: string, message: string, driverCode: string | undefined, sql: string | undefined, cause?: unknown, code = 'E_QUERY', details: ViolationDetails = {}) {
     super(code, `[${connection}] ${message}`, { cause });

@@ -99,7 +99,8 @@ export type { SagaStepContext, SagaStepFn, SagaUndoFn } from './transaction/saga
 export type { SagaResumeSummary } from './transaction/saga-resume.js';
 export type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
 export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/saga-table-log.js';
-export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
+export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy, type RetryPolicy } from './transaction/retry.js';
+export type { TransactionOptions } from './transaction/transaction-retry.js';
 export { SagaDefinitionError, SagaSerializationError, SagaTakenOverError } from './transaction/saga-errors.js';
 export { SagaError } from './errors.js';
 

@@ -148,6 +148,31 @@ describeEachServerPair('CrossDbTransaction', (pair) => {
     });
   }
 
+  it(`with retry, a run a branch could not serialize is rolled back and runs again from the start, committing once: ${pair.label}`, async () => {
+    const left = driverOf('bank_l');
+    let runs = 0;
+    const result = await CrossDbTransaction.run(
+      async () => {
+        const mine = ++runs;
+        // A snapshot a concurrent write makes stale: PostgreSQL REPEATABLE READ (first in the branch), MariaDB's snapshot isolation.
+        if (left === 'postgresql') await Account.using('bank_l').rawQuery('set transaction isolation level repeatable read');
+        const before = (await Account.using('bank_l').find(1))!.balance;
+        // Outside the transaction (knex's own pool): someone else changes the row on the first run only.
+        if (mine === 1) await ConnectionManager.get('bank_l').knex.raw('update accounts set balance = balance - 100 where id = 1');
+        const snapshotWrite = left === 'mysql' ? 'SET STATEMENT innodb_snapshot_isolation = 1 FOR ' : '';
+        await Account.using('bank_l').rawQuery(`${snapshotWrite}update accounts set balance = ? where id = 1`, [before - 10]);
+        await Account.using('bank_r').rawQuery('update accounts set balance = balance + 10 where id = 1');
+        return mine;
+      },
+      { retry: { attempts: 3, baseMs: 1 } },
+    );
+    expect(result).toBe(2);
+    // The outside write and the second run's transfer, once: the first run left nothing on either side.
+    expect(await balanceOf('bank_l')).toBe(890);
+    expect(await balanceOf('bank_r')).toBe(1010);
+    await expectNoPreparedLeft();
+  });
+
   it('commits on all three: SQLite (last resource) + both two-phase databases', async () => {
     const id = await CrossDbTransaction.run(async (tx) => {
       await transfer('bank_s', 'bank_l', 10);

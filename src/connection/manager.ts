@@ -2,6 +2,7 @@ import { EventEmitter } from 'eventemitter3';
 import { runInFrame } from '../context/scope.js';
 import { ConfigError, ConnectionNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
+import type { TransactionOptions } from '../transaction/transaction-retry.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
 import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
 import type { QueryEvent } from './query-event.js';
@@ -163,9 +164,19 @@ export class ConnectionManager {
    * Runs `fn` in a transaction on a connection. Every model query on that connection
    * inside `fn` (and anything it awaits) joins it; a nested call makes a savepoint.
    * A thrown error rolls back and is rethrown; otherwise resolves with `fn`'s result.
+   * With `retry`, a transaction the database gave up on (deadlock, serialization failure,
+   * a session lost before COMMIT) runs again from the start; see {@link TransactionOptions}.
+   *
+   * @example
+   * ```ts
+   * await manager.transaction('main', async () => {
+   *   const from = await Account.where('id', 1).forUpdate().firstOrFail()
+   *   ...
+   * }, { retry: { attempts: 5 } })
+   * ```
    */
-  transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
-    return runTransaction(this.get(name), fn);
+  transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return runTransaction(this.get(name), fn, options);
   }
 
   /**
@@ -217,8 +228,8 @@ export class ConnectionManager {
   static status(name?: string): ConnectionStatus | ConnectionStatus[] {
     return name === undefined ? ConnectionManager.default.status() : ConnectionManager.default.status(name);
   }
-  static transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
-    return ConnectionManager.default.transaction(name, fn);
+  static transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    return ConnectionManager.default.transaction(name, fn, options);
   }
   static withConnections<T>(map: Record<string, string>, fn: () => T): T {
     return ConnectionManager.default.withConnections(map, fn);

@@ -4,6 +4,7 @@ import type { ModelEvents } from './events.js';
 import { runInFrame } from '../context/scope.js';
 import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
+import type { TransactionOptions } from '../transaction/transaction-retry.js';
 import { andThen, promised } from '../util/maybe-promise.js';
 import { bulkWrite, type UpsertOptions } from './bulk.js';
 import { CONNECTION, ORIGINAL, changedColumns, hydrateLoose, type RecordSlots } from './hydration.js';
@@ -90,9 +91,9 @@ export class ActiveRecord {
   }
 
   /** Runs `fn` in a transaction on this model's (resolved) connection; see `ConnectionManager.transaction`. */
-  static transaction<R>(this: object, fn: (trx: Transaction) => Promise<R> | R): Promise<R> {
+  static transaction<R>(this: object, fn: (trx: Transaction) => Promise<R> | R, options?: TransactionOptions): Promise<R> {
     const { meta, explicit } = modelOf(this);
-    return runTransaction(resolveTarget(meta, explicit).connection, fn);
+    return runTransaction(resolveTarget(meta, explicit).connection, fn, options);
   }
 
   // ---- queries ---------------------------------------------------------------

@@ -9,11 +9,13 @@ import { crashPoint } from './crash-points.js';
 import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
 import { TableLog } from './table-log.js';
 import { Transaction } from './local.js';
+import type { RetryPolicy } from './retry.js';
+import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
 import { XID_PATTERN } from '../connection/dialects/dialect.js';
 import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
 
 /** Options of {@link CrossDbTransaction.run}; the defaults come from {@link CrossDbTransaction.configure}. */
-export interface CrossDbOptions {
+export interface CrossDbOptions extends TransactionOptions {
   /** Connections to enlist up front (others enlist on first use). */
   connections?: readonly string[];
   /** Abort if the decision is not reached within this time. Default 30 000 ms. */
@@ -123,9 +125,21 @@ export class CrossDbTransaction {
    * Runs `fn` as one transaction over every connection it touches and resolves with its
    * result once every branch committed (or the commit decision is recorded and the rest
    * is handed to recovery, reported by the coordinator's `commitPending` event). Any
-   * failure before the decision rolls every branch back.
+   * failure before the decision rolls every branch back. With `retry`, a transaction rolled
+   * back because a branch deadlocked, failed to serialize or lost its session runs again
+   * from the start; one past its decision never does.
    */
-  static async run<T>(fn: (tx: CrossDbTransaction) => Promise<T> | T, options: CrossDbOptions = {}): Promise<T> {
+  static run<T>(fn: (tx: CrossDbTransaction) => Promise<T> | T, options: CrossDbOptions = {}): Promise<T> {
+    let retry: RetryPolicy | undefined;
+    try {
+      retry = transactionRetry(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return runRetried(retry, () => CrossDbTransaction.#runOnce(fn, options));
+  }
+
+  static async #runOnce<T>(fn: (tx: CrossDbTransaction) => Promise<T> | T, options: CrossDbOptions): Promise<T> {
     const manager = options.manager ?? ConnectionManager.default;
     const coordinator = options.coordinator ?? TransactionCoordinator.default;
     const tx = new CrossDbTransaction(resolveNodeId(options.nodeId ?? defaults.nodeId), toLog(options.log, manager), manager);
@@ -148,6 +162,7 @@ export class CrossDbTransaction {
       tx.#open = false;
       if (tx.#state === 'in doubt' || tx.#state === 'committing') {
         // Past (or possibly past) the decision nothing may be rolled back: unfinished branches stay prepared for recovery.
+        markCommitUncertain(error);
         for (const branch of tx.#branches.values()) await branch.abandon();
         throw error;
       }

@@ -5,6 +5,8 @@ import type { DriverConnection, ExecOptions, ExecResult } from '../connection/di
 const RAW: ExecOptions = { prepare: 'never' };
 import { currentFrame, runInFrame, scopedTransaction } from '../context/scope.js';
 import { TransactionError } from '../errors.js';
+import type { RetryPolicy } from './retry.js';
+import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
 import { encodeRawBinding } from '../model/column-types.js';
 
 type Callback = () => unknown;
@@ -207,11 +209,15 @@ export class Transaction {
     }
     const trx = new Transaction(connection, driverConnection, undefined);
     let result: T;
+    let committing = false;
     try {
       result = await connection.whileHeld(() => runInFrame({ transaction: { connection: connection.name, handle: trx } }, async () => fn(trx)));
       if (trx.#lost) throw trx.#lost;
+      committing = true;
       await connection.executeOn(driverConnection, 'COMMIT', []);
     } catch (error) {
+      // A COMMIT that failed may still have committed (the answer was lost): such a transaction is never run again.
+      if (committing) markCommitUncertain(error);
       // A failed COMMIT leaves nothing to roll back on most servers; ROLLBACK errors must not hide the cause.
       await connection.executeOn(driverConnection, 'ROLLBACK', []).catch(() => undefined);
       connection.release(driverConnection);
@@ -228,9 +234,16 @@ export class Transaction {
  * Runs `fn` in a transaction on `connection`: a new one, or a savepoint of the
  * transaction already open on that connection in the current async scope.
  */
-export function runTransaction<T>(connection: Connection, fn: (trx: Transaction) => Promise<T> | T): Promise<T> {
+export function runTransaction<T>(connection: Connection, fn: (trx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+  let retry: RetryPolicy | undefined;
+  try {
+    retry = transactionRetry(options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
   const open = currentTransaction(connection);
-  return open ? open.savepoint(fn) : Transaction.begin(connection, fn);
+  // A savepoint does not retry: the deadlock or serialization failure ended the outer transaction too.
+  return open ? open.savepoint(fn) : runRetried(retry, () => Transaction.begin(connection, fn));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { ConnectionManager } from '../connection/manager.js';
 import { SagaDefinitionError } from './saga-errors.js';
 import { isSagaLog, type SagaLog } from './saga-log.js';
-import { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './saga-retry.js';
+import { DEFAULT_SAGA_RETRY, resolveRetryPolicy, type SagaRetryPolicy } from './retry.js';
 import { TableSagaLog } from './saga-table-log.js';
 
 /** Options of `new Saga(name, options)`. */
@@ -68,19 +68,7 @@ function resolveLog(sagaName: string, log: unknown, manager: ConnectionManager |
 
 function resolveRetry(sagaName: string, retry: unknown): SagaRetryPolicy {
   if (retry === undefined) return DEFAULT_SAGA_RETRY;
-  if (!retry || typeof retry !== 'object') throw new SagaDefinitionError(sagaName, 'option "retry" must be an object like { attempts: 5, baseMs: 50 }');
-  const given = retry as Record<string, unknown>;
-  for (const key of Object.keys(given)) {
-    if (!(key in DEFAULT_SAGA_RETRY)) throw new SagaDefinitionError(sagaName, `unknown retry option "${key}" (known: attempts, baseMs, maxMs)`);
-  }
-  const policy: Record<keyof SagaRetryPolicy, unknown> = { ...DEFAULT_SAGA_RETRY };
-  for (const [key, value] of Object.entries(given)) if (value !== undefined) policy[key as keyof SagaRetryPolicy] = value;
-  if (!Number.isInteger(policy.attempts) || (policy.attempts as number) < 1) throw new SagaDefinitionError(sagaName, `retry.attempts must be an integer of at least 1, got ${String(policy.attempts)}`);
-  for (const key of ['baseMs', 'maxMs'] as const) {
-    const value = policy[key];
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new SagaDefinitionError(sagaName, `retry.${key} must be a number of ms (0 or more), got ${String(value)}`);
-  }
-  return Object.freeze(policy as unknown as SagaRetryPolicy);
+  return resolveRetryPolicy(retry, DEFAULT_SAGA_RETRY, (message) => new SagaDefinitionError(sagaName, message));
 }
 
 /** @internal Validates `resume()`'s options. */
