@@ -170,8 +170,8 @@ export class ConnectionManager {
    * @example
    * ```ts
    * await manager.transaction('main', async () => {
-   *   const from = await Account.where('id', 1).forUpdate().firstOrFail()
-   *   ...
+   *   const from = await Account.query().forUpdate().findOrFail(1)
+   *   // …
    * }, { retry: { attempts: 5 } })
    * ```
    */
