@@ -50,6 +50,13 @@ export interface ConnectionConfig {
    * server; shapes that run fewer times are sent unprepared. 1 prepares on first use. Default 5.
    */
   prepareThreshold?: number;
+  /**
+   * How many more times a statement that may safely run twice (a model read outside a
+   * transaction, or a statement given `{ idempotent: true }`) runs when its session was
+   * lost (`ConnectionLostError`: a killed session, a restarted server), each time on a fresh
+   * session. 0 never retries. Default 1. Writes are never retried unless marked.
+   */
+  lostSessionRetries?: number;
 }
 
 /** Defaults of the statement cache (the values pgjdbc uses: a few hundred statements, prepared from the fifth run). */
@@ -67,7 +74,7 @@ const DRIVER_SPELLINGS: Record<string, DriverName> = {
   mariadb: 'mysql',
 };
 
-const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold']);
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries']);
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -92,6 +99,7 @@ interface SettingsFields {
   healthTimeoutMs: number;
   statementCacheSize: number;
   prepareThreshold: number;
+  lostSessionRetries: number;
 }
 
 /**
@@ -111,6 +119,7 @@ export class ConnectionSettings {
   readonly healthTimeoutMs: number;
   readonly statementCacheSize: number;
   readonly prepareThreshold: number;
+  readonly lostSessionRetries: number;
   readonly #password: string | undefined;
 
   constructor(name: string, fields: SettingsFields) {
@@ -126,6 +135,7 @@ export class ConnectionSettings {
     this.healthTimeoutMs = fields.healthTimeoutMs;
     this.statementCacheSize = fields.statementCacheSize;
     this.prepareThreshold = fields.prepareThreshold;
+    this.lostSessionRetries = fields.lostSessionRetries;
     this.#password = fields.password;
     Object.freeze(this);
   }
@@ -162,6 +172,7 @@ export class ConnectionSettings {
       queryTimeoutMs: this.queryTimeoutMs,
       statementCacheSize: this.statementCacheSize,
       prepareThreshold: this.prepareThreshold,
+      lostSessionRetries: this.lostSessionRetries,
     };
   }
 
@@ -217,7 +228,9 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
   const statementCacheSize = input.statementCacheSize === undefined ? DEFAULT_STATEMENT_CACHE_SIZE : nonNegativeInt(name, 'statementCacheSize', input.statementCacheSize, MAX_STATEMENT_CACHE_SIZE);
   const prepareThreshold = input.prepareThreshold === undefined ? DEFAULT_PREPARE_THRESHOLD : positiveInt(name, 'prepareThreshold', input.prepareThreshold);
 
-  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold });
+  const lostSessionRetries = input.lostSessionRetries === undefined ? 1 : nonNegativeInt(name, 'lostSessionRetries', input.lostSessionRetries, 10);
+
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries });
 }
 
 interface UrlParts {

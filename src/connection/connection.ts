@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { inspect } from 'node:util';
-import { PolyrecordError, QueryError } from '../errors.js';
+import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
@@ -120,6 +120,11 @@ export class Connection {
    * what `execute` would reject with.
    */
   executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
+    return this.#executeNow(sql, bindings, options, options.idempotent === true ? this.settings.lostSessionRetries : 0);
+  }
+
+  /** {@link executeNow}, running an idempotent statement again on a fresh session (`retries` more times) when its session was lost. */
+  #executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): ExecResult | Promise<ExecResult> {
     const { lender } = this.#open();
     let connection: DriverConnection | undefined;
     try {
@@ -127,7 +132,7 @@ export class Connection {
     } catch (error) {
       throw this.#acquireError(error);
     }
-    if (connection === undefined) return this.#executeQueued(sql, bindings, options);
+    if (connection === undefined) return this.#executeQueued(sql, bindings, options, retries);
     let result: ExecResult | Promise<ExecResult>;
     try {
       result = this.run(connection, sql, bindings, options, false);
@@ -146,19 +151,35 @@ export class Connection {
         return answer;
       },
       (error: unknown) => {
+        if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries);
         lender.release(connection);
         throw error;
       },
     );
   }
 
-  async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions): Promise<ExecResult> {
+  /**
+   * A statement's session broke under it: the session is closed, never lent again (the pool
+   * opens another), and an idempotent statement with retries left runs again on a fresh one.
+   */
+  async #afterLostSession(connection: DriverConnection, error: ConnectionLostError, sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
+    await this.discard(connection);
+    if (retries > 0) return this.#executeNow(sql, bindings, options, retries - 1);
+    throw error;
+  }
+
+  async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
     const connection = await this.acquire();
+    let result: ExecResult;
     try {
-      return await this.run(connection, sql, bindings, options, false);
-    } finally {
+      result = await this.run(connection, sql, bindings, options, false);
+    } catch (error) {
+      if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries);
       this.release(connection);
+      throw error;
     }
+    this.release(connection);
+    return result;
   }
 
   /** Runs one statement on a driver connection this caller holds (a transaction's). */

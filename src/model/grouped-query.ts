@@ -4,7 +4,7 @@ import { aggregateExpression, aggregateSql, resolveAggregate, type Aggregate, ty
 import { decoders, type ResolvedType } from './column-types.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { compiled, slot, type CompiledStatement } from './statement-compiler.js';
-import { conditionsBuilder, encodeValues, execOptionsFor, nonNegativeInteger, statementText, targetFor, type QueryState, type StatementText } from './query-state.js';
+import { conditionsBuilder, encodeValues, readOptionsFor, nonNegativeInteger, statementText, targetFor, type QueryState, type StatementText } from './query-state.js';
 import { resolveTarget, runStatement, type Target } from './target.js';
 import type { Prop } from './types.js';
 import { checkValue, type ValueType } from './where-nodes.js';
@@ -134,7 +134,7 @@ export class GroupedQuery<M extends object, G extends Prop<M>, A extends Record<
   /** Runs the query: one plain row per group. */
   async all(): Promise<GroupedRow<M, G, A>[]> {
     const target = targetFor(this.#meta, this.#base);
-    const { rows } = await runStatement(target, this.#statement(target), this.#encodedValues(target), execOptionsFor(this.#meta, this.#base, target));
+    const { rows } = await runStatement(target, this.#statement(target), this.#encodedValues(target), readOptionsFor(this.#meta, this.#base, target));
     const groups = this.#groups;
     const aggregates = this.#state.aggregates;
     return rows.map((row) => {

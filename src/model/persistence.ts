@@ -10,7 +10,7 @@ import { compiled, slot, type CompiledStatement } from './statement-compiler.js'
 import type { Connection } from '../connection/connection.js';
 import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 import { andThen, type MaybePromise } from '../util/maybe-promise.js';
-import { encodeFor, execOptions, singleRowOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
+import { encodeFor, execOptions, lookupOptions, singleRowOptions, resolveTarget, runStatement, runStatementNow, type Target } from './target.js';
 
 type Instance = RecordSlots & Record<string, unknown>;
 
@@ -251,7 +251,7 @@ function keyLookup(meta: ModelMeta, connection: Connection, trashed: Exclude<Tra
         .where(pk.column, slot(0));
       return deletedAt ? q.whereNull(deletedAt.column) : q;
     });
-    slots[live] = lookup = { statement, options: singleRowOptions(meta, true), hydrate: hydratorFor(meta, meta.columns), key: pk };
+    slots[live] = lookup = { statement, options: lookupOptions(meta), hydrate: hydratorFor(meta, meta.columns), key: pk };
   }
   return lookup;
 }

@@ -9,7 +9,7 @@ import { GroupedQuery } from './grouped-query.js';
 import { hydratorFor } from './hydration.js';
 import type { ModelMeta } from './metadata.js';
 import { compiled, slot, type CompiledStatement } from './statement-compiler.js';
-import { conditionsBuilder, emptyState, encodeValues, execOptionsFor, nonNegativeInteger, statementText, targetFor, type QueryState, type StatementText } from './query-state.js';
+import { conditionsBuilder, emptyState, encodeValues, execOptionsFor, readOptionsFor, nonNegativeInteger, statementText, targetFor, type QueryState, type StatementText } from './query-state.js';
 import { encodeFor, resolveTarget, runStatement, type Target } from './target.js';
 import type { Attributes, Prop, Selected } from './types.js';
 import { QueryConditions } from './query-conditions.js';
@@ -253,7 +253,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
   async #fetch(target: Target): Promise<R[]> {
     const columns = this.state.select ?? this.meta.columns;
     // Rows as arrays: no object per row before the instance is built.
-    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), execOptionsFor(this.meta, this.state, target, true));
+    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), readOptionsFor(this.meta, this.state, target, true));
     const hydrate = hydratorFor(this.meta, columns);
     const name = target.connection.name;
     const out = new Array<R>(rows.length);
@@ -293,7 +293,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const target = targetFor(this.meta, this.state);
     if (this.state.relations) return (await this.#resolved(target)).query.exists();
     const statement = this.#compile(target, 'exists', (q) => q.clearOrder().select(q.client.raw('1 as e')).limit(1));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, this.state, target));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), readOptionsFor(this.meta, this.state, target));
     return rows.length > 0;
   }
 
@@ -304,7 +304,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const target = targetFor(this.meta, s);
     if (s.relations) return (await this.#resolved(target)).query.pluck(property);
     const statement = this.#compile(target, `pluck:${column.column}`, (q) => (s.distinct ? q.distinct(column.column) : q.select(column.column)), s.lock && target.connection.dialect.lockClause(s.lock));
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, s, target));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), readOptionsFor(this.meta, s, target));
     const decode = decoders[column.type];
     return rows.map((row) => decode(row[column.column]) as M[K]);
   }
@@ -366,7 +366,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       const rows = s.distinct ? q.distinct((s.select ?? this.meta.columns).map((c) => c.column)) : q.select(column ?? knex.raw('1 as one'));
       return knex.from(rows.as('rows')).select(expression);
     });
-    const { rows } = await runStatement(target, statement, this.#encodedValues(target), execOptionsFor(this.meta, s, target));
+    const { rows } = await runStatement(target, statement, this.#encodedValues(target), readOptionsFor(this.meta, s, target));
     return aggregate.decode(rows[0]?.value ?? null);
   }
 

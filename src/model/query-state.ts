@@ -99,8 +99,13 @@ export function targetFor(meta: ModelMeta, state: QueryState): Target {
 }
 
 /** Exec options for the query on its target: unprepared once a raw fragment or a text-bound list is part of it. */
-export function execOptionsFor(meta: ModelMeta, state: QueryState, target: Target, arrays = false): ExecOptions {
-  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto', arrays);
+export function execOptionsFor(meta: ModelMeta, state: QueryState, target: Target, arrays = false, read = false): ExecOptions {
+  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto', arrays, false, read);
+}
+
+/** {@link execOptionsFor} a read (rows, a count, an existence check): safe to run again on a fresh session. */
+export function readOptionsFor(meta: ModelMeta, state: QueryState, target: Target, arrays = false): ExecOptions {
+  return execOptionsFor(meta, state, target, arrays, true);
 }
 
 /** What `toSQL()` returns: the statement's text in the dialect's placeholder syntax and its bindings, encoded as sent. */

@@ -68,13 +68,14 @@ export function encodeFor(target: Target, column: ColumnMeta, value: unknown): u
   }
 }
 
-// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays.
-const OPTIONS: readonly ExecOptions[] = Array.from({ length: 16 }, (_, bits) =>
+// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays, idempotent.
+const OPTIONS: readonly ExecOptions[] = Array.from({ length: 32 }, (_, bits) =>
   Object.freeze({
     prepare: bits & 1 ? 'auto' : 'never',
     ...(bits & 2 ? { safeIntegers: true } : {}),
     ...(bits & 4 ? { firstRow: true } : {}),
     ...(bits & 8 ? { arrays: true } : {}),
+    ...(bits & 16 ? { idempotent: true } : {}),
   } satisfies ExecOptions),
 );
 
@@ -82,13 +83,23 @@ const OPTIONS: readonly ExecOptions[] = Array.from({ length: 16 }, (_, bits) =>
  * Exec options for a model's statements: compiled shapes are prepared once they repeat
  * (`'auto'`), raw SQL is not unless its caller asked; 64-bit integers stay exact where
  * the model has bigint columns. `arrays`: rows come as arrays in select-list order
- * (what `hydratorFor` reads).
+ * (what `hydratorFor` reads). `read`: the statement changes nothing (see `ExecOptions.idempotent`).
  */
-export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false): ExecOptions {
-  return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0)]!;
+export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false, read = false): ExecOptions {
+  return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0) | (read ? 16 : 0)]!;
 }
 
-/** {@link execOptions} for a statement that answers one row at most: a lookup by a unique key, a one-row `INSERT … RETURNING`. */
-export function singleRowOptions(meta: ModelMeta, arrays = false): ExecOptions {
-  return execOptions(meta, 'auto', arrays, true);
+/** {@link execOptions} for a read: it may run again on a fresh session when its own was lost (outside a transaction). */
+export function readOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false): ExecOptions {
+  return execOptions(meta, prepare, arrays, false, true);
+}
+
+/** {@link execOptions} for a lookup by a unique key (rows as arrays, one at most; a read). */
+export function lookupOptions(meta: ModelMeta): ExecOptions {
+  return execOptions(meta, 'auto', true, true, true);
+}
+
+/** {@link execOptions} for a one-row `INSERT … RETURNING` (a write: never run twice). */
+export function singleRowOptions(meta: ModelMeta): ExecOptions {
+  return execOptions(meta, 'auto', false, true);
 }

@@ -39,6 +39,12 @@ export interface ExecOptions {
    * builds arrays in about half the time).
    */
   arrays?: boolean;
+  /**
+   * The statement may run twice with the same effect (a read, or a write the caller marked):
+   * outside a transaction, a run that lost its session is retried on a fresh one (the
+   * connection's `lostSessionRetries`).
+   */
+  idempotent?: boolean;
 }
 
 /**
