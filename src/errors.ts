@@ -265,6 +265,24 @@ export class ConnectionLostError extends QueryError {
   }
 }
 
+/**
+ * The connection's circuit breaker is open: its database failed at the connection level
+ * (lost sessions, refused or timed-out connects) `failureThreshold` times within `windowMs`,
+ * so calls fail at once instead of waiting for a pool or a TCP timeout. After `cooldownMs`
+ * one call probes the database; when it gets through, the breaker closes.
+ */
+export class CircuitOpenError extends PolyrecordError {
+  readonly connection: string;
+  /** About how long until a probe may go through, in ms. */
+  readonly retryInMs: number;
+
+  constructor(connection: string, retryInMs: number, cooldownMs: number) {
+    super('E_CIRCUIT_OPEN', `[${connection}] circuit open: the database failed repeatedly at the connection level; calls fail at once for ${cooldownMs} ms after the last failure (next probe in ${Math.ceil(retryInMs)} ms)`);
+    this.connection = connection;
+    this.retryInMs = retryInMs;
+  }
+}
+
 /** Which {@link QueryError} subclass a driver error is: what each dialect adapter answers from its codes. */
 export type DriverFailureKind =
   | 'uniqueViolation'

@@ -72,6 +72,7 @@ export {
   DeadlockError,
   SerializationFailureError,
   ConnectionLostError,
+  CircuitOpenError,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,
@@ -117,3 +118,4 @@ export type { HasManyOptions, HasOneOptions, BelongsToOptions, ManyToManyOptions
 export { RelatedQuery, type PivotLinks } from './model/relations/related-query.js';
 export { RelationError, CrossConnectionLimitError } from './model/relations/relation-errors.js';
 export type { PreloadPath, RelationName, RelatedQueryOf, RelatedRecord } from './model/relations/relation-typing.js';
+export type { BreakerSettings, CircuitEvent, CircuitState } from './connection/breaker.js';

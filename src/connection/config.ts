@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { DEFAULT_BREAKER, type BreakerSettings } from './breaker.js';
 
 /** The canonical driver names. */
 export type DriverName = 'sqlite' | 'postgresql' | 'mysql';
@@ -57,6 +58,14 @@ export interface ConnectionConfig {
    * session. 0 never retries. Default 1. Writes are never retried unless marked.
    */
   lostSessionRetries?: number;
+  /**
+   * A circuit breaker: after `failureThreshold` connection-level failures (lost sessions,
+   * refused or timed-out connects) within `windowMs`, calls fail at once with
+   * `CircuitOpenError` for `cooldownMs`; then one call probes the database. `true` uses the
+   * defaults (5 failures in 10 s, 5 s open). Off unless given. The manager emits
+   * `circuit:open`, `circuit:halfOpen` and `circuit:closed`.
+   */
+  breaker?: boolean | Partial<BreakerSettings>;
 }
 
 /** Defaults of the statement cache (the values pgjdbc uses: a few hundred statements, prepared from the fifth run). */
@@ -74,7 +83,7 @@ const DRIVER_SPELLINGS: Record<string, DriverName> = {
   mariadb: 'mysql',
 };
 
-const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries']);
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries', 'breaker']);
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -100,6 +109,7 @@ interface SettingsFields {
   statementCacheSize: number;
   prepareThreshold: number;
   lostSessionRetries: number;
+  breaker: BreakerSettings | undefined;
 }
 
 /**
@@ -120,6 +130,7 @@ export class ConnectionSettings {
   readonly statementCacheSize: number;
   readonly prepareThreshold: number;
   readonly lostSessionRetries: number;
+  readonly breaker: BreakerSettings | undefined;
   readonly #password: string | undefined;
 
   constructor(name: string, fields: SettingsFields) {
@@ -136,6 +147,7 @@ export class ConnectionSettings {
     this.statementCacheSize = fields.statementCacheSize;
     this.prepareThreshold = fields.prepareThreshold;
     this.lostSessionRetries = fields.lostSessionRetries;
+    this.breaker = fields.breaker;
     this.#password = fields.password;
     Object.freeze(this);
   }
@@ -173,6 +185,7 @@ export class ConnectionSettings {
       statementCacheSize: this.statementCacheSize,
       prepareThreshold: this.prepareThreshold,
       lostSessionRetries: this.lostSessionRetries,
+      breaker: this.breaker,
     };
   }
 
@@ -229,8 +242,21 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
   const prepareThreshold = input.prepareThreshold === undefined ? DEFAULT_PREPARE_THRESHOLD : positiveInt(name, 'prepareThreshold', input.prepareThreshold);
 
   const lostSessionRetries = input.lostSessionRetries === undefined ? 1 : nonNegativeInt(name, 'lostSessionRetries', input.lostSessionRetries, 10);
+  const breaker = breakerSettings(name, input.breaker);
 
-  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries });
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker });
+}
+
+function breakerSettings(name: string, given: unknown): BreakerSettings | undefined {
+  if (given === undefined || given === false) return undefined;
+  if (given === true) return DEFAULT_BREAKER;
+  if (given === null || typeof given !== 'object') throw new ConfigError('breaker', 'must be true, false or { failureThreshold, windowMs, cooldownMs }', name);
+  const settings: Record<string, number> = { ...DEFAULT_BREAKER };
+  for (const [key, value] of Object.entries(given)) {
+    if (!(key in DEFAULT_BREAKER)) throw new ConfigError(`breaker.${key}`, 'unknown option (known: failureThreshold, windowMs, cooldownMs)', name);
+    if (value !== undefined) settings[key] = positiveInt(name, `breaker.${key}`, value);
+  }
+  return Object.freeze(settings as unknown as BreakerSettings);
 }
 
 interface UrlParts {

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { inspect } from 'node:util';
 import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
+import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
 import { reportKnexQueries } from './knex-query-events.js';
@@ -57,19 +58,26 @@ export class Connection {
   readonly #onWarning: (warning: ConnectionWarning) => void;
   readonly #warned = new Set<string>();
   readonly #queries: QueryEventSink;
+  readonly #breaker: CircuitBreaker | undefined;
   #twoPhase: TwoPhaseSupport | undefined;
 
   /**
    * @internal Use `ConnectionManager.configure()`; `onWarning` receives what must be reported but
    * fails no query, `queries` every statement sent (the manager's `'query'` event).
    */
-  constructor(settings: ConnectionSettings, dialect: DialectAdapter, onWarning: (warning: ConnectionWarning) => void = emitProcessWarning, queries: QueryEventSink = noQueryListeners) {
+  constructor(settings: ConnectionSettings, dialect: DialectAdapter, onWarning: (warning: ConnectionWarning) => void = emitProcessWarning, queries: QueryEventSink = noQueryListeners, onCircuit: (event: CircuitEvent) => void = () => undefined) {
     this.name = settings.name;
     this.settings = settings;
     this.dialect = dialect;
     this.#statements = new StatementCache(settings.statementCacheSize, settings.prepareThreshold, dialect.plansGoStale);
     this.#onWarning = onWarning;
     this.#queries = queries;
+    this.#breaker = settings.breaker === undefined ? undefined : new CircuitBreaker(settings.name, settings.breaker, onCircuit);
+  }
+
+  /** The circuit breaker's state (`'closed'` when the connection has none). */
+  get circuitState(): CircuitState {
+    return this.#breaker?.state ?? 'closed';
   }
 
   get driver(): DriverName {
@@ -125,11 +133,13 @@ export class Connection {
 
   /** {@link executeNow}, running an idempotent statement again on a fresh session (`retries` more times) when its session was lost. */
   #executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): ExecResult | Promise<ExecResult> {
+    this.#breaker?.admit();
     const { lender } = this.#open();
     let connection: DriverConnection | undefined;
     try {
       connection = lender.tryAcquire();
     } catch (error) {
+      this.#breaker?.failed();
       throw this.#acquireError(error);
     }
     if (connection === undefined) return this.#executeQueued(sql, bindings, options, retries);
@@ -169,7 +179,7 @@ export class Connection {
   }
 
   async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
-    const connection = await this.acquire();
+    const connection = await this.#acquire();
     let result: ExecResult;
     try {
       result = await this.run(connection, sql, bindings, options, false);
@@ -199,8 +209,23 @@ export class Connection {
    */
   run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, inTransaction = true): ExecResult | Promise<ExecResult> {
     // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
-    if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
-    return this.#runReported(connection, sql, bindings, options, inTransaction);
+    const result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
+    return this.#breaker === undefined || !(result instanceof Promise) ? result : this.#watched(this.#breaker, result);
+  }
+
+  /** Tells the breaker whether the statement reached the database: any answer, even an error, did; a lost session did not. */
+  #watched(breaker: CircuitBreaker, result: Promise<ExecResult>): Promise<ExecResult> {
+    return result.then(
+      (answer) => {
+        breaker.succeeded();
+        return answer;
+      },
+      (error: unknown) => {
+        if (error instanceof ConnectionLostError) breaker.failed();
+        else breaker.succeeded();
+        throw error;
+      },
+    );
   }
 
   #runReported(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
@@ -341,13 +366,27 @@ export class Connection {
     };
   }
 
-  /** Takes a driver connection out of the pool; give it back with {@link release}. */
-  async acquire(): Promise<DriverConnection> {
+  /** Takes a driver connection out of the pool; give it back with {@link release}. Fails at once while the circuit breaker is open. */
+  acquire(): Promise<DriverConnection> {
     try {
-      return await this.#open().lender.acquire();
+      this.#breaker?.admit();
     } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#acquire();
+  }
+
+  async #acquire(): Promise<DriverConnection> {
+    let connection: DriverConnection;
+    try {
+      connection = await this.#open().lender.acquire();
+    } catch (error) {
+      this.#breaker?.failed();
       throw this.#acquireError(error);
     }
+    // A session was had: a half-open breaker's probe got through (a dead one fails its first statement and opens it again).
+    this.#breaker?.succeeded();
+    return connection;
   }
 
   // polyrecord's own errors (a SQLite directory that does not exist, a session this scope holds) say what to do as they are.

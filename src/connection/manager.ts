@@ -8,6 +8,7 @@ import { Connection, type ConnectionStatus, type ConnectionWarning } from './con
 import type { QueryEvent } from './query-event.js';
 import { dialects } from './dialects/index.js';
 import { probe, type HealthReport } from './health.js';
+import type { CircuitEvent } from './breaker.js';
 
 /** Events a manager emits. */
 export interface ConnectionManagerEvents {
@@ -33,6 +34,12 @@ export interface ConnectionManagerEvents {
    * ```
    */
   query: (event: QueryEvent) => void;
+  /** A connection's circuit breaker opened: its calls fail at once with `CircuitOpenError` (see the `breaker` option). */
+  'circuit:open': (event: CircuitEvent) => void;
+  /** The cool-down is over: the next call probes the database. */
+  'circuit:halfOpen': (event: CircuitEvent) => void;
+  /** A call reached the database again: calls go through. */
+  'circuit:closed': (event: CircuitEvent) => void;
 }
 
 /**
@@ -71,7 +78,7 @@ export class ConnectionManager {
     if (this.#connections.has(name)) throw new ConfigError('name', `a connection named "${name}" is already configured`, name);
     if (this.#aliases.has(name)) throw new ConfigError('name', `"${name}" is already an alias of "${this.#aliases.get(name)}"`, name);
     const settings = parseConnectionConfig(name, config, (driver) => dialects[driver].defaultPool);
-    const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning), this.events);
+    const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning), this.events, (event) => this.events.emit(`circuit:${event.state}`, event));
     this.#connections.set(name, connection);
     this.events.emit('configured', connection);
     return connection;
