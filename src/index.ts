@@ -119,3 +119,4 @@ export { RelatedQuery, type PivotLinks } from './model/relations/related-query.j
 export { RelationError, CrossConnectionLimitError } from './model/relations/relation-errors.js';
 export type { PreloadPath, RelationName, RelatedQueryOf, RelatedRecord } from './model/relations/relation-typing.js';
 export type { BreakerSettings, CircuitEvent, CircuitState } from './connection/breaker.js';
+export type { MonitorOptions } from './connection/monitor.js';

@@ -3,6 +3,7 @@ import { inspect } from 'node:util';
 import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
+import type { HealthReport } from './health.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
 import { reportKnexQueries } from './knex-query-events.js';
@@ -34,6 +35,10 @@ export interface ConnectionStatus {
   readonly pool: PoolStats | undefined;
   /** The cache of server-side prepared statements. */
   readonly statements: StatementCacheStats;
+  /** The circuit breaker's state (`'closed'` without a breaker). */
+  readonly circuit: CircuitState;
+  /** The last probe of `manager.monitor()`, if it runs. */
+  readonly health: HealthReport | undefined;
 }
 
 /** Where warnings go when the connection was made without a manager to route them. */
@@ -59,6 +64,7 @@ export class Connection {
   readonly #warned = new Set<string>();
   readonly #queries: QueryEventSink;
   readonly #breaker: CircuitBreaker | undefined;
+  #health: HealthReport | undefined;
   #twoPhase: TwoPhaseSupport | undefined;
 
   /**
@@ -126,13 +132,11 @@ export class Connection {
    * {@link execute}, answering synchronously where the driver did (SQLite, its session
    * free): a caller that only transforms the result spares a promise and a turn. Throws
    * what `execute` would reject with.
+   *
+   * `retries` (internal): how many more runs an idempotent statement gets if its session is
+   * lost; left out, the connection's `lostSessionRetries` (see `ExecOptions.idempotent`).
    */
-  executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
-    return this.#executeNow(sql, bindings, options, options.idempotent === true ? this.settings.lostSessionRetries : 0);
-  }
-
-  /** {@link executeNow}, running an idempotent statement again on a fresh session (`retries` more times) when its session was lost. */
-  #executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): ExecResult | Promise<ExecResult> {
+  executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, retries?: number): ExecResult | Promise<ExecResult> {
     this.#breaker?.admit();
     const { lender } = this.#open();
     let connection: DriverConnection | undefined;
@@ -161,7 +165,7 @@ export class Connection {
         return answer;
       },
       (error: unknown) => {
-        if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries);
+        if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries ?? this.#lostSessionRetries(options));
         lender.release(connection);
         throw error;
       },
@@ -174,17 +178,22 @@ export class Connection {
    */
   async #afterLostSession(connection: DriverConnection, error: ConnectionLostError, sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
     await this.discard(connection);
-    if (retries > 0) return this.#executeNow(sql, bindings, options, retries - 1);
+    if (retries > 0) return this.executeNow(sql, bindings, options, retries - 1);
     throw error;
   }
 
-  async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
+  /** Reruns a statement gets after losing its session: only an idempotent one gets any. */
+  #lostSessionRetries(options: ExecOptions): number {
+    return options.idempotent === true ? this.settings.lostSessionRetries : 0;
+  }
+
+  async #executeQueued(sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number | undefined): Promise<ExecResult> {
     const connection = await this.#acquire();
     let result: ExecResult;
     try {
       result = await this.run(connection, sql, bindings, options, false);
     } catch (error) {
-      if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries);
+      if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries ?? this.#lostSessionRetries(options));
       this.release(connection);
       throw error;
     }
@@ -209,12 +218,15 @@ export class Connection {
    */
   run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, inTransaction = true): ExecResult | Promise<ExecResult> {
     // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
-    const result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
-    return this.#breaker === undefined || !(result instanceof Promise) ? result : this.#watched(this.#breaker, result);
+    if (this.#breaker !== undefined) return this.#watched(this.#breaker, connection, sql, bindings, options, inTransaction);
+    if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
+    return this.#runReported(connection, sql, bindings, options, inTransaction);
   }
 
   /** Tells the breaker whether the statement reached the database: any answer, even an error, did; a lost session did not. */
-  #watched(breaker: CircuitBreaker, result: Promise<ExecResult>): Promise<ExecResult> {
+  #watched(breaker: CircuitBreaker, connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
+    const result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
+    if (!(result instanceof Promise)) return result;
     return result.then(
       (answer) => {
         breaker.succeeded();
@@ -363,7 +375,14 @@ export class Connection {
       open: this.isOpen,
       pool: this.#driver?.lender.stats(),
       statements: this.#statements.stats(),
+      circuit: this.circuitState,
+      health: this.#health,
     };
+  }
+
+  /** @internal The monitor's last probe of this connection, for {@link status}. */
+  noteHealth(report: HealthReport): void {
+    this.#health = report;
   }
 
   /** Takes a driver connection out of the pool; give it back with {@link release}. Fails at once while the circuit breaker is open. */

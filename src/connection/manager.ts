@@ -9,6 +9,7 @@ import type { QueryEvent } from './query-event.js';
 import { dialects } from './dialects/index.js';
 import { probe, type HealthReport } from './health.js';
 import type { CircuitEvent } from './breaker.js';
+import { HealthMonitor, type MonitorOptions } from './monitor.js';
 
 /** Events a manager emits. */
 export interface ConnectionManagerEvents {
@@ -34,6 +35,10 @@ export interface ConnectionManagerEvents {
    * ```
    */
   query: (event: QueryEvent) => void;
+  /** `monitor()` found a connection down (its probe failed or timed out). */
+  'connection:down': (report: HealthReport) => void;
+  /** `monitor()` found a connection that was down answering again. */
+  'connection:up': (report: HealthReport) => void;
   /** A connection's circuit breaker opened: its calls fail at once with `CircuitOpenError` (see the `breaker` option). */
   'circuit:open': (event: CircuitEvent) => void;
   /** The cool-down is over: the next call probes the database. */
@@ -68,6 +73,7 @@ export class ConnectionManager {
   crossConnectionKeyLimit = 10_000;
   readonly #connections = new Map<string, Connection>();
   readonly #aliases = new Map<string, string>();
+  #monitor: HealthMonitor | undefined;
 
   /**
    * Registers a connection. Validates the config now (a {@link ConfigError} names the
@@ -128,8 +134,10 @@ export class ConnectionManager {
     await connection.close();
   }
 
-  /** Closes and forgets every connection and alias. */
+  /** Closes and forgets every connection and alias (and stops the monitor). */
   async closeAll(): Promise<void> {
+    await this.#monitor?.stop();
+    this.#monitor = undefined;
     const connections = [...this.#connections.values()];
     this.#connections.clear();
     this.#aliases.clear();
@@ -156,6 +164,37 @@ export class ConnectionManager {
   status(name?: string): ConnectionStatus | ConnectionStatus[] {
     if (name !== undefined) return this.get(name).status();
     return [...this.#connections.values()].map((connection) => connection.status());
+  }
+
+  /**
+   * Probes every connection every `intervalMs` (default 10 s) in the background and emits
+   * `connection:down` / `connection:up` with the probe's {@link HealthReport} when one goes
+   * down or comes back; `status()` shows each one's last probe. Calling it again replaces the
+   * running monitor. Returns the function that stops it (it resolves once a round under way ends).
+   *
+   * @example
+   * ```ts
+   * const stop = ConnectionManager.default.monitor({ intervalMs: 5_000 })
+   * ConnectionManager.default.events.on('connection:down', (r) => page(`${r.name}: ${r.error}`))
+   * // at shutdown
+   * await stop()
+   * ```
+   */
+  monitor(options: MonitorOptions = {}): () => Promise<void> {
+    const intervalMs = options.intervalMs ?? 10_000;
+    if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new ConfigError('intervalMs', `monitor() needs a positive whole number of ms, got ${String(intervalMs)}`);
+    void this.#monitor?.stop();
+    const monitor = new HealthMonitor(
+      {
+        connections: () => [...this.#connections.values()],
+        down: (report) => this.events.emit('connection:down', report),
+        up: (report) => this.events.emit('connection:up', report),
+      },
+      intervalMs,
+    );
+    this.#monitor = monitor;
+    monitor.start();
+    return () => monitor.stop();
   }
 
   /** Probes one connection (bounded by its `healthTimeoutMs`); never throws for a down database. */
@@ -221,6 +260,9 @@ export class ConnectionManager {
   }
   static remove(name: string): Promise<void> {
     return ConnectionManager.default.remove(name);
+  }
+  static monitor(options?: MonitorOptions): () => Promise<void> {
+    return ConnectionManager.default.monitor(options);
   }
   static closeAll(): Promise<void> {
     return ConnectionManager.default.closeAll();
