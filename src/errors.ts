@@ -283,6 +283,27 @@ export class CircuitOpenError extends PolyrecordError {
   }
 }
 
+/** Which per-connection limit refused a call (the `limits` connection option). */
+export type LimitName = 'maxQueued' | 'queueTimeoutMs' | 'maxRows';
+
+/**
+ * A per-connection limit refused a call before it ran (too many callers already waiting for
+ * a session, or the wait took too long), or a read answered more rows than `maxRows` (its
+ * rows are dropped; nothing was changed). `limit` names which, `value` is its setting.
+ */
+export class LimitExceededError extends PolyrecordError {
+  readonly connection: string;
+  readonly limit: LimitName;
+  readonly value: number;
+
+  constructor(connection: string, limit: LimitName, value: number, message: string) {
+    super('E_LIMIT_EXCEEDED', `[${connection}] ${message} (limits.${limit} = ${value})`);
+    this.connection = connection;
+    this.limit = limit;
+    this.value = value;
+  }
+}
+
 /** Which {@link QueryError} subclass a driver error is: what each dialect adapter answers from its codes. */
 export type DriverFailureKind =
   | 'uniqueViolation'

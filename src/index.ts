@@ -73,6 +73,8 @@ export {
   SerializationFailureError,
   ConnectionLostError,
   CircuitOpenError,
+  LimitExceededError,
+  type LimitName,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,
@@ -120,3 +122,4 @@ export { RelationError, CrossConnectionLimitError } from './model/relations/rela
 export type { PreloadPath, RelationName, RelatedQueryOf, RelatedRecord } from './model/relations/relation-typing.js';
 export type { BreakerSettings, CircuitEvent, CircuitState } from './connection/breaker.js';
 export type { MonitorOptions } from './connection/monitor.js';
+export type { ConnectionLimits, LimitStats } from './connection/limiter.js';

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_BREAKER, type BreakerSettings } from './breaker.js';
+import type { ConnectionLimits } from './limiter.js';
 
 /** The canonical driver names. */
 export type DriverName = 'sqlite' | 'postgresql' | 'mysql';
@@ -66,6 +67,13 @@ export interface ConnectionConfig {
    * `circuit:open`, `circuit:halfOpen` and `circuit:closed`.
    */
   breaker?: boolean | Partial<BreakerSettings>;
+  /**
+   * Per-connection limits, each off unless given: `maxConcurrent` sessions lent at once
+   * (default: the pool's `max` when any limit is set), `maxQueued` callers waiting, a wait of
+   * at most `queueTimeoutMs`, and `maxRows` rows per answer. A refused call fails at once with
+   * `LimitExceededError`. On SQLite (one session) only `maxRows` applies.
+   */
+  limits?: ConnectionLimits;
 }
 
 /** Defaults of the statement cache (the values pgjdbc uses: a few hundred statements, prepared from the fifth run). */
@@ -83,7 +91,7 @@ const DRIVER_SPELLINGS: Record<string, DriverName> = {
   mariadb: 'mysql',
 };
 
-const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries', 'breaker']);
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries', 'breaker', 'limits']);
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -110,6 +118,7 @@ interface SettingsFields {
   prepareThreshold: number;
   lostSessionRetries: number;
   breaker: BreakerSettings | undefined;
+  limits: ConnectionLimits | undefined;
 }
 
 /**
@@ -131,6 +140,7 @@ export class ConnectionSettings {
   readonly prepareThreshold: number;
   readonly lostSessionRetries: number;
   readonly breaker: BreakerSettings | undefined;
+  readonly limits: ConnectionLimits | undefined;
   readonly #password: string | undefined;
 
   constructor(name: string, fields: SettingsFields) {
@@ -148,6 +158,7 @@ export class ConnectionSettings {
     this.prepareThreshold = fields.prepareThreshold;
     this.lostSessionRetries = fields.lostSessionRetries;
     this.breaker = fields.breaker;
+    this.limits = fields.limits;
     this.#password = fields.password;
     Object.freeze(this);
   }
@@ -186,6 +197,7 @@ export class ConnectionSettings {
       prepareThreshold: this.prepareThreshold,
       lostSessionRetries: this.lostSessionRetries,
       breaker: this.breaker,
+      limits: this.limits,
     };
   }
 
@@ -243,8 +255,24 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
 
   const lostSessionRetries = input.lostSessionRetries === undefined ? 1 : nonNegativeInt(name, 'lostSessionRetries', input.lostSessionRetries, 10);
   const breaker = breakerSettings(name, input.breaker);
+  const limits = connectionLimits(name, input.limits, pool.max);
 
-  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker });
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker, limits });
+}
+
+const LIMIT_NAMES = ['maxConcurrent', 'maxQueued', 'queueTimeoutMs', 'maxRows'] as const;
+
+function connectionLimits(name: string, given: unknown, poolMax: number): ConnectionLimits | undefined {
+  if (given === undefined) return undefined;
+  if (given === null || typeof given !== 'object') throw new ConfigError('limits', 'must be an object { maxConcurrent, maxQueued, queueTimeoutMs, maxRows }', name);
+  const limits: Record<string, number> = {};
+  for (const [key, value] of Object.entries(given)) {
+    if (!(LIMIT_NAMES as readonly string[]).includes(key)) throw new ConfigError(`limits.${key}`, `unknown limit (known: ${LIMIT_NAMES.join(', ')})`, name);
+    if (value !== undefined) limits[key] = key === 'maxQueued' ? nonNegativeInt(name, `limits.${key}`, value) : positiveInt(name, `limits.${key}`, value);
+  }
+  // A queue bound means nothing without a bound on what is lent: the pool's size, unless given.
+  if (limits.maxConcurrent === undefined && (limits.maxQueued !== undefined || limits.queueTimeoutMs !== undefined)) limits.maxConcurrent = poolMax;
+  return Object.freeze(limits as ConnectionLimits);
 }
 
 function breakerSettings(name: string, given: unknown): BreakerSettings | undefined {

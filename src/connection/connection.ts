@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
 import { inspect } from 'node:util';
-import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
+import { ConfigError, ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
 import type { HealthReport } from './health.js';
+import { LimitGate, type LimitStats } from './limiter.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';
 import { reportKnexQueries } from './knex-query-events.js';
@@ -39,6 +40,8 @@ export interface ConnectionStatus {
   readonly circuit: CircuitState;
   /** The last probe of `manager.monitor()`, if it runs. */
   readonly health: HealthReport | undefined;
+  /** With `limits`: sessions lent through the gate, callers waiting, calls refused so far. */
+  readonly limits: LimitStats | undefined;
 }
 
 /** Where warnings go when the connection was made without a manager to route them. */
@@ -64,6 +67,8 @@ export class Connection {
   readonly #warned = new Set<string>();
   readonly #queries: QueryEventSink;
   readonly #breaker: CircuitBreaker | undefined;
+  readonly #gate: LimitGate | undefined;
+  readonly #maxRows: number | undefined;
   #health: HealthReport | undefined;
   #twoPhase: TwoPhaseSupport | undefined;
 
@@ -79,6 +84,12 @@ export class Connection {
     this.#onWarning = onWarning;
     this.#queries = queries;
     this.#breaker = settings.breaker === undefined ? undefined : new CircuitBreaker(settings.name, settings.breaker, onCircuit);
+    const limits = settings.limits;
+    if (limits !== undefined && dialect.singleSession && limits.maxConcurrent !== undefined) {
+      throw new ConfigError('limits', 'this database has one session, lent to one caller at a time: only limits.maxRows applies (bound the wait for it with queryTimeoutMs)', settings.name);
+    }
+    this.#gate = limits === undefined ? undefined : new LimitGate(settings.name, limits);
+    this.#maxRows = limits?.maxRows;
   }
 
   /** The circuit breaker's state (`'closed'` when the connection has none). */
@@ -107,7 +118,9 @@ export class Connection {
   #open(): OpenedDriver {
     if (this.#closed) throw new PolyrecordError('E_CONNECTION_CLOSED', `connection "${this.name}" has been closed`);
     if (this.#driver === undefined) {
-      this.#driver = this.dialect.open(this.settings);
+      const opened = this.dialect.open(this.settings);
+      // A connection with concurrency limits lends its sessions through the gate.
+      this.#driver = this.#gate !== undefined && this.settings.limits?.maxConcurrent !== undefined ? { ...opened, lender: this.#gate.wrap(opened.lender) } : opened;
       this.#driver.onSessionClosed((connection) => this.#statements.dropSession(connection));
       reportKnexQueries(this.#driver.knex, { listening: () => this.#listening(), report: (...args) => this.#report(...args) });
     }
@@ -218,26 +231,36 @@ export class Connection {
    */
   run(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, inTransaction = true): ExecResult | Promise<ExecResult> {
     // With nobody listening for query events, a statement costs one listener count: no timing, no allocation.
-    if (this.#breaker !== undefined) return this.#watched(this.#breaker, connection, sql, bindings, options, inTransaction);
+    if (this.#breaker !== undefined || this.#maxRows !== undefined) return this.#guarded(connection, sql, bindings, options, inTransaction);
     if (this.#queries.listenerCount('query') === 0) return this.#plan(connection, sql, bindings, options);
     return this.#runReported(connection, sql, bindings, options, inTransaction);
   }
 
-  /** Tells the breaker whether the statement reached the database: any answer, even an error, did; a lost session did not. */
-  #watched(breaker: CircuitBreaker, connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
+  /**
+   * {@link run} on a connection with a breaker or `maxRows`: tells the breaker whether the
+   * statement reached the database (any answer, even an error, did; a lost session did not),
+   * and refuses an answer of more rows than allowed.
+   */
+  #guarded(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
     const result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
-    if (!(result instanceof Promise)) return result;
+    const breaker = this.#breaker;
+    if (!(result instanceof Promise)) return this.#capped(result);
     return result.then(
       (answer) => {
-        breaker.succeeded();
-        return answer;
+        breaker?.succeeded();
+        return this.#capped(answer);
       },
       (error: unknown) => {
-        if (error instanceof ConnectionLostError) breaker.failed();
-        else breaker.succeeded();
+        if (error instanceof ConnectionLostError) breaker?.failed();
+        else breaker?.succeeded();
         throw error;
       },
     );
+  }
+
+  #capped(result: ExecResult): ExecResult {
+    if (this.#maxRows !== undefined && result.rows.length > this.#maxRows) throw this.#gate!.refuseRows(result.rows.length);
+    return result;
   }
 
   #runReported(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
@@ -377,6 +400,7 @@ export class Connection {
       statements: this.#statements.stats(),
       circuit: this.circuitState,
       health: this.#health,
+      limits: this.#gate?.stats(),
     };
   }
 

@@ -161,6 +161,11 @@ export interface DialectAdapter {
   readonly datesAreText: boolean;
   /** Pool bounds used when the config gives none. */
   readonly defaultPool: { min: number; max: number };
+  /**
+   * One session for everyone, lent to one caller at a time by the adapter's own gate (SQLite):
+   * no pool to size, so the concurrency limits of `limits` do not apply (`maxRows` does).
+   */
+  readonly singleSession: boolean;
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
   readonly insertReturning: boolean;
   /** Whether `SELECT … FOR UPDATE SKIP LOCKED` exists (lets several outbox relays claim disjoint rows). */

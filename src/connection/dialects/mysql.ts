@@ -116,6 +116,7 @@ export const mysqlDialect: DialectAdapter = {
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
+  singleSession: false,
   insertReturning: false,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,

@@ -94,6 +94,7 @@ export const postgresDialect: DialectAdapter = {
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
   datesAreText: false,
   defaultPool: { min: 0, max: 10 },
+  singleSession: false,
   insertReturning: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,

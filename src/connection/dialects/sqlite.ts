@@ -196,6 +196,7 @@ export const sqliteDialect: DialectAdapter = {
   rowsPerInsert: () => 1,
   datesAreText: true,
   defaultPool: { min: 1, max: 1 },
+  singleSession: true,
   insertReturning: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
