@@ -10,7 +10,7 @@ export { Connection, type ConnectionStatus, type ConnectionWarning } from './con
 export type { QueryEvent } from './connection/query-event.js';
 export type { StatementCacheStats } from './connection/statement-cache.js';
 export { ConnectionSettings, type ConnectionConfig, type DriverInput, type DriverName, type PoolConfig } from './connection/config.js';
-export type { HealthReport } from './connection/health.js';
+export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-record.js';
@@ -122,4 +122,5 @@ export { RelationError, CrossConnectionLimitError } from './model/relations/rela
 export type { PreloadPath, RelationName, RelatedQueryOf, RelatedRecord } from './model/relations/relation-typing.js';
 export type { BreakerSettings, CircuitEvent, CircuitState } from './connection/breaker.js';
 export type { MonitorOptions } from './connection/monitor.js';
-export type { ConnectionLimits, LimitStats } from './connection/limiter.js';
+export type { LimitStats } from './connection/limiter.js';
+export type { ConnectionLimits } from './connection/config.js';

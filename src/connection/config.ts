@@ -1,7 +1,6 @@
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_BREAKER, type BreakerSettings } from './breaker.js';
-import type { ConnectionLimits } from './limiter.js';
 
 /** The canonical driver names. */
 export type DriverName = 'sqlite' | 'postgresql' | 'mysql';
@@ -74,6 +73,18 @@ export interface ConnectionConfig {
    * `LimitExceededError`. On SQLite (one session) only `maxRows` applies.
    */
   limits?: ConnectionLimits;
+}
+
+/** Per-connection limits (the `limits` connection option); each is off unless given. */
+export interface ConnectionLimits {
+  /** Sessions lent out at once (statements outside transactions, and transactions), below the pool's own `max`. */
+  readonly maxConcurrent?: number;
+  /** Callers that may wait for a session; one more fails at once with `LimitExceededError`. */
+  readonly maxQueued?: number;
+  /** Longest wait for a session, in ms; then the caller fails with `LimitExceededError`. */
+  readonly queueTimeoutMs?: number;
+  /** Most rows one statement may answer; a larger answer fails with `LimitExceededError`. */
+  readonly maxRows?: number;
 }
 
 /** Defaults of the statement cache (the values pgjdbc uses: a few hundred statements, prepared from the fifth run). */

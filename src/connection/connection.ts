@@ -3,7 +3,7 @@ import { inspect } from 'node:util';
 import { ConfigError, ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
-import type { HealthReport } from './health.js';
+import type { HealthReport } from './health-report.js';
 import { LimitGate, type LimitStats } from './limiter.js';
 import type { ConnectionSettings, DriverName } from './config.js';
 import { driverErrorCode, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type OpenedDriver, type PoolStats, type PreparedStatement, type ReplyCounts, type ReportStatement, type TwoPhaseSupport } from './dialects/dialect.js';

@@ -1,17 +1,6 @@
 import { LimitExceededError } from '../errors.js';
+import type { ConnectionLimits } from './config.js';
 import type { ConnectionLender, DriverConnection, PoolStats } from './dialects/dialect.js';
-
-/** Per-connection limits (the `limits` connection option); each is off unless given. */
-export interface ConnectionLimits {
-  /** Sessions lent out at once (statements outside transactions, and transactions), below the pool's own `max`. */
-  readonly maxConcurrent?: number;
-  /** Callers that may wait for a session; one more fails at once with `LimitExceededError`. */
-  readonly maxQueued?: number;
-  /** Longest wait for a session, in ms; then the caller fails with `LimitExceededError`. */
-  readonly queueTimeoutMs?: number;
-  /** Most rows one statement may answer; a larger answer fails with `LimitExceededError`. */
-  readonly maxRows?: number;
-}
 
 /** What a limited connection's gate has done so far. */
 export interface LimitStats {

@@ -7,7 +7,8 @@ import { parseConnectionConfig, validateName, type ConnectionConfig } from './co
 import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
 import type { QueryEvent } from './query-event.js';
 import { dialects } from './dialects/index.js';
-import { probe, type HealthReport } from './health.js';
+import { probe } from './health.js';
+import type { HealthReport } from './health-report.js';
 import type { CircuitEvent } from './breaker.js';
 import { HealthMonitor, type MonitorOptions } from './monitor.js';
 

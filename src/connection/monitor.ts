@@ -1,5 +1,6 @@
 import type { Connection } from './connection.js';
-import { probe, type HealthReport } from './health.js';
+import { probe } from './health.js';
+import type { HealthReport } from './health-report.js';
 
 /** Options of `manager.monitor()`. */
 export interface MonitorOptions {
