@@ -125,13 +125,18 @@ describeEachDialect('finders, find-or-create and counters', (dialect) => {
   it('firstOrCreate racing inside a transaction: the loser\'s transaction survives and commits', async () => {
     // SQLite runs one transaction at a time: the second cannot look the key up before the first commits.
     barrier = dialect.driver === 'sqlite' ? undefined : new Barrier(2);
+    // InnoDB may also break this race with a deadlock (the loser's failed insert leaves a shared lock on the
+    // key's gap, which the winner's next insert waits for): that transaction then runs again, as retry asks.
     const results = await Promise.all(
       ['one', 'two'].map((plan) =>
-        Account.transaction(async () => {
-          const account = await Account.firstOrCreate({ email: 'race@x' }, { plan });
-          await Account.create({ email: `after-${plan}` });
-          return account;
-        }),
+        Account.transaction(
+          async () => {
+            const account = await Account.firstOrCreate({ email: 'race@x' }, { plan });
+            await Account.create({ email: `after-${plan}` });
+            return account;
+          },
+          { retry: { attempts: 3, baseMs: 5 } },
+        ),
       ),
     );
     expect(results[0]!.id).toBe(results[1]!.id);

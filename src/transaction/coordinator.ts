@@ -1,6 +1,6 @@
 import { EventEmitter } from 'eventemitter3';
 import type { ParticipantOutcome } from '../errors.js';
-import type { RecoveryResult } from './recovery.js';
+import type { RecoveryResult } from './recovery-types.js';
 
 /** A running cross-database transaction, as `TransactionCoordinator.active()` lists it. */
 export interface ActiveTransaction {

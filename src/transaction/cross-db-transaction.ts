@@ -7,8 +7,8 @@ import { TransactionCoordinator, type ActiveTransaction } from './coordinator.js
 import type { CoordinatorLog, ParticipantRecord } from './coordinator-log.js';
 import { crashPoint } from './crash-points.js';
 import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
-import { TableLog } from './table-log.js';
 import { Transaction } from './local.js';
+import { configureCrossDb, crossDbDefaults, toLog, type Defaults } from './cross-db-defaults.js';
 import type { RetryPolicy } from './retry.js';
 import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
 import { XID_PATTERN } from '../connection/dialects/dialect.js';
@@ -38,34 +38,6 @@ export interface CrossDbOptions extends TransactionOptions {
   lastResource?: string;
   manager?: ConnectionManager;
   coordinator?: TransactionCoordinator;
-}
-
-interface Defaults {
-  log?: CoordinatorLog | string;
-  nodeId?: string;
-  timeoutMs?: number;
-}
-
-let defaults: Defaults = {};
-
-// One TableLog per connection, so `log: 'txlog'` checks its table once, not per transaction. Keyed by the
-// connection, not its name: a name configured again (after remove/closeAll) may be another database.
-const tableLogs = new WeakMap<Connection, TableLog>();
-
-/** Turns `log` (an object or a connection name) into a log. */
-export function toLog(log: CoordinatorLog | string | undefined, manager: ConnectionManager): CoordinatorLog {
-  const chosen = log ?? defaults.log;
-  if (chosen === undefined) throw new ConfigError('log', 'a cross-database transaction needs a coordinator log: pass { log } or call CrossDbTransaction.configure({ log })');
-  if (typeof chosen !== 'string') return chosen;
-  const connection = manager.get(chosen);
-  let table = tableLogs.get(connection);
-  if (!table) tableLogs.set(connection, (table = new TableLog({ connection: chosen, manager })));
-  return table;
-}
-
-/** The configured defaults (for recovery). */
-export function crossDbDefaults(): Readonly<Defaults> {
-  return defaults;
 }
 
 const COMMIT_ATTEMPTS = 3;
@@ -108,7 +80,7 @@ export class CrossDbTransaction {
   /** Sets the defaults `run` and `recover` use when their options leave them out. */
   static configure(options: Defaults): void {
     if (options.nodeId !== undefined) resolveNodeId(options.nodeId);
-    defaults = { ...defaults, ...options };
+    configureCrossDb(options);
   }
 
   /** Finishes in-doubt branches after a crash; see {@link recover}. */
@@ -142,8 +114,8 @@ export class CrossDbTransaction {
   static async #runOnce<T>(fn: (tx: CrossDbTransaction) => Promise<T> | T, options: CrossDbOptions): Promise<T> {
     const manager = options.manager ?? ConnectionManager.default;
     const coordinator = options.coordinator ?? TransactionCoordinator.default;
-    const tx = new CrossDbTransaction(resolveNodeId(options.nodeId ?? defaults.nodeId), toLog(options.log, manager), manager);
-    tx.#timeoutMs = options.timeoutMs ?? defaults.timeoutMs ?? 30_000;
+    const tx = new CrossDbTransaction(resolveNodeId(options.nodeId ?? crossDbDefaults().nodeId), toLog(options.log, manager), manager);
+    tx.#timeoutMs = options.timeoutMs ?? crossDbDefaults().timeoutMs ?? 30_000;
     if (options.lastResource !== undefined) tx.#chooseLastResource(options.lastResource);
     const untrack = coordinator.track(tx);
     coordinator.events.emit('begin', { id: tx.id });

@@ -4,9 +4,12 @@ import type { PreparedBranch } from '../connection/dialects/dialect.js';
 import { TransactionCoordinator } from './coordinator.js';
 import { crashPoint } from './crash-points.js';
 import type { CoordinatorLog, TxState } from './coordinator-log.js';
-import { crossDbDefaults, toLog } from './cross-db-transaction.js';
+import { crossDbDefaults, toLog } from './cross-db-defaults.js';
 import { parseXid, resolveNodeId, transactionTime } from './gid.js';
 import { refereeDecision } from './last-resource.js';
+import type { RecoveredBranch, RecoveryResult } from './recovery-types.js';
+
+export type { RecoveredBranch, RecoveryResult } from './recovery-types.js';
 
 /** Options of {@link recover}. */
 export interface RecoveryOptions {
@@ -22,21 +25,6 @@ export interface RecoveryOptions {
   warnAfterMs?: number;
   manager?: ConnectionManager;
   coordinator?: TransactionCoordinator;
-}
-
-/** One branch recovery acted on (or could not). */
-export interface RecoveredBranch {
-  transactionId: string;
-  connection: string;
-  gid: string;
-  reason?: string;
-}
-
-/** What {@link recover} did. */
-export interface RecoveryResult {
-  committed: RecoveredBranch[];
-  rolledBack: RecoveredBranch[];
-  unknown: RecoveredBranch[];
 }
 
 /**
