@@ -4,13 +4,14 @@
  * - outbox: OutboxRelay throughput, PostgreSQL outbox → MariaDB @SyncTo copy (bench/sync/outbox.ts);
  * - batch-sync: SyncJob vs a hand-written knex copy loop, SQLite file → PostgreSQL, SQLite file → MariaDB and
  *   PostgreSQL → MariaDB, total and per-batch time (bench/sync/batch-sync.ts);
- * - cross-db: CrossDbTransaction.run vs two local transactions, PostgreSQL + MariaDB (bench/cross-db/transfer.ts).
+ * - cross-db: CrossDbTransaction.run vs two local transactions, PostgreSQL + MariaDB (bench/cross-db/transfer.ts);
+ * - resilience: what a circuit breaker and limits cost a find, and how fast a call fails while the breaker is open (bench/resilience/resilience.ts).
  *
  * Each runs only when the servers it needs are given: POLYRECORD_PG_URL and POLYRECORD_MYSQL_URL
  * (outbox, cross-db); batch-sync runs each route whose servers are set and names the others. Each
  * creates fresh databases named `polyrecord_bench_x_<pid>…` and drops them at the end.
  *
- * - `BENCH_EXTRA=outbox,batch-sync,cross-db`: which benchmarks (default: every one whose servers are set).
+ * - `BENCH_EXTRA=outbox,batch-sync,cross-db,resilience`: which benchmarks (default: every one whose servers are set).
  * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; runs at a quarter of it too, except with `BENCH_SYNC_QUARTER=0`.
  * - `BENCH_SYNC_ROUTES=sqlite-pg,sqlite-mysql,pg-mysql`: which batch-sync routes (default: every one whose servers are set).
  * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
@@ -28,6 +29,7 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { benchCrossDb } from './cross-db/transfer.js';
+import { benchResilience } from './resilience/resilience.js';
 import { benchBatchSync } from './sync/batch-sync.js';
 import { benchOutbox } from './sync/outbox.js';
 import { dropLeftovers, envInt, log, type ExtraResult, type ServerUrls } from './sync/support.js';
@@ -45,6 +47,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   // Its routes need different servers: it picks those it can run and names the others.
   { id: 'batch-sync', needs: [], timeoutS: 1_200, run: benchBatchSync },
   { id: 'cross-db', needs: ['pg', 'mysql'], run: benchCrossDb },
+  { id: 'resilience', needs: ['pg'], run: benchResilience },
 ];
 
 const VARIABLE: Record<keyof ServerUrls, string> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL' };
