@@ -127,6 +127,16 @@ describe('the published package, installed from its tarball', () => {
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
+  it('its types leave out what the sources mark @internal (users cannot come to depend on it)', () => {
+    const types = (file: string) => readFileSync(join(work, 'node_modules', 'polyrecord', 'dist', 'cjs', file), 'utf8');
+    // Marked @internal in src: the monitor's hook on a connection, a transaction's opening, a sync job's option check.
+    expect(types('connection/connection.d.ts')).not.toContain('noteHealth');
+    expect(types('transaction/local.d.ts')).not.toMatch(/static begin/);
+    expect(types('sync/sync-job-options.d.ts')).not.toContain('planSyncJob');
+    // What is public stays.
+    expect(types('connection/connection.d.ts')).toContain('circuitState');
+  });
+
   it('ships both builds, their types and the docs, and no sources or tests', () => {
     const files = execFileSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).trim().split('\n');
     expect(files).toEqual(expect.arrayContaining(['package/dist/cjs/index.js', 'package/dist/cjs/index.d.ts', 'package/dist/cjs/package.json', 'package/dist/esm/index.js', 'package/dist/esm/index.d.ts', 'package/README.md', 'package/docs/setup.md']));

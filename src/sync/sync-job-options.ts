@@ -52,7 +52,7 @@ const MAX_BATCH = 100_000;
 const WATERMARK_TYPES = new Set(['datetime', 'date', 'integer', 'bigint', 'float', 'string', 'any']);
 
 /**
- * Checks every option without touching a database: unknown properties raise an
+ * @internal Checks every option without touching a database: unknown properties raise an
  * `UnknownColumnError`, bad shapes a `ConfigError` naming the option, a source or
  * target that is not a model a `ModelDefinitionError`.
  */
