@@ -83,7 +83,8 @@ describeEachDialect('typed driver errors', (dialect) => {
     });
     await statement('insert into children (id, parent_id) values (1, 1)');
     expect(await failure('delete from parents where id = 1')).toBeInstanceOf(ForeignKeyViolationError);
-    expect((await statement('select count(*) as n from parents')).rows[0]).toMatchObject({ n: expect.anything() });
+    // The refused delete changed nothing.
+    expect((await statement('select id from parents where id = 1')).rows).toHaveLength(1);
   });
 
   it('null in a NOT NULL column is a NotNullViolationError naming the column', async () => {

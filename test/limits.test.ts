@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActiveRecord, ConfigError, ConnectionManager, LimitExceededError, Model, PrimaryKey } from '../src/index.js';
+import { ActiveRecord, ConfigError, ConnectionManager, LimitExceededError, Model, PrimaryKey, TransactionError } from '../src/index.js';
 import { SERVER_DIALECTS, describeEachDialect } from './support/dialects.js';
 import { deferred, waitFor } from './support/wait.js';
 
@@ -26,8 +26,28 @@ describe('limits are checked at configure()', () => {
     expect(() => manager.configure('c', { ...sqlite, limits: 7 as never })).toThrow(ConfigError);
   });
 
-  it('SQLite lends its one session to one caller at a time: a concurrency limit there is a ConfigError', () => {
-    expect(() => manager.configure('d', { driver: 'sqlite', database: join(dir, 'd.sqlite'), limits: { maxQueued: 5 } })).toThrow(/only limits.maxRows applies/);
+  it('SQLite lends its one session to one caller at a time: the queue limits bound the wait for it', async () => {
+    manager.configure('d', { driver: 'sqlite', database: join(dir, 'd.sqlite'), limits: { maxQueued: 1, queueTimeoutMs: 300 } });
+    const db = manager.get('d');
+    const holding = deferred();
+    const release = deferred();
+    const holder = manager.transaction('d', async (trx) => {
+      await trx.query('select 1');
+      // Another acquire from the scope that holds the session fails at once, as without limits.
+      expect(await db.execute('select 3', []).catch((e: unknown) => e)).toBeInstanceOf(TransactionError);
+      holding.resolve();
+      await release.promise;
+      return trx.query('select 2 as two');
+    });
+    await holding.promise;
+    const waiting = db.execute('select 1', []).catch((e: unknown) => e);
+    await waitFor(() => manager.status('d').limits?.queued === 1, 'one caller queued');
+    expect(await db.execute('select 1', []).catch((e: unknown) => e)).toMatchObject({ limit: 'maxQueued', value: 1 });
+    expect(await waiting).toMatchObject({ limit: 'queueTimeoutMs', value: 300 });
+    release.resolve();
+    expect(await holder).toHaveLength(1);
+    expect((await db.execute('select 1 as one', [])).rows).toHaveLength(1);
+    expect(manager.status('d').limits).toEqual({ active: 0, queued: 0, rejected: 2 });
   });
 });
 

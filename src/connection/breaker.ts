@@ -34,17 +34,15 @@ export class CircuitBreaker {
   readonly #settings: BreakerSettings;
   readonly #connection: string;
   readonly #onChange: (event: CircuitEvent) => void;
-  readonly #now: () => number;
   #state: CircuitState = 'closed';
   #failures: number[] = [];
   #openedAt = 0;
   #probing = false;
 
-  constructor(connection: string, settings: BreakerSettings, onChange: (event: CircuitEvent) => void, now: () => number = Date.now) {
+  constructor(connection: string, settings: BreakerSettings, onChange: (event: CircuitEvent) => void) {
     this.#connection = connection;
     this.#settings = settings;
     this.#onChange = onChange;
-    this.#now = now;
   }
 
   get state(): CircuitState {
@@ -54,7 +52,7 @@ export class CircuitBreaker {
   /** Lets a call through, or throws {@link CircuitOpenError} at once. In half-open state the first call through is the probe. */
   admit(): void {
     if (this.#state === 'closed') return;
-    const retryInMs = this.#openedAt + this.#settings.cooldownMs - this.#now();
+    const retryInMs = this.#openedAt + this.#settings.cooldownMs - Date.now();
     if (this.#state === 'open' && retryInMs <= 0) {
       this.#change('halfOpen', 0, 0);
     }
@@ -75,7 +73,7 @@ export class CircuitBreaker {
 
   /** A call could not reach the database, or lost its session. */
   failed(): void {
-    const now = this.#now();
+    const now = Date.now();
     if (this.#state !== 'closed') {
       // The probe failed (or a call admitted before the breaker opened): open again for a full cool-down.
       this.#probing = false;

@@ -70,7 +70,8 @@ export interface ConnectionConfig {
    * Per-connection limits, each off unless given: `maxConcurrent` sessions lent at once
    * (default: the pool's `max` when any limit is set), `maxQueued` callers waiting, a wait of
    * at most `queueTimeoutMs`, and `maxRows` rows per answer. A refused call fails at once with
-   * `LimitExceededError`. On SQLite (one session) only `maxRows` applies.
+   * `LimitExceededError`. On SQLite, whose one session is lent to one caller at a time,
+   * `maxConcurrent` is 1 whatever is given; the queue limits bound the wait for that session.
    */
   limits?: ConnectionLimits;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { inspect } from 'node:util';
-import { ConfigError, ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
+import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
 import type { HealthReport } from './health-report.js';
@@ -85,9 +85,6 @@ export class Connection {
     this.#queries = queries;
     this.#breaker = settings.breaker === undefined ? undefined : new CircuitBreaker(settings.name, settings.breaker, onCircuit);
     const limits = settings.limits;
-    if (limits !== undefined && dialect.singleSession && limits.maxConcurrent !== undefined) {
-      throw new ConfigError('limits', 'this database has one session, lent to one caller at a time: only limits.maxRows applies (bound the wait for it with queryTimeoutMs)', settings.name);
-    }
     this.#gate = limits === undefined ? undefined : new LimitGate(settings.name, limits);
     this.#maxRows = limits?.maxRows;
   }
@@ -120,7 +117,7 @@ export class Connection {
     if (this.#driver === undefined) {
       const opened = this.dialect.open(this.settings);
       // A connection with concurrency limits lends its sessions through the gate.
-      this.#driver = this.#gate !== undefined && this.settings.limits?.maxConcurrent !== undefined ? { ...opened, lender: this.#gate.wrap(opened.lender) } : opened;
+      this.#driver = this.#gate !== undefined && this.settings.limits?.maxConcurrent !== undefined ? { ...opened, lender: this.#gate.wrap(opened.lender, this.dialect.singleSession) } : opened;
       this.#driver.onSessionClosed((connection) => this.#statements.dropSession(connection));
       reportKnexQueries(this.#driver.knex, { listening: () => this.#listening(), report: (...args) => this.#report(...args) });
     }

@@ -29,6 +29,7 @@ export class LimitGate {
   readonly #waiting: Waiter[] = [];
   #active = 0;
   #rejected = 0;
+  #bounding: ConnectionLender | undefined;
 
   constructor(connection: string, limits: ConnectionLimits) {
     this.#connection = connection;
@@ -36,7 +37,9 @@ export class LimitGate {
   }
 
   stats(): LimitStats {
-    return { active: this.#active, queued: this.#waiting.length, rejected: this.#rejected };
+    // Over a single-session adapter the queue is the adapter's own.
+    const own = this.#bounding?.stats();
+    return own ? { active: own.used, queued: own.pending, rejected: this.#rejected } : { active: this.#active, queued: this.#waiting.length, rejected: this.#rejected };
   }
 
   /** Counts an answer refused for its size. */
@@ -46,8 +49,50 @@ export class LimitGate {
     return new LimitExceededError(this.#connection, 'maxRows', max, `a statement answered ${rows} rows, more than the ${max} allowed; add a limit or read it in batches`);
   }
 
-  /** The lender, behind this gate. */
-  wrap(lender: ConnectionLender): ConnectionLender {
+  /**
+   * The lender behind this gate. Where the adapter lends one session to one caller at a time
+   * (`singleSession`, SQLite) it already keeps the queue, and fails an acquire from a scope
+   * that holds the session at once: the gate then only bounds that queue (see {@link #bounded}).
+   */
+  wrap(lender: ConnectionLender, singleSession: boolean): ConnectionLender {
+    return singleSession ? this.#bounded(lender) : this.#gated(lender);
+  }
+
+  /** `maxQueued` and `queueTimeoutMs` over the lender's own queue; an acquire that gave up gives back the session it gets later. */
+  #bounded(lender: ConnectionLender): ConnectionLender {
+    this.#bounding = lender;
+    const { maxQueued, queueTimeoutMs } = this.#limits;
+    return {
+      ...passedThrough(lender),
+      tryAcquire: () => lender.tryAcquire(),
+      release: (connection) => lender.release(connection),
+      acquire: () => {
+        if (maxQueued !== undefined && lender.stats().pending >= maxQueued) return Promise.reject(this.#queueFull(maxQueued, lender.stats().pending));
+        const pending = lender.acquire();
+        if (queueTimeoutMs === undefined) return pending;
+        return new Promise<DriverConnection>((resolve, reject) => {
+          let late = false;
+          const timer = setTimeout(() => {
+            late = true;
+            reject(this.#waitedTooLong(queueTimeoutMs));
+          }, queueTimeoutMs);
+          pending.then(
+            (connection) => {
+              clearTimeout(timer);
+              if (late) lender.release(connection);
+              else resolve(connection);
+            },
+            (error: unknown) => {
+              clearTimeout(timer);
+              reject(error);
+            },
+          );
+        });
+      },
+    };
+  }
+
+  #gated(lender: ConnectionLender): ConnectionLender {
     return {
       tryAcquire: () => {
         if (!this.#tryEnter()) return undefined;
@@ -72,9 +117,7 @@ export class LimitGate {
         lender.release(connection);
         this.#leave();
       },
-      stats: (): PoolStats => lender.stats(),
-      ...(lender.whileHeld ? { whileHeld: lender.whileHeld.bind(lender) } : {}),
-      ...(lender.drain ? { drain: lender.drain.bind(lender) } : {}),
+      ...passedThrough(lender),
     };
   }
 
@@ -88,10 +131,7 @@ export class LimitGate {
   #enter(): Promise<void> {
     if (this.#tryEnter()) return Promise.resolve();
     const { maxQueued, queueTimeoutMs } = this.#limits;
-    if (maxQueued !== undefined && this.#waiting.length >= maxQueued) {
-      this.#rejected++;
-      return Promise.reject(new LimitExceededError(this.#connection, 'maxQueued', maxQueued, `${this.#waiting.length} callers already wait for a session`));
-    }
+    if (maxQueued !== undefined && this.#waiting.length >= maxQueued) return Promise.reject(this.#queueFull(maxQueued, this.#waiting.length));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = { resolve, reject, timer: undefined };
       if (queueTimeoutMs !== undefined) {
@@ -99,12 +139,21 @@ export class LimitGate {
           const at = this.#waiting.indexOf(waiter);
           if (at < 0) return;
           this.#waiting.splice(at, 1);
-          this.#rejected++;
-          reject(new LimitExceededError(this.#connection, 'queueTimeoutMs', queueTimeoutMs, `no session became free within ${queueTimeoutMs} ms`));
+          reject(this.#waitedTooLong(queueTimeoutMs));
         }, queueTimeoutMs);
       }
       this.#waiting.push(waiter);
     });
+  }
+
+  #queueFull(maxQueued: number, waiting: number): LimitExceededError {
+    this.#rejected++;
+    return new LimitExceededError(this.#connection, 'maxQueued', maxQueued, `${waiting} callers already wait for a session`);
+  }
+
+  #waitedTooLong(queueTimeoutMs: number): LimitExceededError {
+    this.#rejected++;
+    return new LimitExceededError(this.#connection, 'queueTimeoutMs', queueTimeoutMs, `no session became free within ${queueTimeoutMs} ms`);
   }
 
   #leave(): void {
@@ -117,4 +166,13 @@ export class LimitGate {
     clearTimeout(next.timer);
     next.resolve();
   }
+}
+
+/** What a gate leaves to the lender as it is (a class's methods, bound: a spread would lose them). */
+function passedThrough(lender: ConnectionLender): Pick<ConnectionLender, 'stats' | 'whileHeld' | 'drain'> {
+  return {
+    stats: (): PoolStats => lender.stats(),
+    ...(lender.whileHeld ? { whileHeld: lender.whileHeld.bind(lender) } : {}),
+    ...(lender.drain ? { drain: lender.drain.bind(lender) } : {}),
+  };
 }

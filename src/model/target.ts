@@ -89,11 +89,6 @@ export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', ar
   return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0) | (read ? 16 : 0)]!;
 }
 
-/** {@link execOptions} for a read: it may run again on a fresh session when its own was lost (outside a transaction). */
-export function readOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false): ExecOptions {
-  return execOptions(meta, prepare, arrays, false, true);
-}
-
 /** {@link execOptions} for a lookup by a unique key (rows as arrays, one at most; a read). */
 export function lookupOptions(meta: ModelMeta): ExecOptions {
   return execOptions(meta, 'auto', true, true, true);

@@ -162,8 +162,8 @@ export interface DialectAdapter {
   /** Pool bounds used when the config gives none. */
   readonly defaultPool: { min: number; max: number };
   /**
-   * One session for everyone, lent to one caller at a time by the adapter's own gate (SQLite):
-   * no pool to size, so the concurrency limits of `limits` do not apply (`maxRows` does).
+   * One session for everyone, lent to one caller at a time by the adapter's own gate (SQLite),
+   * which keeps the queue: `limits` bound that queue instead of adding one in front of it.
    */
   readonly singleSession: boolean;
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
