@@ -283,6 +283,30 @@ export class CircuitOpenError extends PolyrecordError {
   }
 }
 
+/**
+ * A read that could go to a replica found none up (each is down, or its breaker is open) on a
+ * connection configured with `replicaFallback: 'fail'`. With the default `'primary'` such a read
+ * goes to the primary instead.
+ */
+export class ReplicaUnavailableError extends PolyrecordError {
+  readonly connection: string;
+  /** The replicas tried, with why each was passed over. */
+  readonly replicas: readonly { readonly name: string; readonly reason: string }[];
+
+  constructor(connection: string, replicas: readonly { readonly name: string; readonly reason: string }[]) {
+    super('E_REPLICA_UNAVAILABLE', `[${connection}] no read replica is up (${replicas.map((r) => `${r.name}: ${r.reason}`).join('; ')}) and replicaFallback is 'fail'`);
+    this.connection = connection;
+    this.replicas = replicas;
+  }
+}
+
+/** `withReadAfter()` was given something that is not a token `writeToken()` made (or one made for other databases). */
+export class ReadTokenError extends PolyrecordError {
+  constructor(message: string) {
+    super('E_READ_TOKEN', message);
+  }
+}
+
 /** Which per-connection limit refused a call (the `limits` connection option). */
 export type LimitName = 'maxQueued' | 'queueTimeoutMs' | 'maxRows';
 

@@ -9,11 +9,12 @@ export { ConnectionManager, type ConnectionManagerEvents } from './connection/ma
 export { Connection, type ConnectionStatus, type ConnectionWarning } from './connection/connection.js';
 export type { QueryEvent } from './connection/query-event.js';
 export type { StatementCacheStats } from './connection/statement-cache.js';
-export { ConnectionSettings, type ConnectionConfig, type DriverInput, type DriverName, type PoolConfig } from './connection/config.js';
+export { ConnectionSettings, type ConnectionConfig, type DriverInput, type DriverName, type PoolConfig, type ReplicaConfig, type ReplicaCandidate, type ReplicaSettings } from './connection/config.js';
+export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 
-export { ActiveRecord, modelMetadata, type ModelClass } from './model/active-record.js';
+export { ActiveRecord, modelMetadata, type ModelClass, type UsingOptions } from './model/active-record.js';
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel, type DefineModelOptions, type FieldDecorator, type ModelDecorator } from './model/decorators.js';
 export type { MethodDecorator } from './model/decorator-flavours.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
@@ -75,6 +76,8 @@ export {
   CircuitOpenError,
   LimitExceededError,
   type LimitName,
+  ReplicaUnavailableError,
+  ReadTokenError,
   TransactionError,
   CrossDbTransactionError,
   HeuristicOutcomeError,

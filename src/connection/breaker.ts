@@ -49,6 +49,13 @@ export class CircuitBreaker {
     return this.#state;
   }
 
+  /** Whether {@link admit} would let a call through now (closed, or its cool-down is over and no probe is out). */
+  get admits(): boolean {
+    if (this.#state === 'closed') return true;
+    if (this.#probing) return false;
+    return this.#state === 'halfOpen' || Date.now() >= this.#openedAt + this.#settings.cooldownMs;
+  }
+
   /** Lets a call through, or throws {@link CircuitOpenError} at once. In half-open state the first call through is the probe. */
   admit(): void {
     if (this.#state === 'closed') return;

@@ -74,6 +74,62 @@ export interface ConnectionConfig {
    * `maxConcurrent` is 1 whatever is given; the queue limits bound the wait for that session.
    */
   limits?: ConnectionLimits;
+  /**
+   * Read replicas of this database (PostgreSQL streaming standbys, MariaDB GTID replicas): each
+   * a URL, or a config whose missing fields come from this connection's (`{ host: 'replica-1' }`
+   * is enough). Model reads outside transactions go to a replica; writes, transactions and
+   * reads after a write in the same scope that the replica has not applied yet go to the
+   * primary. See docs/replicas.md.
+   *
+   * @example
+   * ```ts
+   * ConnectionManager.configure('main', {
+   *   url: 'postgres://app@db-primary/app',
+   *   replicas: ['postgres://app@db-replica-1/app', { host: 'db-replica-2' }],
+   *   maxLagMs: 5_000,
+   * })
+   * ```
+   */
+  replicas?: ReadonlyArray<string | ReplicaConfig>;
+  /**
+   * Chooses the replica for a read among those up (and within `maxLagMs`); undefined sends
+   * the read to the primary. Default: round robin.
+   */
+  pick?: (replicas: readonly ReplicaCandidate[]) => ReplicaCandidate | undefined;
+  /** A replica lagging further behind than this (ms) gets no reads until it catches up. Off unless given. */
+  maxLagMs?: number;
+  /** How old a replica's lag reading may be before a read measures it again, in ms. Default 1,000. */
+  lagCheckMs?: number;
+  /**
+   * Where the database cannot tell replication positions (MariaDB without a binary log): how
+   * long after a write reads in the same scope stay on the primary, in ms. Default 2,000.
+   */
+  stickyMs?: number;
+  /** When no replica is up: read from the primary (`'primary'`, the default) or fail with `ReplicaUnavailableError` (`'fail'`). */
+  replicaFallback?: 'primary' | 'fail';
+}
+
+/** One entry of `replicas` given as an object: any connection field, defaulting to the primary's. */
+export type ReplicaConfig = Omit<ConnectionConfig, (typeof REPLICA_OPTIONS)[number] | 'replicas'>;
+
+/** A replica a `pick` function may choose. */
+export interface ReplicaCandidate {
+  /** `<connection>/replica-<n>`, as in query events and `status()`. */
+  readonly name: string;
+  /** Its place in `replicas`, from 0. */
+  readonly index: number;
+  /** Its last measured lag in ms (undefined unless `maxLagMs` is set). */
+  readonly lagMs: number | undefined;
+}
+
+/** The normalized replica options of a connection (see `ConnectionConfig.replicas`). */
+export interface ReplicaSettings {
+  readonly replicas: readonly ConnectionSettings[];
+  readonly pick: ((replicas: readonly ReplicaCandidate[]) => ReplicaCandidate | undefined) | undefined;
+  readonly maxLagMs: number | undefined;
+  readonly lagCheckMs: number;
+  readonly stickyMs: number;
+  readonly fallback: 'primary' | 'fail';
 }
 
 /** Per-connection limits (the `limits` connection option); each is off unless given. */
@@ -103,7 +159,14 @@ const DRIVER_SPELLINGS: Record<string, DriverName> = {
   mariadb: 'mysql',
 };
 
-const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries', 'breaker', 'limits']);
+/** Options about the replicas as a whole: given on the primary, not on a replica. */
+const REPLICA_OPTIONS = ['pick', 'maxLagMs', 'lagCheckMs', 'stickyMs', 'replicaFallback'] as const;
+/** Where a replica is: taken from its own entry when it gives a URL, else from the primary's. */
+const LOCATION_FIELDS = ['driver', 'url', 'database', 'host', 'port', 'username', 'password'] as const;
+const KNOWN_FIELDS = new Set(['driver', 'url', 'database', 'host', 'port', 'username', 'password', 'pool', 'queryTimeoutMs', 'connectTimeoutMs', 'healthTimeoutMs', 'statementCacheSize', 'prepareThreshold', 'lostSessionRetries', 'breaker', 'limits', 'replicas', ...REPLICA_OPTIONS]);
+
+/** A replica's breaker when the primary has none: one lost connection sends reads elsewhere for 5 s. */
+const REPLICA_BREAKER: BreakerSettings = Object.freeze({ failureThreshold: 1, windowMs: 10_000, cooldownMs: 5_000 });
 
 const NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
@@ -131,6 +194,7 @@ interface SettingsFields {
   lostSessionRetries: number;
   breaker: BreakerSettings | undefined;
   limits: ConnectionLimits | undefined;
+  replication: ReplicaSettings | undefined;
 }
 
 /**
@@ -153,6 +217,8 @@ export class ConnectionSettings {
   readonly lostSessionRetries: number;
   readonly breaker: BreakerSettings | undefined;
   readonly limits: ConnectionLimits | undefined;
+  /** Read replicas and how reads choose among them; undefined without `replicas`. */
+  readonly replication: ReplicaSettings | undefined;
   readonly #password: string | undefined;
 
   constructor(name: string, fields: SettingsFields) {
@@ -171,6 +237,7 @@ export class ConnectionSettings {
     this.lostSessionRetries = fields.lostSessionRetries;
     this.breaker = fields.breaker;
     this.limits = fields.limits;
+    this.replication = fields.replication;
     this.#password = fields.password;
     Object.freeze(this);
   }
@@ -210,6 +277,7 @@ export class ConnectionSettings {
       lostSessionRetries: this.lostSessionRetries,
       breaker: this.breaker,
       limits: this.limits,
+      ...(this.replication === undefined ? {} : { replicas: this.replication.replicas.map((replica) => replica.toJSON()), maxLagMs: this.replication.maxLagMs, stickyMs: this.replication.stickyMs, replicaFallback: this.replication.fallback }),
     };
   }
 
@@ -268,8 +336,51 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig, def
   const lostSessionRetries = input.lostSessionRetries === undefined ? 1 : nonNegativeInt(name, 'lostSessionRetries', input.lostSessionRetries, 10);
   const breaker = breakerSettings(name, input.breaker);
   const limits = connectionLimits(name, input.limits, pool.max);
+  const replication = replicaSettings(name, input, driver, defaultPool);
 
-  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker, limits });
+  return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker, limits, replication });
+}
+
+/**
+ * The `replicas` of a connection, each parsed as a connection of its own named
+ * `<name>/replica-<n>`: an entry's missing fields come from the primary's config (where it is
+ * from the primary's too, unless the entry gives a URL), and it gets a breaker even when the
+ * primary has none, so a replica that is down is skipped at once.
+ */
+function replicaSettings(name: string, input: ConnectionConfig, driver: DriverName, defaultPool: (driver: DriverName) => Required<PoolConfig>): ReplicaSettings | undefined {
+  const given = input.replicas;
+  if (given === undefined) {
+    const stray = REPLICA_OPTIONS.find((option) => input[option] !== undefined);
+    if (stray !== undefined) throw new ConfigError(stray, 'applies to read replicas: give `replicas` too', name);
+    return undefined;
+  }
+  if (!Array.isArray(given) || given.length === 0) throw new ConfigError('replicas', 'must be a non-empty array of URLs or configs', name);
+  if (driver === 'sqlite') throw new ConfigError('replicas', 'SQLite has no read replicas', name);
+  const shared: Record<string, unknown> = { ...input, breaker: input.breaker ?? REPLICA_BREAKER };
+  for (const option of [...REPLICA_OPTIONS, 'replicas']) delete shared[option];
+  const replicas = given.map((entry: unknown, index) => {
+    const field = `replicas[${index}]`;
+    const own = typeof entry === 'string' ? { url: entry } : entry;
+    if (own === null || typeof own !== 'object' || Array.isArray(own)) throw new ConfigError(field, 'must be a URL or a config object', name);
+    if ('replicas' in own || REPLICA_OPTIONS.some((option) => option in own)) throw new ConfigError(field, `a replica takes connection fields only; give ${REPLICA_OPTIONS.join(', ')} on the primary`, name);
+    const base = { ...shared };
+    if ('url' in own) for (const location of LOCATION_FIELDS) delete base[location];
+    const settings = parseConnectionConfig(`${name}/replica-${index + 1}`, { ...base, ...own } as ConnectionConfig, defaultPool);
+    if (settings.driver !== driver) throw new ConfigError(field, `is a ${settings.driver} database but the primary is ${driver}`, name);
+    return settings;
+  });
+  const pick = input.pick;
+  if (pick !== undefined && typeof pick !== 'function') throw new ConfigError('pick', 'must be a function (replicas) => replica | undefined', name);
+  const fallback = input.replicaFallback ?? 'primary';
+  if (fallback !== 'primary' && fallback !== 'fail') throw new ConfigError('replicaFallback', `must be 'primary' or 'fail' (got ${describe(fallback)})`, name);
+  return Object.freeze({
+    replicas: Object.freeze(replicas),
+    pick,
+    maxLagMs: input.maxLagMs === undefined ? undefined : nonNegativeInt(name, 'maxLagMs', input.maxLagMs),
+    lagCheckMs: input.lagCheckMs === undefined ? 1_000 : positiveInt(name, 'lagCheckMs', input.lagCheckMs),
+    stickyMs: input.stickyMs === undefined ? 2_000 : nonNegativeInt(name, 'stickyMs', input.stickyMs),
+    fallback,
+  });
 }
 
 const LIMIT_NAMES = ['maxConcurrent', 'maxQueued', 'queueTimeoutMs', 'maxRows'] as const;

@@ -11,6 +11,8 @@ import { reportKnexQueries } from './knex-query-events.js';
 import { noQueryListeners, type QueryEvent, type QueryEventSink } from './query-event.js';
 import { StatementCache, type StatementCacheStats } from './statement-cache.js';
 import { reportedTwoPhase } from './two-phase-reported.js';
+import { Replica, type ReplicaStatus } from './replicas/replica.js';
+import { ReplicaRouter } from './replicas/replica-router.js';
 
 const RAW: ExecOptions = { prepare: 'never' };
 
@@ -42,6 +44,8 @@ export interface ConnectionStatus {
   readonly health: HealthReport | undefined;
   /** With `limits`: sessions lent through the gate, callers waiting, calls refused so far. */
   readonly limits: LimitStats | undefined;
+  /** With `replicas`: each replica's own status (pool, breaker, health) and what reads learnt of it (lag, position, reads answered). */
+  readonly replicas?: readonly (ConnectionStatus & { readonly replica: ReplicaStatus })[];
 }
 
 /** Where warnings go when the connection was made without a manager to route them. */
@@ -69,6 +73,7 @@ export class Connection {
   readonly #breaker: CircuitBreaker | undefined;
   readonly #gate: LimitGate | undefined;
   readonly #maxRows: number | undefined;
+  readonly #router: ReplicaRouter | undefined;
   #health: HealthReport | undefined;
   #twoPhase: TwoPhaseSupport | undefined;
 
@@ -87,11 +92,31 @@ export class Connection {
     const limits = settings.limits;
     this.#gate = limits === undefined ? undefined : new LimitGate(settings.name, limits);
     this.#maxRows = limits?.maxRows;
+    const replication = settings.replication;
+    if (replication !== undefined) {
+      const replicas = replication.replicas.map((replica, index) => new Replica(new Connection(replica, dialect, onWarning, queries, onCircuit), index, dialect.replication));
+      this.#router = new ReplicaRouter(settings.name, replication, replicas, dialect.replication, (sql, bindings, options) => this.#executeHere(sql, bindings, options));
+    }
+  }
+
+  /** The connections of this connection's read replicas (`replicas`), each with its own pool and breaker. */
+  get replicas(): readonly Connection[] {
+    return this.#router?.replicas.map((replica) => replica.connection) ?? [];
+  }
+
+  /** @internal The replicas' router: read-your-writes positions for `writeToken()`. */
+  get replicaRouter(): ReplicaRouter | undefined {
+    return this.#router;
   }
 
   /** The circuit breaker's state (`'closed'` when the connection has none). */
   get circuitState(): CircuitState {
     return this.#breaker?.state ?? 'closed';
+  }
+
+  /** Whether a call would get through the circuit breaker now (always, without one): a replica that would not is skipped. */
+  get admitsCalls(): boolean {
+    return this.#breaker?.admits ?? true;
   }
 
   get driver(): DriverName {
@@ -143,10 +168,37 @@ export class Connection {
    * free): a caller that only transforms the result spares a promise and a turn. Throws
    * what `execute` would reject with.
    *
-   * `retries` (internal): how many more runs an idempotent statement gets if its session is
-   * lost; left out, the connection's `lostSessionRetries` (see `ExecOptions.idempotent`).
+   * With `replicas`, a statement marked `readOnly` may be answered by a replica (see
+   * docs/replicas.md); anything else runs here and counts as a write for read-your-writes.
    */
-  executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW, retries?: number): ExecResult | Promise<ExecResult> {
+  executeNow(sql: string, bindings: readonly unknown[], options: ExecOptions = RAW): ExecResult | Promise<ExecResult> {
+    const router = this.#router;
+    if (router === undefined) return this.#executeHere(sql, bindings, options);
+    if (options.readOnly === true) return router.read(sql, bindings, options);
+    const written = this.#executeHere(sql, bindings, options);
+    // Whatever the outcome (a lost session may have committed), reads in scope must now see this write.
+    if (!(written instanceof Promise)) {
+      router.noteWrite();
+      return written;
+    }
+    return written.then(
+      (answer) => {
+        router.noteWrite();
+        return answer;
+      },
+      (error: unknown) => {
+        router.noteWrite();
+        throw error;
+      },
+    );
+  }
+
+  /**
+   * {@link executeNow} on this database itself (the primary), never on a replica. `retries`:
+   * how many more runs an idempotent statement gets if its session is lost; left out, the
+   * connection's `lostSessionRetries` (see `ExecOptions.idempotent`).
+   */
+  #executeHere(sql: string, bindings: readonly unknown[], options: ExecOptions, retries?: number): ExecResult | Promise<ExecResult> {
     this.#breaker?.admit();
     const { lender } = this.#open();
     let connection: DriverConnection | undefined;
@@ -187,8 +239,8 @@ export class Connection {
    * opens another), and an idempotent statement with retries left runs again on a fresh one.
    */
   async #afterLostSession(connection: DriverConnection, error: ConnectionLostError, sql: string, bindings: readonly unknown[], options: ExecOptions, retries: number): Promise<ExecResult> {
-    await this.discard(connection);
-    if (retries > 0) return this.executeNow(sql, bindings, options, retries - 1);
+    await this.#discard(connection);
+    if (retries > 0) return this.#executeHere(sql, bindings, options, retries - 1);
     throw error;
   }
 
@@ -204,10 +256,10 @@ export class Connection {
       result = await this.run(connection, sql, bindings, options, false);
     } catch (error) {
       if (error instanceof ConnectionLostError) return this.#afterLostSession(connection, error, sql, bindings, options, retries ?? this.#lostSessionRetries(options));
-      this.release(connection);
+      this.#giveBack(connection);
       throw error;
     }
-    this.release(connection);
+    this.#giveBack(connection);
     return result;
   }
 
@@ -398,6 +450,7 @@ export class Connection {
       circuit: this.circuitState,
       health: this.#health,
       limits: this.#gate?.stats(),
+      ...(this.#router === undefined ? {} : { replicas: this.#router.replicas.map((replica) => ({ ...replica.connection.status(), replica: replica.status() })) }),
     };
   }
 
@@ -444,15 +497,29 @@ export class Connection {
     return lender?.whileHeld ? lender.whileHeld(fn) : fn();
   }
 
+  /**
+   * Gives back a driver connection taken with {@link acquire}. With replicas, what the holder did
+   * (a transaction) counts as a write: reads in its scope must see it.
+   */
   release(connection: DriverConnection): void {
+    this.#router?.noteWrite();
+    this.#giveBack(connection);
+  }
+
+  #giveBack(connection: DriverConnection): void {
     this.#driver?.lender.release(connection);
   }
 
   /** Closes a driver connection and gives it back so the pool replaces it (never lends it again). */
   async discard(connection: DriverConnection): Promise<void> {
+    this.#router?.noteWrite();
+    await this.#discard(connection);
+  }
+
+  async #discard(connection: DriverConnection): Promise<void> {
     this.#statements.dropSession(connection);
     await this.dialect.discard(connection);
-    this.release(connection);
+    this.#giveBack(connection);
   }
 
   /** Closes every pooled connection. The connection cannot be used afterwards. */
@@ -463,7 +530,7 @@ export class Connection {
     this.#statements.clear();
     // Sessions kept for a next statement count as lent to the pool, which would wait for them before closing.
     driver?.lender.drain?.();
-    await driver?.close();
+    await Promise.all([driver?.close(), ...this.replicas.map((replica) => replica.close())]);
   }
 
   /** Wraps a driver error: keeps its code, names this connection, never shows the password. */

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import { runInFrame } from '../context/scope.js';
-import { ConfigError, ConnectionNotFoundError } from '../errors.js';
+import { ReadScope } from '../context/read-scope.js';
+import { currentFrame, runInFrame, scopedReads } from '../context/scope.js';
+import { ConfigError, ConnectionNotFoundError, ReadTokenError } from '../errors.js';
+import { decodeReadToken, encodeReadToken } from './replicas/read-token.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
 import type { TransactionOptions } from '../transaction/transaction-retry.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
@@ -187,7 +189,7 @@ export class ConnectionManager {
     void this.#monitor?.stop();
     const monitor = new HealthMonitor(
       {
-        connections: () => [...this.#connections.values()],
+        connections: () => this.#everyConnection(),
         down: (report) => this.events.emit('connection:down', report),
         up: (report) => this.events.emit('connection:up', report),
       },
@@ -204,7 +206,78 @@ export class ConnectionManager {
   health(): Promise<HealthReport[]>;
   health(name?: string): Promise<HealthReport | HealthReport[]> {
     if (name !== undefined) return probe(this.get(name));
-    return Promise.all([...this.#connections.values()].map(probe));
+    return Promise.all(this.#everyConnection().map(probe));
+  }
+
+  /** Every connection and every replica of one, for probes. */
+  #everyConnection(): Connection[] {
+    return [...this.#connections.values()].flatMap((connection) => [connection, ...connection.replicas]);
+  }
+
+  /**
+   * Runs `fn` with every read in its async scope sent to the primary, none to a read replica
+   * (a page that must show what was just written, a check before a write).
+   *
+   * @example
+   * ```ts
+   * const balance = await ConnectionManager.usingPrimary(() => Account.find(id))
+   * ```
+   */
+  usingPrimary<T>(fn: () => T): T {
+    return runInFrame({ primary: true }, fn);
+  }
+
+  /**
+   * A token of what reads in the current scope must see: for each connection with replicas that
+   * was written to (in this `withReadAfter` scope, or by the process outside any), the primary's
+   * replication position after those writes. Carry it to the next request (a cookie, a header)
+   * and pass it to {@link withReadAfter} there, so a replica answers only once it has applied
+   * them. Asks each such primary for its position once.
+   *
+   * @example
+   * ```ts
+   * await order.save()
+   * res.cookie('rw', await ConnectionManager.writeToken())
+   * ```
+   */
+  async writeToken(): Promise<string> {
+    const scope = scopedReads(currentFrame());
+    const positions = new Map<string, string>();
+    for (const connection of this.#connections.values()) {
+      const position = await connection.replicaRouter?.tokenPosition(scope);
+      if (position !== undefined) positions.set(connection.name, position);
+    }
+    return encodeReadToken(positions);
+  }
+
+  /**
+   * Runs `fn` in a read-your-writes scope: its reads go to a replica only once it has applied
+   * the writes `token` names (from {@link writeToken}, in another request or process) and every
+   * write made inside `fn`; otherwise to the primary. `undefined` starts a scope with no token
+   * (one per request keeps one request's writes from sending other requests' reads to the
+   * primary). A token that is not one gives a `ReadTokenError`; names of connections this
+   * manager does not have are ignored.
+   *
+   * @example
+   * ```ts
+   * app.use((req, res, next) => ConnectionManager.withReadAfter(req.cookies.rw, next))
+   * ```
+   */
+  withReadAfter<T>(token: string | null | undefined, fn: () => T): T {
+    const floors = token === undefined || token === null ? new Map<string, string>() : this.#readFloors(decodeReadToken(token));
+    return runInFrame({ reads: new ReadScope(scopedReads(currentFrame()), floors) }, fn);
+  }
+
+  #readFloors(positions: Map<string, string>): Map<string, string> {
+    const floors = new Map<string, string>();
+    for (const [name, position] of positions) {
+      const connection = this.#connections.get(name);
+      const replication = connection?.dialect.replication;
+      if (connection === undefined || replication === undefined) continue;
+      if (!replication.isPosition(position)) throw new ReadTokenError(`read-after token: ${JSON.stringify(position.slice(0, 40))} is not a ${connection.driver} replication position (connection "${name}")`);
+      floors.set(name, position);
+    }
+    return floors;
   }
 
   /**
@@ -283,5 +356,14 @@ export class ConnectionManager {
   }
   static withConnections<T>(map: Record<string, string>, fn: () => T): T {
     return ConnectionManager.default.withConnections(map, fn);
+  }
+  static usingPrimary<T>(fn: () => T): T {
+    return ConnectionManager.default.usingPrimary(fn);
+  }
+  static writeToken(): Promise<string> {
+    return ConnectionManager.default.writeToken();
+  }
+  static withReadAfter<T>(token: string | null | undefined, fn: () => T): T {
+    return ConnectionManager.default.withReadAfter(token, fn);
   }
 }

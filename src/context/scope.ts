@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ReadScope } from './read-scope.js';
 
 /**
  * The async scope: a chain of frames, innermost first. A frame switches one model
@@ -17,6 +18,10 @@ export interface ScopeFrame {
   readonly transaction?: { readonly connection: string; readonly handle: unknown };
   /** A cross-database transaction: hands out (and enlists on first use) its branch for a connection. */
   readonly branches?: { branch(connection: string): unknown };
+  /** `usingPrimary`: every read in scope goes to the primary, none to a replica. */
+  readonly primary?: true;
+  /** `withReadAfter`: the writes made in scope and the positions its reads must see (read replicas). */
+  readonly reads?: ReadScope;
 }
 
 const storage = new AsyncLocalStorage<ScopeFrame>();
@@ -54,5 +59,17 @@ export function scopedTransaction<T>(frame: ScopeFrame | undefined, name: string
     const branch = f.branches?.branch(name) as T | undefined;
     if (branch !== undefined) return branch;
   }
+  return undefined;
+}
+
+/** Whether a `usingPrimary` frame is in scope. */
+export function primaryForced(frame: ScopeFrame | undefined): boolean {
+  for (let f = frame; f; f = f.parent) if (f.primary) return true;
+  return false;
+}
+
+/** The innermost read-your-writes scope (`withReadAfter`), if any. */
+export function scopedReads(frame: ScopeFrame | undefined): ReadScope | undefined {
+  for (let f = frame; f; f = f.parent) if (f.reads !== undefined) return f.reads;
   return undefined;
 }

@@ -2,7 +2,7 @@ import type { EventEmitter } from 'eventemitter3';
 import { ConnectionManager } from '../connection/manager.js';
 import type { ModelEvents } from './events.js';
 import { runInFrame } from '../context/scope.js';
-import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
+import { ConfigError, QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { runTransaction, type Transaction } from '../transaction/local.js';
 import type { TransactionOptions } from '../transaction/transaction-retry.js';
 import { andThen, promised } from '../util/maybe-promise.js';
@@ -18,7 +18,7 @@ import type { Aggregate, AggregateValue } from './aggregates.js';
 import type { GroupedQuery } from './grouped-query.js';
 import { ModelQuery, checkRawPlaceholders, type ConditionGroup, type Operator, type Page, type RawSqlOptions } from './query-builder.js';
 import { unescapeQuestionMarks } from './statement-compiler.js';
-import { VIEW_CONNECTION, execOptions, modelOf, resolveTarget } from './target.js';
+import { VIEW_CONNECTION, VIEW_PRIMARY, execOptions, modelOf, resolveTarget } from './target.js';
 import type { Attributes, Prop, Selected } from './types.js';
 import { COUNTS, PIVOT, serializeRelations, type RelationSlots } from './relations/record-relations.js';
 import { loadPreloads } from './relations/preload-engine.js';
@@ -34,6 +34,12 @@ type Instance = RecordSlots & RelationSlots & Record<string, unknown>;
 
 function meta(instance: ActiveRecord): ModelMeta {
   return modelOf(instance.constructor).meta;
+}
+
+/** Options of `Model.using(name, options)`. */
+export interface UsingOptions {
+  /** `'primary'`: reads never go to a read replica. Default `'any'`: reads outside transactions may. */
+  readonly role?: 'primary' | 'any';
 }
 
 /**
@@ -71,12 +77,22 @@ export class ActiveRecord {
   /**
    * A view of this model bound to connection `name`: every static method on it runs
    * there, and instances it loads or creates remember it for `save()`/`destroy()`.
+   * `{ role: 'primary' }`: its reads go to the primary even where `name` has read replicas
+   * (for everything in a scope, use `ConnectionManager.usingPrimary(fn)`).
+   *
+   * @example
+   * ```ts
+   * const fresh = await User.using('main', { role: 'primary' }).find(id)
+   * ```
    */
-  static using<T extends object>(this: T, name: string): T {
+  static using<T extends object>(this: T, name: string, options?: UsingOptions): T {
     const { meta } = modelOf(this);
     (meta.manager ?? ConnectionManager.default).get(name);
-    const view = Object.create(meta.ctor) as T & { [VIEW_CONNECTION]: string };
+    const role = options?.role ?? 'any';
+    if (role !== 'any' && role !== 'primary') throw new ConfigError('role', `using() takes role 'primary' or 'any' (got ${JSON.stringify(role)})`);
+    const view = Object.create(meta.ctor) as T;
     Object.defineProperty(view, VIEW_CONNECTION, { value: name, enumerable: false });
+    if (role === 'primary') Object.defineProperty(view, VIEW_PRIMARY, { value: true, enumerable: false });
     return view;
   }
 
@@ -100,8 +116,8 @@ export class ActiveRecord {
 
   /** A new query over every row. */
   static query<M extends ActiveRecord>(this: ModelClass<M>): ModelQuery<M> {
-    const { meta, explicit } = modelOf(this);
-    return new ModelQuery<M>(meta, explicit);
+    const { meta, explicit, primary } = modelOf(this);
+    return new ModelQuery<M>(meta, explicit, undefined, primary);
   }
 
   static where<M extends ActiveRecord>(this: ModelClass<M>, group: ConditionGroup<ModelQuery<M>>): ModelQuery<M>;
@@ -237,9 +253,9 @@ export class ActiveRecord {
   /** The record with this primary key, or `null` (also when it is soft-deleted: use `withTrashed().find(key)`). */
   static find<M extends ActiveRecord>(this: ModelClass<M>, key: unknown): Promise<M | null> {
     try {
-      const { meta, explicit } = modelOf(this);
+      const { meta, explicit, primary } = modelOf(this);
       if (key === undefined || key === null) throw new QueryBuilderError(`${meta.name}.find() needs a primary key value`);
-      return findByKey(meta, resolveTarget(meta, explicit), columnValue(meta.name, meta.primaryKey, key), 'without') as Promise<M | null>;
+      return findByKey(meta, resolveTarget(meta, explicit, primary), columnValue(meta.name, meta.primaryKey, key), 'without') as Promise<M | null>;
     } catch (error) {
       return Promise.reject(error);
     }

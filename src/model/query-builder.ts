@@ -54,8 +54,8 @@ export type { ConditionGroup, RawSqlOptions } from './query-conditions.js';
  */
 export class ModelQuery<M extends object, R = M> extends QueryConditions<M> implements Promise<R[]> {
   /** @internal Use `Model.query()`. */
-  constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState) {
-    super(meta, state ?? emptyState(explicit));
+  constructor(meta: ModelMeta, explicit: string | undefined, state?: QueryState, primary = false) {
+    super(meta, state ?? emptyState(explicit, primary));
   }
 
   /** @internal */

@@ -11,6 +11,8 @@ import type { RelationWork } from './relations/relation-work.js';
 /** What a model query says, shared by `ModelQuery` and the grouped queries built on it. */
 export interface QueryState {
   readonly explicit: string | undefined;
+  /** Reads go to the primary, never a replica (`Model.using(name, { role: 'primary' })`). */
+  readonly primary: boolean;
   /** Shape of the WHERE part: the compiled-statement cache key. */
   readonly key: string;
   readonly wheres: readonly WhereNode[];
@@ -32,8 +34,8 @@ export interface QueryState {
   readonly relations: RelationWork | undefined;
 }
 
-export function emptyState(explicit: string | undefined): QueryState {
-  return { explicit, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without', relations: undefined };
+export function emptyState(explicit: string | undefined, primary = false): QueryState {
+  return { explicit, primary, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without', relations: undefined };
 }
 
 const LIST_ELEMENT_TYPES: Record<ResolvedType, ListElementType> = {
@@ -91,7 +93,7 @@ export function applyConditions(q: Knex.QueryBuilder, meta: ModelMeta, state: Qu
  * be released as soon as the statement ends.
  */
 export function targetFor(meta: ModelMeta, state: QueryState): Target {
-  const target = resolveTarget(meta, state.explicit);
+  const target = resolveTarget(meta, state.explicit, state.primary);
   if (state.lock !== undefined && target.transaction === undefined) {
     throw new TransactionError(`${state.lock.mode === 'update' ? 'forUpdate' : 'forShare'}() outside a transaction on "${target.connection.name}": the lock would be released at once. Run the query inside ${meta.name}.transaction() or ConnectionManager.transaction().`);
   }

@@ -12,21 +12,25 @@ import { bindingsFor, type CompiledStatement } from './statement-compiler.js';
 
 /** Set on the object `Model.using(name)` returns: the connection every static call on it uses. */
 export const VIEW_CONNECTION = Symbol('polyrecord.using');
+/** Set on the object `Model.using(name, { role: 'primary' })` returns: its reads never go to a replica. */
+export const VIEW_PRIMARY = Symbol('polyrecord.usingPrimary');
 
 /** Where one model operation runs: a connection and, if one is open there in scope, its transaction. */
 export interface Target {
   readonly meta: ModelMeta;
   readonly connection: Connection;
   readonly transaction: Transaction | undefined;
+  /** Reads go to the primary even where the connection has replicas (`using(name, { role: 'primary' })`). */
+  readonly primary?: boolean;
 }
 
 /** The model class and explicit connection behind a static call's `this` (a class, or a `using()` view). */
-export function modelOf(self: object): { meta: ModelMeta; explicit: string | undefined } {
+export function modelOf(self: object): { meta: ModelMeta; explicit: string | undefined; primary: boolean } {
   const explicit = (self as { [VIEW_CONNECTION]?: string })[VIEW_CONNECTION];
   const ctor = explicit === undefined ? self : Object.getPrototypeOf(self);
   const meta = metaOf(ctor as Function);
   if (!meta?.table) throw new ModelDefinitionError(`${(ctor as Function).name || 'this class'} is not a model: decorate it with @Model({ connection, table })`);
-  return { meta, explicit };
+  return { meta, explicit, primary: (self as { [VIEW_PRIMARY]?: boolean })[VIEW_PRIMARY] === true };
 }
 
 /**
@@ -34,12 +38,13 @@ export function modelOf(self: object): { meta: ModelMeta; explicit: string | und
  * `using()` name, then the innermost async scope (`usingConnection` /
  * `withConnections`), then the model's own connection. Aliases resolve here.
  */
-export function resolveTarget(meta: ModelMeta, explicit: string | undefined): Target {
+export function resolveTarget(meta: ModelMeta, explicit: string | undefined, primary = false): Target {
   const declared = meta.connection!;
   const frame = currentFrame();
   const name = explicit ?? (frame === undefined ? undefined : scopedConnection(frame, meta.ctor, declared)) ?? declared;
   const connection = (meta.manager ?? ConnectionManager.default).get(name);
-  return { meta, connection, transaction: frame === undefined ? undefined : currentTransaction(connection) };
+  const transaction = frame === undefined ? undefined : currentTransaction(connection);
+  return primary ? { meta, connection, transaction, primary } : { meta, connection, transaction };
 }
 
 /** Runs a compiled statement with already-encoded values on the target (inside its transaction if any). */
@@ -54,7 +59,8 @@ export function runStatement(target: Target, statement: CompiledStatement, value
  */
 export function runStatementNow(target: Target, statement: CompiledStatement, values: readonly unknown[], options: ExecOptions): ExecResult | Promise<ExecResult> {
   const bindings = bindingsFor(statement, values);
-  return target.transaction ? target.transaction.execute(statement.sql, bindings, options) : target.connection.executeNow(statement.sql, bindings, options);
+  if (target.transaction) return target.transaction.execute(statement.sql, bindings, options);
+  return target.connection.executeNow(statement.sql, bindings, target.primary === true && options.readOnly === true ? { ...options, readOnly: false } : options);
 }
 
 /** Encodes a value for a column on the target's dialect. */
@@ -68,14 +74,15 @@ export function encodeFor(target: Target, column: ColumnMeta, value: unknown): u
   }
 }
 
-// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays, idempotent.
+// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays, a read.
 const OPTIONS: readonly ExecOptions[] = Array.from({ length: 32 }, (_, bits) =>
   Object.freeze({
     prepare: bits & 1 ? 'auto' : 'never',
     ...(bits & 2 ? { safeIntegers: true } : {}),
     ...(bits & 4 ? { firstRow: true } : {}),
     ...(bits & 8 ? { arrays: true } : {}),
-    ...(bits & 16 ? { idempotent: true } : {}),
+    // A read may run twice (a lost session) and, outside a transaction, on a replica.
+    ...(bits & 16 ? { idempotent: true, readOnly: true } : {}),
   } satisfies ExecOptions),
 );
 

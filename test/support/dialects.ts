@@ -28,14 +28,14 @@ const sqlite: DialectFixture = {
   },
 };
 
-function uniqueName(): string {
+export function uniqueName(): string {
   return `pr_${process.pid}_${randomBytes(4).toString('hex')}`;
 }
 
 /** Runs admin statements on a server (a fresh connection each time, closed afterwards). */
 type AdminRunner = (statements: string[]) => Promise<void>;
 
-const postgresAdmin = (url: string): AdminRunner => async (statements) => {
+export const postgresAdmin = (url: string): AdminRunner => async (statements) => {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -45,7 +45,7 @@ const postgresAdmin = (url: string): AdminRunner => async (statements) => {
   }
 };
 
-const mariadbAdmin = (url: string): AdminRunner => async (statements) => {
+export const mariadbAdmin = (url: string): AdminRunner => async (statements) => {
   const client = await mysql.createConnection(url);
   try {
     for (const sql of statements) await client.query(sql);

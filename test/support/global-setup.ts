@@ -3,9 +3,11 @@ const ENABLERS = [
   { variable: 'POLYRECORD_PG_URL', example: 'postgres://postgres@127.0.0.1:5432/test', enables: 'the PostgreSQL suites and the cross-database pairs with PostgreSQL' },
   { variable: 'POLYRECORD_MYSQL_URL', example: 'mysql://root@127.0.0.1:3306/test', enables: 'the MySQL/MariaDB suites, the cross-database pairs with MariaDB and the prepared-statement limit test' },
   { variable: 'POLYRECORD_PG_RESTART', example: 'the command that restarts PostgreSQL', enables: 'the PostgreSQL restart test (with POLYRECORD_PG_URL)' },
+  { variable: 'POLYRECORD_PG_REPLICA_URL', example: 'run `scripts/replicas.sh start`, then eval `scripts/replicas.sh env`', enables: 'the read replica suites on a real PostgreSQL standby (with POLYRECORD_PG_URL)' },
+  { variable: 'POLYRECORD_MYSQL_REPLICA_URL', example: 'the same script, with POLYRECORD_MYSQL_PRIMARY_URL', enables: 'the read replica suites on a real MariaDB GTID pair' },
 ];
-/** Required in CI (`CI=true`): a CI run never passes with the server dialects silently skipped. */
-const REQUIRED_IN_CI = ['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL'];
+/** Required in CI (`CI=true`): a CI run never passes with the server dialects or the replicas silently skipped. */
+const REQUIRED_IN_CI = ['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL', 'POLYRECORD_PG_REPLICA_URL', 'POLYRECORD_MYSQL_REPLICA_URL', 'POLYRECORD_MYSQL_PRIMARY_URL', 'POLYRECORD_REPLICA_SCRIPT'];
 
 /** The end-of-run notice: what was skipped and how to enable it; undefined when nothing was. */
 export function skipNotice(env: NodeJS.ProcessEnv): string | undefined {

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import type { ReplicationSupport } from './replication.js';
 import type { ConnectionSettings, DriverName } from '../config.js';
 import type { DriverFailure } from '../../errors.js';
 import type { DriverConnection } from './driver-connection.js';
@@ -45,6 +46,11 @@ export interface ExecOptions {
    * connection's `lostSessionRetries`).
    */
   idempotent?: boolean;
+  /**
+   * The statement only reads: outside a transaction, on a connection with `replicas`, a
+   * replica may answer it (model reads set it; a locking read never runs outside a transaction).
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -189,6 +195,8 @@ export interface DialectAdapter {
   readonly statementCancel: StatementCancel | undefined;
   /** Two-phase commit, where the database has it (SQLite has not: it can join only as a last resource). */
   readonly twoPhase: TwoPhaseSupport | undefined;
+  /** Replication positions and lag for read replicas (`replicas`), where the database streams to them (SQLite does not). */
+  readonly replication: ReplicationSupport | undefined;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
   analyzeStatement(table: string): string;
   /** Statement that opens a transaction. */

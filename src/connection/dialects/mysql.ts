@@ -1,5 +1,6 @@
 import createKnex, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
+import { mysqlReplication } from './mysql-replication.js';
 import type { ConnectionSettings } from '../config.js';
 import { mysqlXa } from './mysql-xa.js';
 import { classifyMysqlError } from './mysql-errors.js';
@@ -120,6 +121,7 @@ export const mysqlDialect: DialectAdapter = {
   insertReturning: false,
   supportsSkipLocked: true,
   twoPhase: mysqlXa,
+  replication: mysqlReplication,
   statementCancel: { cancelRunning: killQuery },
   upsertInsertedFlag: undefined,
   supportsUpdateReturning: false,

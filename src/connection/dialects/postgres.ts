@@ -1,5 +1,6 @@
 import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
+import { postgresReplication } from './postgres-replication.js';
 import type { ConnectionSettings } from '../config.js';
 import { postgresTwoPhase } from './postgres-two-phase.js';
 import { parseTimestamptz, parseUtcTimestamp } from './postgres-dates.js';
@@ -98,6 +99,7 @@ export const postgresDialect: DialectAdapter = {
   insertReturning: true,
   supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
+  replication: postgresReplication,
   statementCancel: { cancelRunning: cancelBackend },
   upsertInsertedFlag: '(xmax = 0)',
   supportsUpdateReturning: true,

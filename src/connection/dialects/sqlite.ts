@@ -201,6 +201,7 @@ export const sqliteDialect: DialectAdapter = {
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
   supportsSkipLocked: false,
   twoPhase: undefined,
+  replication: undefined,
   // Statements run synchronously in this process: nothing can interrupt one from outside.
   statementCancel: undefined,
   upsertInsertedFlag: undefined,
