@@ -108,6 +108,17 @@ for (const dialect of SERVER_DIALECTS) {
       expect((await Item.find(2))!.n).toBe(7);
     });
 
+    it('a model update marked idempotent() is run again', async () => {
+      const running = settle(Item.whereRaw(`${slowly} and 'mark-2' = 'mark-2'`).where('id', 1).idempotent().update({ n: 9 }));
+      await killSessionRunning('mark-2');
+      const outcome = await running;
+      expect('error' in outcome ? outcome.error : undefined).toBeUndefined();
+      expect('value' in outcome ? outcome.value : undefined).toBe(1);
+      expect(events.filter((e) => e.sql.includes('mark-2')).map((e) => e.error?.constructor.name ?? 'ok')).toEqual(['ConnectionLostError', 'ok']);
+      expect((await Item.find(1))!.n).toBe(9);
+      await Item.where('id', 1).update({ n: 1 });
+    });
+
     it('lostSessionRetries: 0 turns it off: the read fails with the ConnectionLostError', async () => {
       const reading = settle(Item.using('fragile').whereRaw(`${slowly} and 'read-2' = 'read-2'`).all());
       await killSessionRunning('read-2');

@@ -195,6 +195,21 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     return this.with({ lock: { mode: 'update', wait: 'wait' } });
   }
 
+  /**
+   * Marks this query's `update()` / `delete()` as safe to run twice (setting values, not adding
+   * to them): outside a transaction, if its session is lost before the answer arrives (a killed
+   * session, a restarted server), it runs again on a fresh one, like a read (the connection's
+   * `lostSessionRetries`). Unmarked writes are never rerun: the first run may have committed.
+   *
+   * @example
+   * ```ts
+   * await Session.where('expiresAt', '<', new Date()).idempotent().delete()
+   * ```
+   */
+  idempotent(): this {
+    return this.with({ idempotent: true });
+  }
+
   /** Like {@link forUpdate} with a shared lock: others may read-lock the rows too, but not change them. */
   forShare(): this {
     return this.with({ lock: { mode: 'share', wait: 'wait' } });

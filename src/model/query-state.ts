@@ -13,6 +13,8 @@ export interface QueryState {
   readonly explicit: string | undefined;
   /** Reads go to the primary, never a replica (`Model.using(name, { role: 'primary' })`). */
   readonly primary: boolean;
+  /** `idempotent()`: the query's update or delete may run again if its session is lost. */
+  readonly idempotent: boolean;
   /** Shape of the WHERE part: the compiled-statement cache key. */
   readonly key: string;
   readonly wheres: readonly WhereNode[];
@@ -35,7 +37,7 @@ export interface QueryState {
 }
 
 export function emptyState(explicit: string | undefined, primary = false): QueryState {
-  return { explicit, primary, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without', relations: undefined };
+  return { explicit, primary, idempotent: false, key: '', wheres: [], values: [], types: [], orders: [], limit: undefined, offset: undefined, select: undefined, distinct: false, lock: undefined, prepare: 'auto', boundList: false, trashed: 'without', relations: undefined };
 }
 
 const LIST_ELEMENT_TYPES: Record<ResolvedType, ListElementType> = {
@@ -102,7 +104,7 @@ export function targetFor(meta: ModelMeta, state: QueryState): Target {
 
 /** Exec options for the query on its target: unprepared once a raw fragment or a text-bound list is part of it. */
 export function execOptionsFor(meta: ModelMeta, state: QueryState, target: Target, arrays = false, read = false): ExecOptions {
-  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto', arrays, false, read);
+  return execOptions(meta, state.prepare === 'never' || (state.boundList && target.connection.dialect.boundList.unprepared) ? 'never' : 'auto', arrays, false, read, state.idempotent);
 }
 
 /** {@link execOptionsFor} a read (rows, a count, an existence check): safe to run again on a fresh session. */

@@ -74,15 +74,16 @@ export function encodeFor(target: Target, column: ColumnMeta, value: unknown): u
   }
 }
 
-// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays, a read.
-const OPTIONS: readonly ExecOptions[] = Array.from({ length: 32 }, (_, bits) =>
+// Every combination made once: the hot paths pick one without allocating. Bits: prepared, bigint-safe, first row only, rows as arrays, may run twice, a read.
+const OPTIONS: readonly ExecOptions[] = Array.from({ length: 64 }, (_, bits) =>
   Object.freeze({
     prepare: bits & 1 ? 'auto' : 'never',
     ...(bits & 2 ? { safeIntegers: true } : {}),
     ...(bits & 4 ? { firstRow: true } : {}),
     ...(bits & 8 ? { arrays: true } : {}),
-    // A read may run twice (a lost session) and, outside a transaction, on a replica.
-    ...(bits & 16 ? { idempotent: true, readOnly: true } : {}),
+    ...(bits & 16 ? { idempotent: true } : {}),
+    // A read may also run, outside a transaction, on a replica.
+    ...(bits & 32 ? { readOnly: true } : {}),
   } satisfies ExecOptions),
 );
 
@@ -90,10 +91,12 @@ const OPTIONS: readonly ExecOptions[] = Array.from({ length: 32 }, (_, bits) =>
  * Exec options for a model's statements: compiled shapes are prepared once they repeat
  * (`'auto'`), raw SQL is not unless its caller asked; 64-bit integers stay exact where
  * the model has bigint columns. `arrays`: rows come as arrays in select-list order
- * (what `hydratorFor` reads). `read`: the statement changes nothing (see `ExecOptions.idempotent`).
+ * (what `hydratorFor` reads). `read`: the statement changes nothing, so it may run twice
+ * and on a replica; `idempotent`: a write the caller marked as safe to run twice
+ * (see `ExecOptions.idempotent`).
  */
-export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false, read = false): ExecOptions {
-  return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0) | (read ? 16 : 0)]!;
+export function execOptions(meta: ModelMeta, prepare: PreparePolicy = 'auto', arrays = false, firstRow = false, read = false, idempotent = false): ExecOptions {
+  return OPTIONS[(prepare === 'auto' ? 1 : 0) | (meta.hasBigint ? 2 : 0) | (firstRow ? 4 : 0) | (arrays ? 8 : 0) | (read || idempotent ? 16 : 0) | (read ? 32 : 0)]!;
 }
 
 /** {@link execOptions} for a lookup by a unique key (rows as arrays, one at most; a read). */
