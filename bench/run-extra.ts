@@ -5,13 +5,15 @@
  * - batch-sync: SyncJob vs a hand-written knex copy loop, SQLite file → PostgreSQL, SQLite file → MariaDB and
  *   PostgreSQL → MariaDB, total and per-batch time (bench/sync/batch-sync.ts);
  * - cross-db: CrossDbTransaction.run vs two local transactions, PostgreSQL + MariaDB (bench/cross-db/transfer.ts);
- * - resilience: what a circuit breaker and limits cost a find, and how fast a call fails while the breaker is open (bench/resilience/resilience.ts).
+ * - resilience: what a circuit breaker and limits cost a find, and how fast a call fails while the breaker is open (bench/resilience/resilience.ts);
+ * - replicas: read throughput with the primary alone and with a streaming standby, and with read-your-writes (bench/resilience/replicas.ts;
+ *   needs POLYRECORD_PG_REPLICA_URL from `scripts/replicas.sh env`).
  *
  * Each runs only when the servers it needs are given: POLYRECORD_PG_URL and POLYRECORD_MYSQL_URL
  * (outbox, cross-db); batch-sync runs each route whose servers are set and names the others. Each
  * creates fresh databases named `polyrecord_bench_x_<pid>…` and drops them at the end.
  *
- * - `BENCH_EXTRA=outbox,batch-sync,cross-db,resilience`: which benchmarks (default: every one whose servers are set).
+ * - `BENCH_EXTRA=outbox,batch-sync,cross-db,resilience,replicas`: which benchmarks (default: every one whose servers are set).
  * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; runs at a quarter of it too, except with `BENCH_SYNC_QUARTER=0`.
  * - `BENCH_SYNC_ROUTES=sqlite-pg,sqlite-mysql,pg-mysql`: which batch-sync routes (default: every one whose servers are set).
  * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
@@ -29,10 +31,11 @@ import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { benchCrossDb } from './cross-db/transfer.js';
+import { benchReplicas } from './resilience/replicas.js';
 import { benchResilience } from './resilience/resilience.js';
 import { benchBatchSync } from './sync/batch-sync.js';
 import { benchOutbox } from './sync/outbox.js';
-import { dropLeftovers, envInt, log, type ExtraResult, type ServerUrls } from './sync/support.js';
+import { SERVER_VARIABLES, dropLeftovers, envInt, log, type ExtraResult, type ServerUrls } from './sync/support.js';
 
 interface Benchmark {
   readonly id: string;
@@ -48,9 +51,9 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: 'batch-sync', needs: [], timeoutS: 1_200, run: benchBatchSync },
   { id: 'cross-db', needs: ['pg', 'mysql'], run: benchCrossDb },
   { id: 'resilience', needs: ['pg'], run: benchResilience },
+  { id: 'replicas', needs: ['pg', 'pgReplica'], run: benchReplicas },
 ];
 
-const VARIABLE: Record<keyof ServerUrls, string> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL' };
 
 function chosen(urls: ServerUrls): { run: Benchmark[]; skipped: string[] } {
   const asked = process.env.BENCH_EXTRA?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
@@ -64,7 +67,7 @@ function chosen(urls: ServerUrls): { run: Benchmark[]; skipped: string[] } {
     const missing = benchmark.needs.filter((server) => !urls[server]);
     if (missing.length === 0) run.push(benchmark);
     else {
-      const reason = `${benchmark.id}: skipped, set ${missing.map((s) => VARIABLE[s]).join(' and ')}`;
+      const reason = `${benchmark.id}: skipped, set ${missing.map((s) => SERVER_VARIABLES[s]).join(' and ')}`;
       if (asked) throw new Error(`BENCH_EXTRA includes ${reason}`);
       skipped.push(reason);
     }
@@ -117,7 +120,7 @@ export function renderExtra(result: ExtraResult): string {
 }
 
 async function main(): Promise<void> {
-  const urls: ServerUrls = { pg: process.env.POLYRECORD_PG_URL || undefined, mysql: process.env.POLYRECORD_MYSQL_URL || undefined };
+  const urls: ServerUrls = { pg: process.env.POLYRECORD_PG_URL || undefined, mysql: process.env.POLYRECORD_MYSQL_URL || undefined, pgReplica: process.env.POLYRECORD_PG_REPLICA_URL || undefined };
   const { run, skipped } = chosen(urls);
   if (!(globalThis as { gc?: unknown }).gc) process.emitWarning('run node with --expose-gc so memory measurements start from a collected heap');
   const cpu = cpus();

@@ -7,7 +7,8 @@
 import { createServer, type Server } from 'node:net';
 import { ActiveRecord, CircuitOpenError, Column, ConnectionManager, Model, PrimaryKey, type ConnectionConfig } from 'polyrecord';
 import { collectGarbage } from '../measure.js';
-import { check, envInt, fmt, freshPostgres, log, percentile, withCleanup, type ExtraResult, type ServerUrls } from '../sync/support.js';
+import { ITEM_ROWS, freshItems } from './items.js';
+import { check, envInt, fmt, log, percentile, withCleanup, type ExtraResult, type ServerUrls } from '../sync/support.js';
 
 @Model({ connection: 'resilience', table: 'items' })
 class ResilienceItem extends ActiveRecord {
@@ -15,7 +16,7 @@ class ResilienceItem extends ActiveRecord {
   @Column({ type: 'string' }) name!: string;
 }
 
-const ROWS = 1_000;
+const ROWS = ITEM_ROWS;
 
 const VARIANTS: ReadonlyArray<{ label: string; extra: Partial<ConnectionConfig> }> = [
   { label: 'neither', extra: {} },
@@ -60,15 +61,7 @@ function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
 export async function benchResilience(urls: ServerUrls): Promise<ExtraResult> {
   const lookups = envInt('BENCH_RESILIENCE_LOOKUPS', 5_000);
   return withCleanup(async (defer) => {
-    const db = await freshPostgres(urls.pg!, 'resilience');
-    defer(() => db.drop());
-    const knex = db.knex();
-    defer(() => knex.destroy());
-    await knex.schema.createTable('items', (t) => {
-      t.integer('id').primary();
-      t.string('name', 50).notNullable();
-    });
-    await knex('items').insert(Array.from({ length: ROWS }, (_, i) => ({ id: i + 1, name: `item ${i + 1}` })));
+    const db = await freshItems(urls.pg!, 'resilience', defer);
 
     const rows: string[][] = [];
     const finds: Record<string, number> = {};

@@ -8,7 +8,7 @@ import createKnex, { type Knex } from 'knex';
 import { ConnectionManager } from 'polyrecord';
 import { serverConnection } from '../targets.js';
 import { createTargetTable, seedPostgresSource, seedSqliteSource } from './batch-models.js';
-import { freshMysql, freshPostgres, sleep, type FreshDatabase, type ServerUrls } from './support.js';
+import { SERVER_VARIABLES, freshMysql, freshPostgres, sleep, type FreshDatabase, type ServerUrls } from './support.js';
 
 const STATS_FLUSH_MS = 1_500;
 
@@ -30,7 +30,6 @@ export const ROUTES: readonly Route[] = [
 ];
 
 const SERVER: Record<SourceDialect | TargetDialect, keyof ServerUrls | undefined> = { sqlite: undefined, postgresql: 'pg', mysql: 'mysql' };
-const VARIABLE: Record<keyof ServerUrls, string> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL' };
 
 /**
  * The routes to run: those named in `asked` (BENCH_SYNC_ROUTES, comma-separated; a named
@@ -49,7 +48,7 @@ export function chooseRoutes(urls: ServerUrls, asked: string | undefined): { run
     const missing = [...new Set([SERVER[route.source], SERVER[route.target]])].filter((s): s is keyof ServerUrls => s !== undefined && !urls[s]);
     if (missing.length === 0) run.push(route);
     else {
-      const reason = `${route.id} (${route.label}) skipped: set ${missing.map((s) => VARIABLE[s]).join(' and ')}`;
+      const reason = `${route.id} (${route.label}) skipped: set ${missing.map((s) => SERVER_VARIABLES[s]).join(' and ')}`;
       if (names?.length) throw new Error(`BENCH_SYNC_ROUTES includes ${reason}`);
       skipped.push(reason);
     }

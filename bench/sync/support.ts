@@ -23,7 +23,12 @@ export interface ExtraResult {
 export interface ServerUrls {
   readonly pg: string | undefined;
   readonly mysql: string | undefined;
+  /** A streaming standby of `pg` (scripts/replicas.sh). */
+  readonly pgReplica: string | undefined;
 }
+
+/** The variable that gives each server's URL. */
+export const SERVER_VARIABLES: Readonly<Record<keyof ServerUrls, string>> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL', pgReplica: 'POLYRECORD_PG_REPLICA_URL' };
 
 export const log = (message: string) => process.stderr.write(`${message}\n`);
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
