@@ -1,8 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
 import { runInFrame } from '../context/scope.js';
 import { ConfigError, ConnectionNotFoundError } from '../errors.js';
-import { runTransaction, type Transaction } from '../transaction/local.js';
-import type { TransactionOptions } from '../transaction/transaction-retry.js';
+import { runTransaction, type Transaction } from './session/local-transaction.js';
+import type { TransactionOptions } from './session/transaction-retry.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
 import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
 import type { QueryEvent } from './query-event.js';
@@ -223,6 +223,7 @@ export class ConnectionManager {
    * ```
    */
   transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    // The session code is part of this layer (connection/session/): a local transaction needs one connection only.
     return runTransaction(this.get(name), fn, options);
   }
 

@@ -4,7 +4,7 @@ import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { columnValue, counterStep } from './column-values.js';
 import { coarseColumns, fitDate } from './datetime-digits.js';
 import { aggregateExpression, count as countOf, resolveAggregate, type Aggregate, type AggregateValue } from './aggregates.js';
-import { decoders } from './column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import { GroupedQuery } from './grouped-query.js';
 import { hydratorFor } from './hydration.js';
 import type { ModelMeta } from './metadata.js';
