@@ -17,6 +17,7 @@ import { checkRawPlaceholders, OPERATORS, type Operator } from './where-nodes.js
 import { addCount, addFilter, addPreload, setKeyLimit, type RelationConstraint } from './relations/relation-specs.js';
 import { countAcross, resolveRelationConditions } from './relations/relation-conditions.js';
 import { loadPreloads } from './relations/preload-engine.js';
+import { provideModelQuery } from './query-class.js';
 import { setCount } from './relations/record-relations.js';
 import type { PreloadPath, RelatedQueryOf, RelationName } from './relations/relation-typing.js';
 
@@ -650,3 +651,5 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     );
   }
 }
+
+provideModelQuery(ModelQuery);
