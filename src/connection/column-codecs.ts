@@ -1,9 +1,9 @@
 import type { ValueCodec } from './dialects/dialect.js';
 import { ValidationError } from '../errors.js';
 
-// The value codecs sit in the connection layer, not in model/, because the layers above the
-// connection that read and write their own tables (transaction logs, sync state) and a
-// transaction's raw `query()` need them without depending on models.
+// The value codecs sit in the connection layer, not in model/: code below the model layer
+// reads and writes values too (the transaction and saga logs' own tables, the bindings of a
+// transaction's raw `query()`), and must not import models to do it.
 
 /**
  * Declared column types. Every dialect returns each type as the same JS type:
