@@ -18,7 +18,7 @@ export { ActiveRecord, modelMetadata, type ModelClass, type UsingOptions } from 
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel, type DefineModelOptions, type FieldDecorator, type ModelDecorator } from './model/decorators.js';
 export type { MethodDecorator } from './model/decorator-flavours.js';
 export type { ColumnOptions, ModelOptions, ColumnMeta, ModelMeta } from './model/metadata.js';
-export type { ColumnType } from './model/column-types.js';
+export type { ColumnType } from './connection/column-codecs.js';
 export { ModelQuery, type Page, OPERATORS, type ConditionGroup, type Operator, type RawSqlOptions } from './model/query-builder.js';
 export { GroupedQuery, type GroupedRow } from './model/grouped-query.js';
 export { sum, avg, min, max, count, countDistinct, type Aggregate, type AggregateFn, type AggregateValue } from './model/aggregates.js';
@@ -45,7 +45,7 @@ export {
 export type { ModelEvents, RecordEvent, DestroyedEvent, RecordOperation, WriteKind, BulkEvent, SyncFailedEvent, HookFailedEvent, Changes } from './model/events.js';
 export type { LifecycleParticipant, WriteContext } from './model/lifecycle.js';
 
-export { Transaction } from './transaction/local.js';
+export { Transaction } from './connection/session/local-transaction.js';
 export { CrossDbTransaction, type CrossDbOptions } from './transaction/cross-db-transaction.js';
 export { TransactionCoordinator, type ActiveTransaction, type CoordinatorEvents } from './transaction/coordinator.js';
 export type { CoordinatorLog, TxRecord, TxState, ParticipantRecord } from './transaction/coordinator-log.js';
@@ -86,6 +86,7 @@ export {
 } from './errors.js';
 
 export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';
+// Loading outbox-writer also registers what `@Model({ outbox: true })` turns on (see model/option-participants.ts).
 export { Outbox } from './sync/outbox-writer.js';
 export { OutboxRelay, type OutboxEvent, type OutboxHandler, type OutboxRelayOptions, type OutboxRelayEvents, type RelayRunResult } from './sync/outbox-relay.js';
 export { SyncTo, type SyncToOptions } from './sync/sync-to.js';
@@ -105,8 +106,9 @@ export type { SagaStepContext, SagaStepFn, SagaUndoFn } from './transaction/saga
 export type { SagaResumeSummary } from './transaction/saga-resume.js';
 export type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
 export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/saga-table-log.js';
-export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy, type RetryPolicy } from './transaction/retry.js';
-export type { TransactionOptions } from './transaction/transaction-retry.js';
+export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
+export type { RetryPolicy } from './util/retry.js';
+export type { TransactionOptions } from './connection/session/transaction-retry.js';
 export { SagaDefinitionError, SagaSerializationError, SagaTakenOverError } from './transaction/saga-errors.js';
 export { SagaError } from './errors.js';
 

@@ -131,7 +131,7 @@ describe('the published package, installed from its tarball', () => {
     const types = (file: string) => readFileSync(join(work, 'node_modules', 'polyrecord', 'dist', 'cjs', file), 'utf8');
     // Marked @internal in src: the monitor's hook on a connection, a transaction's opening, a sync job's option check.
     expect(types('connection/connection.d.ts')).not.toContain('noteHealth');
-    expect(types('transaction/local.d.ts')).not.toMatch(/static begin/);
+    expect(types('connection/session/local-transaction.d.ts')).not.toMatch(/static begin/);
     expect(types('sync/sync-job-options.d.ts')).not.toContain('planSyncJob');
     // What is public stays.
     expect(types('connection/connection.d.ts')).toContain('circuitState');

@@ -3,8 +3,8 @@ import { ReadScope } from '../context/read-scope.js';
 import { currentFrame, runInFrame, scopedReads } from '../context/scope.js';
 import { ConfigError, ConnectionNotFoundError, ReadTokenError } from '../errors.js';
 import { decodeReadToken, encodeReadToken } from './replicas/read-token.js';
-import { runTransaction, type Transaction } from '../transaction/local.js';
-import type { TransactionOptions } from '../transaction/transaction-retry.js';
+import { runTransaction, type Transaction } from './session/local-transaction.js';
+import type { TransactionOptions } from './session/transaction-retry.js';
 import { parseConnectionConfig, validateName, type ConnectionConfig } from './config.js';
 import { Connection, type ConnectionStatus, type ConnectionWarning } from './connection.js';
 import type { QueryEvent } from './query-event.js';
@@ -296,6 +296,7 @@ export class ConnectionManager {
    * ```
    */
   transaction<T>(name: string, fn: (trx: Transaction) => Promise<T> | T, options?: TransactionOptions): Promise<T> {
+    // The session code is part of this layer (connection/session/): a local transaction needs one connection only.
     return runTransaction(this.get(name), fn, options);
   }
 

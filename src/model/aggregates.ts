@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { QueryBuilderError } from '../errors.js';
-import { decoders, type ResolvedType } from './column-types.js';
+import { decoders, type ResolvedType } from '../connection/column-codecs.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 
 export type AggregateFn = 'sum' | 'avg' | 'min' | 'max' | 'count' | 'countDistinct';

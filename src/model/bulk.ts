@@ -1,6 +1,6 @@
 import type { ExecResult } from '../connection/dialects/dialect.js';
 import { QueryBuilderError } from '../errors.js';
-import { runTransaction } from '../transaction/local.js';
+import { runTransaction } from '../connection/session/local-transaction.js';
 import { columnValue } from './column-values.js';
 import { coarseColumns, fitDate } from './datetime-digits.js';
 import { stampedOnInsert, type ColumnMeta, type ModelMeta } from './metadata.js';

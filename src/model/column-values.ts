@@ -1,5 +1,5 @@
 import { QueryBuilderError, ValidationError } from '../errors.js';
-import type { ResolvedType } from './column-types.js';
+import type { ResolvedType } from '../connection/column-codecs.js';
 import type { ColumnMeta } from './metadata.js';
 
 /**

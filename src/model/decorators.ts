@@ -1,8 +1,8 @@
 import { ModelDefinitionError } from '../errors.js';
-import { enableOutbox } from '../sync/outbox-writer.js';
 import { ActiveRecord } from './active-record.js';
 import { fieldDecorator, standardContext, type FieldDecorator } from './decorator-flavours.js';
 import { applyPending, columnFromOptions, ownMeta, registerModelName, type ColumnMeta, type ColumnOptions, type ModelMeta, type ModelOptions } from './metadata.js';
+import { applyParticipantOptions } from './option-participants.js';
 
 export type { FieldDecorator } from './decorator-flavours.js';
 
@@ -28,7 +28,7 @@ export function Model(options: ModelOptions): ModelDecorator {
     meta.connection = options.connection;
     meta.manager = options.manager;
     registerModelName(meta);
-    if (options.outbox) enableOutbox(meta);
+    applyParticipantOptions(meta, options);
   });
 }
 

@@ -1,5 +1,5 @@
 import { QueryBuilderError, UniqueViolationError } from '../errors.js';
-import { runTransaction } from '../transaction/local.js';
+import { runTransaction } from '../connection/session/local-transaction.js';
 import { columnValue } from './column-values.js';
 import type { ModelMeta } from './metadata.js';
 import type { ModelQuery } from './query-builder.js';

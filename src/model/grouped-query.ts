@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { QueryBuilderError } from '../errors.js';
 import { aggregateExpression, aggregateSql, resolveAggregate, type Aggregate, type AggregateFn, type AggregateValue, type ResolvedAggregate } from './aggregates.js';
-import { decoders, type ResolvedType } from './column-types.js';
+import { decoders, type ResolvedType } from '../connection/column-codecs.js';
 import type { ColumnMeta, ModelMeta } from './metadata.js';
 import { compiled, slot, type CompiledStatement } from './statement-compiler.js';
 import { conditionsBuilder, encodeValues, readOptionsFor, nonNegativeInteger, statementText, targetFor, type QueryState, type StatementText } from './query-state.js';

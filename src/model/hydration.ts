@@ -1,5 +1,6 @@
 import type { ColumnMeta, ModelMeta } from './metadata.js';
-import { decoders, endsInZ, sameValue } from './column-types.js';
+import { decoders, endsInZ } from '../connection/column-codecs.js';
+import { sameValue } from './column-types.js';
 
 /** Column-keyed values as last read from or written to the database; absent on new records. */
 export const ORIGINAL = Symbol('polyrecord.original');

@@ -1,4 +1,4 @@
-import { currentTransaction, runTransaction } from '../transaction/local.js';
+import { currentTransaction, runTransaction } from '../connection/session/local-transaction.js';
 import type { Changes, WriteKind } from './events.js';
 import { CONNECTION, DESTROYED, ORIGINAL, originalOf, type RecordSlots } from './hydration.js';
 import { IN_TRANSACTION_HOOKS, runHooks, type HookName } from './hooks.js';

@@ -1,6 +1,6 @@
 import { PolyrecordError, RecordNotFoundError } from '../errors.js';
-import { runTransaction } from '../transaction/local.js';
-import { decoders } from './column-types.js';
+import { runTransaction } from '../connection/session/local-transaction.js';
+import { decoders } from '../connection/column-codecs.js';
 import { columnValue } from './column-values.js';
 import { coarseColumns, fitDate, type CoarseColumns } from './datetime-digits.js';
 import { CONNECTION, DESTROYED, ORIGINAL, changedColumns, hydratorFor, type Hydrator, originalOf, originalValue, snapshotValue, type RecordSlots } from './hydration.js';

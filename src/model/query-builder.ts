@@ -4,7 +4,7 @@ import { QueryBuilderError, RecordNotFoundError } from '../errors.js';
 import { columnValue, counterStep } from './column-values.js';
 import { coarseColumns, fitDate } from './datetime-digits.js';
 import { aggregateExpression, count as countOf, resolveAggregate, type Aggregate, type AggregateValue } from './aggregates.js';
-import { decoders } from './column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import { GroupedQuery } from './grouped-query.js';
 import { hydratorFor } from './hydration.js';
 import type { ModelMeta } from './metadata.js';
@@ -17,6 +17,7 @@ import { checkRawPlaceholders, OPERATORS, type Operator } from './where-nodes.js
 import { addCount, addFilter, addPreload, setKeyLimit, type RelationConstraint } from './relations/relation-specs.js';
 import { countAcross, resolveRelationConditions } from './relations/relation-conditions.js';
 import { loadPreloads } from './relations/preload-engine.js';
+import { provideModelQuery } from './query-class.js';
 import { setCount } from './relations/record-relations.js';
 import type { PreloadPath, RelatedQueryOf, RelationName } from './relations/relation-typing.js';
 
@@ -665,3 +666,5 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     );
   }
 }
+
+provideModelQuery(ModelQuery);

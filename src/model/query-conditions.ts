@@ -1,5 +1,5 @@
 import { QueryBuilderError } from '../errors.js';
-import type { ResolvedType } from './column-types.js';
+import type { ResolvedType } from '../connection/column-codecs.js';
 import type { ModelMeta } from './metadata.js';
 import { emptyState, type QueryState } from './query-state.js';
 import type { Attributes, Prop } from './types.js';

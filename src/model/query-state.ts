@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter, ExecOptions, ListElementType, PreparePolicy, RowLock } from '../connection/dialects/dialect.js';
 import { QueryBuilderError, TransactionError } from '../errors.js';
-import { encodeValue, type ResolvedType } from './column-types.js';
+import { encodeValue, type ResolvedType } from '../connection/column-codecs.js';
 import type { ColumnMeta, ModelMeta, TrashedScope } from './metadata.js';
 import { bindingsFor, type CompiledStatement } from './statement-compiler.js';
 import { execOptions, resolveTarget, type Target } from './target.js';

@@ -3,9 +3,9 @@ import type { ExecOptions, ExecResult, PreparePolicy } from '../connection/diale
 import { ConnectionManager } from '../connection/manager.js';
 import { currentFrame, scopedConnection } from '../context/scope.js';
 import { ModelDefinitionError, ValidationError } from '../errors.js';
-import { currentTransaction } from '../transaction/local.js';
-import type { Transaction } from '../transaction/local.js';
-import { encodeValue } from './column-types.js';
+import { currentTransaction } from '../connection/session/local-transaction.js';
+import type { Transaction } from '../connection/session/local-transaction.js';
+import { encodeValue } from '../connection/column-codecs.js';
 import { promised } from '../util/maybe-promise.js';
 import { metaOf, type ColumnMeta, type ModelMeta } from './metadata.js';
 import { bindingsFor, type CompiledStatement } from './statement-compiler.js';

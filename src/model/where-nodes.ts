@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { DialectAdapter } from '../connection/dialects/dialect.js';
 import { QueryBuilderError } from '../errors.js';
-import { type ResolvedType } from './column-types.js';
+import type { ResolvedType } from '../connection/column-codecs.js';
 import { columnValue } from './column-values.js';
 import type { ColumnMeta } from './metadata.js';
 import { slot } from './statement-compiler.js';

@@ -1,5 +1,5 @@
 import type { Connection } from '../connection/connection.js';
-import { runTransaction } from '../transaction/local.js';
+import { runTransaction } from '../connection/session/local-transaction.js';
 import { OUTBOX_TABLE } from './outbox-table.js';
 
 /** One outbox row as a relay sees it. */

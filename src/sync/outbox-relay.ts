@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
-import { decoders } from '../model/column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import type { WriteContext } from '../model/lifecycle.js';
 import { modelsNamed, type ModelMeta } from '../model/metadata.js';
 import { claimEvents, markDone, markFailed, releaseClaims, reviveDead, type OutboxRow } from './outbox-claim.js';

@@ -1,6 +1,7 @@
 import { PolyrecordError } from '../errors.js';
 import type { LifecycleParticipant, WriteContext } from '../model/lifecycle.js';
 import { ownMeta, type ModelMeta } from '../model/metadata.js';
+import { provideParticipantOption } from '../model/option-participants.js';
 import { compiled, slot } from '../model/statement-compiler.js';
 import type { ExecOptions } from '../connection/dialects/dialect.js';
 import { runStatement } from '../model/target.js';
@@ -33,6 +34,9 @@ const outboxParticipant: LifecycleParticipant = {
 export function enableOutbox(meta: ModelMeta): void {
   if (!meta.participants.includes(outboxParticipant)) meta.addParticipant(outboxParticipant);
 }
+
+// `@Model({ outbox: true })`: the model layer cannot import this module, so it is told here.
+provideParticipantOption('outbox', enableOutbox);
 
 /**
  * Every create/update/destroy of the model also inserts a `polyrecord_outbox` row on

@@ -1,4 +1,4 @@
-import { decoders } from '../model/column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import { CONNECTION } from '../model/hydration.js';
 import type { ModelMeta } from '../model/metadata.js';
 

@@ -3,7 +3,7 @@ import { ConnectionManager } from '../connection/manager.js';
 import type { ActiveRecord, ModelClass } from '../model/active-record.js';
 import type { ModelQuery } from '../model/query-builder.js';
 import { modelOf, resolveTarget } from '../model/target.js';
-import { currentTransaction, runTransaction } from '../transaction/local.js';
+import { currentTransaction, runTransaction } from '../connection/session/local-transaction.js';
 import { applyBatch, prepareBatch, type BatchOutcome, type PreparedBatch } from './sync-job-batch.js';
 import { SyncJobAbortedError, SyncJobError } from './sync-job-errors.js';
 import { planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';

@@ -3,8 +3,8 @@ import type { Connection } from '../connection/connection.js';
 import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { UniqueViolationError } from '../errors.js';
-import { decoders } from '../model/column-types.js';
-import type { Transaction } from '../transaction/local.js';
+import { decoders } from '../connection/column-codecs.js';
+import type { Transaction } from '../connection/session/local-transaction.js';
 import { SyncJobError } from './sync-job-errors.js';
 import { decodeCheckpointValue, encodeCheckpointValue, type CheckpointValue } from './sync-state-codec.js';
 

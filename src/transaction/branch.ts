@@ -4,7 +4,7 @@ import type { ParticipantOutcome } from '../errors.js';
 import type { ParticipantRecord } from './coordinator-log.js';
 import { crashPoint } from './crash-points.js';
 import { ensureDecisionTable, refereeDecision, writeCommitDecision } from './last-resource.js';
-import { Transaction } from './local.js';
+import { Transaction } from '../connection/session/local-transaction.js';
 
 const checkedForTwoPhase = new WeakSet<Connection>();
 

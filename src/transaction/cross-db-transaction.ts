@@ -7,10 +7,10 @@ import { TransactionCoordinator, type ActiveTransaction } from './coordinator.js
 import type { CoordinatorLog, ParticipantRecord } from './coordinator-log.js';
 import { crashPoint } from './crash-points.js';
 import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
-import { Transaction } from './local.js';
+import { Transaction } from '../connection/session/local-transaction.js';
 import { configureCrossDb, crossDbDefaults, toLog, type Defaults } from './cross-db-defaults.js';
-import type { RetryPolicy } from './retry.js';
-import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
+import type { RetryPolicy } from '../util/retry.js';
+import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from '../connection/session/transaction-retry.js';
 import { XID_PATTERN } from '../connection/dialects/dialect.js';
 import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
 

@@ -1,7 +1,8 @@
 import { SagaTakenOverError } from './saga-errors.js';
 import type { SagaLog, SagaRunUpdate } from './saga-log.js';
 import { currentOwner, type SagaOwner } from './saga-owner.js';
-import { withRetry, type SagaRetryPolicy } from './retry.js';
+import { withRetry } from '../util/retry.js';
+import type { SagaRetryPolicy } from './saga-retry.js';
 
 /**
  * @internal The progress record of one run: writes to the saga's log, or nothing for a

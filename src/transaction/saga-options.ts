@@ -1,7 +1,8 @@
 import { ConnectionManager } from '../connection/manager.js';
 import { SagaDefinitionError } from './saga-errors.js';
 import { isSagaLog, type SagaLog } from './saga-log.js';
-import { DEFAULT_SAGA_RETRY, resolveRetryPolicy, type SagaRetryPolicy } from './retry.js';
+import { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './saga-retry.js';
+import { resolveRetryPolicy } from '../util/retry.js';
 import { TableSagaLog } from './saga-table-log.js';
 
 /** Options of `new Saga(name, options)`. */

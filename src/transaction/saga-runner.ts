@@ -1,7 +1,8 @@
 import { SagaTakenOverError } from './saga-errors.js';
 import type { Journal } from './saga-journal.js';
 import { assertJsonData } from './saga-json.js';
-import { withRetry, type SagaRetryPolicy } from './retry.js';
+import { withRetry } from '../util/retry.js';
+import type { SagaRetryPolicy } from './saga-retry.js';
 import type { SagaStepContext, SagaStepDefinition } from './saga-steps.js';
 
 /** @internal What a run executes: the saga's steps (a snapshot) and its retry policy. */

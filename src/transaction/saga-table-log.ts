@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
-import { decoders } from '../model/column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate } from './saga-log.js';
 import type { SagaOwner } from './saga-owner.js';
 

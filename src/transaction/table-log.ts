@@ -1,5 +1,5 @@
 import { ConnectionManager } from '../connection/manager.js';
-import { decoders } from '../model/column-types.js';
+import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
 import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import type { Connection } from '../../connection/connection.js';
 import type { ExecResult } from '../../connection/dialects/dialect.js';
-import type { Transaction } from '../../transaction/local.js';
-import { encodeRawBinding } from '../column-types.js';
+import type { Transaction } from '../../connection/session/local-transaction.js';
+import { encodeRawBinding } from '../../connection/column-codecs.js';
 import { unescapeQuestionMarks } from '../statement-compiler.js';
 import { CrossConnectionLimitError } from './relation-errors.js';
 import { chunks, distinctKeys, integerKey } from './relation-keys.js';

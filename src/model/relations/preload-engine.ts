@@ -1,7 +1,7 @@
 import type { KeyValue } from '../key-values.js';
 import { CONNECTION, type RecordSlots } from '../hydration.js';
 import type { ModelMeta } from '../metadata.js';
-import { ModelQuery } from '../query-builder.js';
+import { createQuery } from '../query-class.js';
 import type { QueryState } from '../query-state.js';
 import { cloneRecord, PIVOT, setRelation } from './record-relations.js';
 import { chunks, distinctKeys, integerKey, matchKey } from './relation-keys.js';
@@ -67,7 +67,7 @@ async function loadRelation(relation: ResolvedRelation, parents: Instance[], con
 export async function fetchByKeys(relation: ResolvedRelation, parentConnection: string | undefined, state: QueryState, property: string, keys: readonly unknown[]): Promise<Instance[]> {
   if (keys.length === 0) return [];
   const explicit = relatedExplicit(relation, parentConnection);
-  const query = new ModelQuery<Instance>(relation.related, undefined, { ...state, explicit });
+  const query = createQuery<Instance>(relation.related, { ...state, explicit });
   const size = relatedTarget(relation, parentConnection).connection.dialect.maxBindings - state.values.length - 1;
   const out: Instance[] = [];
   for (const chunk of chunks(keys, size)) {

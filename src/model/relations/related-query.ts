@@ -3,7 +3,7 @@ import type { ModelMeta } from '../metadata.js';
 import { saveRecord } from '../lifecycle.js';
 import { ModelQuery } from '../query-builder.js';
 import type { QueryState } from '../query-state.js';
-import { runTransaction } from '../../transaction/local.js';
+import { runTransaction } from '../../connection/session/local-transaction.js';
 import type { Attributes } from '../types.js';
 import type { WhereNode } from '../where-nodes.js';
 import { slot } from '../statement-compiler.js';

@@ -2,7 +2,8 @@ import type { KeyValue } from '../key-values.js';
 import type { Knex } from 'knex';
 import { count as countOf } from '../aggregates.js';
 import type { ModelMeta } from '../metadata.js';
-import { ModelQuery } from '../query-builder.js';
+import type { ModelQuery } from '../query-builder.js';
+import { createQuery, stateOf } from '../query-class.js';
 import { applyConditions, type QueryState } from '../query-state.js';
 import type { Target } from '../target.js';
 import type { WhereNode } from '../where-nodes.js';
@@ -37,7 +38,7 @@ const pivotAlias = (level: Level) => `pr_p${level.depth + 1}`;
 export async function resolveRelationConditions(meta: ModelMeta, state: QueryState, target: Target, level: Level = { parent: meta.tableName, depth: 0 }): Promise<QueryState> {
   const work = state.relations ?? NO_RELATION_WORK;
   if (work.filters.length === 0 && work.counts.length === 0 && work.pivotParent === undefined) return state;
-  let query = new ModelQuery<object>(meta, undefined, { ...state, relations: { ...work, filters: [], counts: [], pivotParent: undefined } });
+  let query = createQuery<object>(meta, { ...state, relations: { ...work, filters: [], counts: [], pivotParent: undefined } });
   const parent = target.connection.name;
   if (work.pivotParent) {
     const { relation, parentConnection, key } = work.pivotParent;
@@ -48,7 +49,7 @@ export async function resolveRelationConditions(meta: ModelMeta, state: QuerySta
     const same = sameConnection(relation, target);
     const inner = await relatedState(relation, filter.state, parent, same ? { parent: related(level), depth: level.depth + 1 } : undefined);
     if (same) {
-      query = withState(query, appendNode(ModelQuery.stateOf(query).state, existsNode(relation, inner, filter.not, level), `${filter.not ? '!' : ''}has(${relation.name}:${inner.key}~${inner.trashed})`, inner));
+      query = withState(query, appendNode(stateOf(query).state, existsNode(relation, inner, filter.not, level), `${filter.not ? '!' : ''}has(${relation.name}:${inner.key}~${inner.trashed})`, inner));
       continue;
     }
     const keys = await parentKeysHaving(relation, inner, parent, keyLimit(meta, state));
@@ -56,7 +57,7 @@ export async function resolveRelationConditions(meta: ModelMeta, state: QuerySta
     query = filter.not ? query.where((q) => q.whereNotIn(property, keys as never).orWhere(property, null as never)) : query.whereIn(property, keys as never);
   }
   const countColumns: CountColumn[] = [];
-  let s = ModelQuery.stateOf(query).state;
+  let s = stateOf(query).state;
   for (const spec of work.counts) {
     const relation = relationOf(meta, spec.name);
     if (!sameConnection(relation, target)) continue;
@@ -95,7 +96,7 @@ async function countOne(meta: ModelMeta, records: readonly object[], spec: Count
     const wanted = distinctKeys(pivotRows.map((p) => ({ k: p.relatedKey })), 'k', integer, childKey);
     const present = new Set<KeyValue>();
     for (const chunk of chunks(wanted, maxKeys(relation, parent, inner))) {
-      for (const value of await new ModelQuery<object>(relation.related, undefined, inner).whereIn(childKey.property as never, chunk as never).pluck(childKey.property as never)) present.add(matchKey(value, integer, childKey.property)!);
+      for (const value of await createQuery<object>(relation.related, inner).whereIn(childKey.property as never, chunk as never).pluck(childKey.property as never)) present.add(matchKey(value, integer, childKey.property)!);
     }
     for (const row of pivotRows) {
       if (!present.has(matchKey(row.relatedKey, integer, childKey.property)!)) continue;
@@ -104,7 +105,7 @@ async function countOne(meta: ModelMeta, records: readonly object[], spec: Count
     }
   } else {
     for (const chunk of chunks(keys, maxKeys(relation, parent, inner))) {
-      const rows = await new ModelQuery<object>(relation.related, undefined, inner)
+      const rows = await createQuery<object>(relation.related, inner)
         .whereIn(childKey.property as never, chunk as never)
         .groupBy(childKey.property as never)
         .aggregate({ n: countOf() });
@@ -141,7 +142,7 @@ function maxKeys(relation: ResolvedRelation, parentConnection: string, inner: Qu
 async function parentKeysHaving(relation: ResolvedRelation, inner: QueryState, parentConnection: string, limit: number): Promise<unknown[]> {
   const { childKey, parentKey } = relation;
   const integer = integerKey(parentKey) && integerKey(childKey);
-  const related = new ModelQuery<object>(relation.related, undefined, inner).whereNotNull(childKey.property as never);
+  const related = createQuery<object>(relation.related, inner).whereNotNull(childKey.property as never);
   const read = await related.distinct(childKey.property as never).limit(limit + 1).pluck(childKey.property as never);
   if (read.length > limit) throw new CrossConnectionLimitError(relation.owner.name, relation.name, await related.countDistinct(childKey.property as never), limit);
   if (!relation.pivot) return distinctKeys(read.map((k) => ({ k })), 'k', integer, parentKey);
@@ -151,7 +152,7 @@ async function parentKeysHaving(relation: ResolvedRelation, inner: QueryState, p
 }
 
 function withState(query: ModelQuery<object>, state: QueryState): ModelQuery<object> {
-  return new ModelQuery<object>(ModelQuery.stateOf(query).meta, undefined, state);
+  return createQuery<object>(stateOf(query).meta, state);
 }
 
 function appendNode(state: QueryState, node: WhereNode, keyPart: string, inner: QueryState): QueryState {

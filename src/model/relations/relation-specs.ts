@@ -1,6 +1,7 @@
 import { QueryBuilderError } from '../../errors.js';
 import type { ModelMeta } from '../metadata.js';
-import { ModelQuery } from '../query-builder.js';
+import type { ModelQuery } from '../query-builder.js';
+import { createQuery, stateOf, isModelQuery } from '../query-class.js';
 import { nonNegativeInteger, type QueryState } from '../query-state.js';
 import { RelationError } from './relation-errors.js';
 import { relationNames, relationOf } from './relation-resolve.js';
@@ -46,24 +47,24 @@ function mergeSpec(related: ModelMeta, state: QueryState, spec: PreloadSpec): Qu
 
 /** The related query's state after the constraint callback (run now, so a bad callback fails before any SQL). */
 export function constrained(relation: ResolvedRelation, constrain: RelationConstraint | undefined, method: string): QueryState {
-  const base = new ModelQuery<object>(relation.related, undefined);
-  if (constrain === undefined) return ModelQuery.stateOf(base).state;
+  const base = createQuery<object>(relation.related);
+  if (constrain === undefined) return stateOf(base).state;
   if (typeof constrain !== 'function') throw new RelationError(relation.owner.name, relation.name, relationNames(relation.owner), `the constraint of ${method}() must be a function taking the ${relation.related.name} query`);
   const result = constrain(base);
-  if (!(result instanceof ModelQuery) || ModelQuery.stateOf(result).meta !== relation.related) {
+  if (!isModelQuery(result) || stateOf(result).meta !== relation.related) {
     throw new RelationError(relation.owner.name, relation.name, relationNames(relation.owner), `the constraint of ${method}() must return the ${relation.related.name} query it was given (refined), not ${describe(result)}`);
   }
-  return ModelQuery.stateOf(result).state;
+  return stateOf(result).state;
 }
 
 function emptyRelated(relation: ResolvedRelation): QueryState {
-  return ModelQuery.stateOf(new ModelQuery<object>(relation.related, undefined)).state;
+  return stateOf(createQuery<object>(relation.related)).state;
 }
 
 function describe(value: unknown): string {
   if (value === undefined) return 'undefined (did the arrow function forget to return it?)';
   if (value === null) return 'null';
-  if (value instanceof ModelQuery) return `a query of ${ModelQuery.stateOf(value).meta.name}`;
+  if (isModelQuery(value)) return `a query of ${stateOf(value).meta.name}`;
   return typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
 }
 

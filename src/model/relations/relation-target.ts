@@ -1,7 +1,7 @@
 import { ConnectionManager } from '../../connection/manager.js';
 import type { Connection } from '../../connection/connection.js';
 import { currentFrame, scopedConnection } from '../../context/scope.js';
-import { currentTransaction, type Transaction } from '../../transaction/local.js';
+import { currentTransaction, type Transaction } from '../../connection/session/local-transaction.js';
 import type { ModelMeta } from '../metadata.js';
 import { resolveTarget, type Target } from '../target.js';
 import type { ResolvedRelation } from './relation-types.js';

@@ -1,13 +1,18 @@
 import type { Knex } from 'knex';
-import type { Connection } from '../connection/connection.js';
-import type { DriverConnection, ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
+import type { Connection } from '../connection.js';
+import type { DriverConnection, ExecOptions, ExecResult } from '../dialects/dialect.js';
+import { encodeRawBinding } from '../column-codecs.js';
+import { currentFrame, runInFrame, scopedTransaction } from '../../context/scope.js';
+import { TransactionError } from '../../errors.js';
+import type { RetryPolicy } from '../../util/retry.js';
+import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
+
+// A local transaction is a session of one connection: BEGIN, statements on the held driver
+// connection, savepoints, COMMIT or ROLLBACK. It lives under connection/ so that
+// `ConnectionManager.transaction()` can open one without the connection layer importing
+// the transaction layer above it; cross-database transactions and sagas there build on it.
 
 const RAW: ExecOptions = { prepare: 'never' };
-import { currentFrame, runInFrame, scopedTransaction } from '../context/scope.js';
-import { TransactionError } from '../errors.js';
-import type { RetryPolicy } from './retry.js';
-import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from './transaction-retry.js';
-import { encodeRawBinding } from '../model/column-types.js';
 
 type Callback = () => unknown;
 type State = 'active' | 'committed' | 'rolled back';

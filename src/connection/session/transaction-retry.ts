@@ -1,5 +1,5 @@
-import { ConfigError, ConnectionLostError, DeadlockError, QueryError, SerializationFailureError } from '../errors.js';
-import { resolveRetryPolicy, withRetry, type RetryPolicy } from './retry.js';
+import { ConfigError, ConnectionLostError, DeadlockError, QueryError, SerializationFailureError } from '../../errors.js';
+import { resolveRetryPolicy, withRetry, type RetryPolicy } from '../../util/retry.js';
 
 /** Options of `manager.transaction(name, fn, options)`, `Model.transaction(fn, options)` and `CrossDbTransaction.run(fn, options)`. */
 export interface TransactionOptions {

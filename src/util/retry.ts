@@ -10,12 +10,6 @@ export interface RetryPolicy {
   readonly maxMs: number;
 }
 
-/** How saga undo steps (and saga log writes) are retried. */
-export type SagaRetryPolicy = RetryPolicy;
-
-/** The default saga policy: 5 tries, waiting 50, 100, 200 and 400 ms between them. */
-export const DEFAULT_SAGA_RETRY: SagaRetryPolicy = Object.freeze({ attempts: 5, baseMs: 50, maxMs: 5_000 });
-
 /**
  * The wait before try `attempt + 1` (attempt counts from 1). With `jitter`, a random part of
  * the upper half is left out, so clients that failed together (both sides of a deadlock) do
