@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { inspect } from 'node:util';
 import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
+import { nativeStatement, type StatementBuilder } from './builder-statement.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
 import type { HealthReport } from './health-report.js';
 import { LimitGate, type LimitStats } from './limiter.js';
@@ -136,6 +137,17 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * @internal Runs a knex builder as one statement, through {@link execute} (or {@link executeOn}
+   * on `session`, a driver connection the caller holds): polyrecord's own bookkeeping (logs,
+   * checkpoints, outbox) gets typed errors, the password filter, query events, the breaker
+   * and limits like every model statement.
+   */
+  async runBuilder(builder: StatementBuilder, options: ExecOptions = RAW, session?: DriverConnection): Promise<ExecResult> {
+    const { sql, bindings } = nativeStatement(builder);
+    return session === undefined ? this.execute(sql, bindings, options) : this.executeOn(session, sql, bindings, options);
   }
 
   /**
