@@ -485,6 +485,7 @@ export class Connection {
     // The statement's text may quote the password too (a literal, a name made from it).
     const sql = text === undefined ? undefined : this.settings.redact(text);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
+    // Read after the scrub: the adapter takes the table, column and constraint from the fields it cleaned.
     const failure = this.dialect.classifyError(error, text);
     return typedQueryError(failure, { connection: this.name, message, driverCode: failure?.driverCode ?? driverErrorCode(error), sql, cause: error, timeoutMs: this.settings.queryTimeoutMs });
   }
@@ -497,8 +498,8 @@ export class Connection {
   #scrub(error: unknown): void {
     if (!this.settings.hasPassword || error === null || typeof error !== 'object') return;
     const fields = error as Record<string, unknown>;
-    // mysql2 and knex attach the statement's text as `sql`.
-    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint', 'sql']) {
+    // mysql2 and knex attach the statement's text as `sql`; pg names the schema, table, column and constraint it refused.
+    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint', 'sql', 'schema', 'table', 'column', 'constraint']) {
       const value = fields[field];
       if (typeof value === 'string') {
         const clean = this.settings.redact(value);
