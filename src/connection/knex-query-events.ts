@@ -24,8 +24,9 @@ const followed = new WeakSet<object>();
 
 /**
  * Reports what knex runs itself (builders an application awaits, from `connection.knex`
- * or `trx.table()`) as query events; polyrecord's own builders go through `runBuilder`. A builder is followed only when
- * someone listens as it starts: with nobody listening, knex's `start` costs one check.
+ * or `trx.table()`) as query events; polyrecord's own builders go through `runBuilder`.
+ * A builder is followed only when someone listens as it starts: with nobody listening,
+ * knex's `start` costs one check.
  */
 export function reportKnexQueries(knex: Knex, reporter: KnexQueryReporter): void {
   knex.on('start', (builder: RunningBuilder) => {
