@@ -58,25 +58,22 @@ function sortById(rows: OutboxRow[]): OutboxRow[] {
 export async function markDone(connection: Connection, relayId: string, ids: readonly string[], now: Date): Promise<void> {
   if (ids.length === 0) return;
   const marks = ids.map(() => '?').join(', ');
-  await connection.runBuilder(
-    connection.knex.raw(`update ${OUTBOX_TABLE} set status = 'done', processed_at = ?, locked_until = null, last_error = null where locked_by = ? and status = 'pending' and id in (${marks})`, [connection.dialect.codec.datetime(now) as string, relayId, ...ids])
-  );
+  const done = connection.knex.raw(`update ${OUTBOX_TABLE} set status = 'done', processed_at = ?, locked_until = null, last_error = null where locked_by = ? and status = 'pending' and id in (${marks})`, [connection.dialect.codec.datetime(now) as string, relayId, ...ids]);
+  await connection.runBuilder(done);
 }
 
 /** Records a failed delivery: back to pending at `nextAttemptAt`, or dead. */
 export async function markFailed(connection: Connection, relayId: string, id: string, error: string, dead: boolean, nextAttemptAt: number): Promise<void> {
-  await connection.runBuilder(
-    connection.knex.raw(`update ${OUTBOX_TABLE} set status = ?, next_attempt_at = ?, locked_until = null, last_error = ? where locked_by = ? and status = 'pending' and id = ?`, [dead ? 'dead' : 'pending', nextAttemptAt, error.slice(0, 4000), relayId, id])
-  );
+  const failed = connection.knex.raw(`update ${OUTBOX_TABLE} set status = ?, next_attempt_at = ?, locked_until = null, last_error = ? where locked_by = ? and status = 'pending' and id = ?`, [dead ? 'dead' : 'pending', nextAttemptAt, error.slice(0, 4000), relayId, id]);
+  await connection.runBuilder(failed);
 }
 
 /** Gives back leased events that were not delivered (a graceful stop), undoing their attempt count. */
 export async function releaseClaims(connection: Connection, relayId: string, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   const marks = ids.map(() => '?').join(', ');
-  await connection.runBuilder(
-    connection.knex.raw(`update ${OUTBOX_TABLE} set locked_until = null, attempts = attempts - 1 where locked_by = ? and status = 'pending' and id in (${marks})`, [relayId, ...ids])
-  );
+  const released = connection.knex.raw(`update ${OUTBOX_TABLE} set locked_until = null, attempts = attempts - 1 where locked_by = ? and status = 'pending' and id in (${marks})`, [relayId, ...ids]);
+  await connection.runBuilder(released);
 }
 
 /** Puts dead events (all, or the given ids) back to pending with a fresh attempt count. */
