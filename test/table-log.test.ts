@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ConnectionManager, TableLog, TX_LOG_TABLE } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
+import { countQueries } from './support/query-count.js';
 
 let counter = 0;
 /** A transaction id of the form the coordinator makes: creation time in base 36, then 10 characters. */
@@ -25,19 +26,13 @@ describeEachDialect('TableLog group commit', (dialect) => {
 
   /** Counts the log table's INSERT and UPDATE statements sent while `fn` runs. */
   const countWrites = async (fn: () => Promise<unknown>) => {
-    const knex = ConnectionManager.get('tl_log').knex;
+    const { queries } = await countQueries(fn, { connection: 'tl_log' });
     const writes = { insert: 0, update: 0 };
-    const onQuery = (query: { sql: string }) => {
+    for (const query of queries) {
       const sql = query.sql.toLowerCase();
-      if (!sql.includes(TX_LOG_TABLE)) return;
+      if (!sql.includes(TX_LOG_TABLE)) continue;
       if (sql.startsWith('insert')) writes.insert++;
       if (sql.startsWith('update')) writes.update++;
-    };
-    knex.on('query', onQuery);
-    try {
-      await fn();
-    } finally {
-      knex.off('query', onQuery);
     }
     return writes;
   };

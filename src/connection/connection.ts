@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { inspect } from 'node:util';
 import { ConnectionLostError, PolyrecordError, QueryError } from '../errors.js';
 import { typedQueryError } from './query-errors.js';
+import { nativeStatement, type StatementBuilder } from './builder-statement.js';
 import { CircuitBreaker, type CircuitEvent, type CircuitState } from './breaker.js';
 import type { HealthReport } from './health-report.js';
 import { LimitGate, type LimitStats } from './limiter.js';
@@ -161,6 +162,17 @@ export class Connection {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * @internal Runs a knex builder as one statement, through {@link execute} (or {@link executeOn}
+   * on `session`, a driver connection the caller holds): polyrecord's own bookkeeping (logs,
+   * checkpoints, outbox) gets typed errors, the password filter, query events, the breaker
+   * and limits like every model statement.
+   */
+  async runBuilder(builder: StatementBuilder, options: ExecOptions = RAW, session?: DriverConnection): Promise<ExecResult> {
+    const { sql, bindings } = nativeStatement(builder);
+    return session === undefined ? this.execute(sql, bindings, options) : this.executeOn(session, sql, bindings, options);
   }
 
   /**
@@ -540,6 +552,7 @@ export class Connection {
     // The statement's text may quote the password too (a literal, a name made from it).
     const sql = text === undefined ? undefined : this.settings.redact(text);
     const message = this.settings.redact(error instanceof Error ? error.message : String(error));
+    // Read after the scrub: the adapter takes the table, column and constraint from the fields it cleaned.
     const failure = this.dialect.classifyError(error, text);
     return typedQueryError(failure, { connection: this.name, message, driverCode: failure?.driverCode ?? driverErrorCode(error), sql, cause: error, timeoutMs: this.settings.queryTimeoutMs });
   }
@@ -552,8 +565,8 @@ export class Connection {
   #scrub(error: unknown): void {
     if (!this.settings.hasPassword || error === null || typeof error !== 'object') return;
     const fields = error as Record<string, unknown>;
-    // mysql2 and knex attach the statement's text as `sql`.
-    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint', 'sql']) {
+    // mysql2 and knex attach the statement's text as `sql`; pg names the schema, table, column and constraint it refused.
+    for (const field of ['message', 'stack', 'sqlMessage', 'detail', 'hint', 'sql', 'schema', 'table', 'column', 'constraint']) {
       const value = fields[field];
       if (typeof value === 'string') {
         const clean = this.settings.redact(value);

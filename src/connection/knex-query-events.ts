@@ -23,9 +23,10 @@ interface RanQuery {
 const followed = new WeakSet<object>();
 
 /**
- * Reports what knex runs itself (builders from `connection.knex`, `trx.table()`, the
- * bookkeeping written with builders) as query events. A builder is followed only when
- * someone listens as it starts: with nobody listening, knex's `start` costs one check.
+ * Reports what knex runs itself (builders an application awaits, from `connection.knex`
+ * or `trx.table()`) as query events; polyrecord's own builders go through `runBuilder`.
+ * A builder is followed only when someone listens as it starts: with nobody listening,
+ * knex's `start` costs one check.
  */
 export function reportKnexQueries(knex: Knex, reporter: KnexQueryReporter): void {
   knex.on('start', (builder: RunningBuilder) => {

@@ -67,16 +67,18 @@ export class LimitGate {
       tryAcquire: () => lender.tryAcquire(),
       release: (connection) => lender.release(connection),
       acquire: () => {
-        if (maxQueued !== undefined && lender.stats().pending >= maxQueued) return Promise.reject(this.#queueFull(maxQueued, lender.stats().pending));
-        const pending = lender.acquire();
-        if (queueTimeoutMs === undefined) return pending;
+        // A free session is lent at once: only a caller who would wait counts against the queue.
+        const { used, pending } = lender.stats();
+        if (maxQueued !== undefined && used > 0 && pending >= maxQueued) return Promise.reject(this.#queueFull(maxQueued, pending));
+        const acquiring = lender.acquire();
+        if (queueTimeoutMs === undefined) return acquiring;
         return new Promise<DriverConnection>((resolve, reject) => {
           let late = false;
           const timer = setTimeout(() => {
             late = true;
             reject(this.#waitedTooLong(queueTimeoutMs));
           }, queueTimeoutMs);
-          pending.then(
+          acquiring.then(
             (connection) => {
               clearTimeout(timer);
               if (late) lender.release(connection);

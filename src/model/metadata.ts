@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { ModelDefinitionError, UnknownColumnError } from '../errors.js';
 import type { DriverName } from '../connection/config.js';
+import { perDriver } from '../connection/dialects/index.js';
 import type { ConnectionManager } from '../connection/manager.js';
 import { COLUMN_TYPES, inferType } from './column-types.js';
 import type { ColumnType, ResolvedType } from '../connection/column-codecs.js';
@@ -70,18 +71,14 @@ export class ModelMeta {
    * Compiled SQL per dialect and query shape, least recently used forgotten first: an
    * application whose filters combine into ever new shapes keeps flat memory.
    */
-  readonly statements: Record<DriverName, LruMap<string, CompiledStatement>> = {
-    sqlite: new LruMap(COMPILED_SHAPES_PER_MODEL),
-    postgresql: new LruMap(COMPILED_SHAPES_PER_MODEL),
-    mysql: new LruMap(COMPILED_SHAPES_PER_MODEL),
-  };
+  readonly statements: Record<DriverName, LruMap<string, CompiledStatement>> = perDriver(() => new LruMap(COMPILED_SHAPES_PER_MODEL));
   /** Row → instance functions per selected column list. */
   readonly hydrators = new LruMap<string, unknown>(COMPILED_SHAPES_PER_MODEL);
   /**
    * Per dialect, what `find(key)` needs, made once (see `findByKey`): [any row, live rows only].
    * Kept apart from `statements` so the most frequent lookup never waits on the LRU.
    */
-  readonly keyLookups: Record<DriverName, [unknown, unknown]> = { sqlite: [undefined, undefined], postgresql: [undefined, undefined], mysql: [undefined, undefined] };
+  readonly keyLookups: Record<DriverName, [unknown, unknown]> = perDriver(() => [undefined, undefined]);
   /** Hook method names per lifecycle moment, parent class first. */
   readonly hooks = new Map<HookName, string[]>();
   /** Extensions that act on every write (outbox rows, real-time sync), inherited by subclasses. */

@@ -1,6 +1,5 @@
-import type { Knex } from 'knex';
+import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
 import type { Connection } from '../connection/connection.js';
-import type { ExecOptions, ExecResult } from '../connection/dialects/dialect.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { UniqueViolationError } from '../errors.js';
 import { decoders } from '../connection/column-codecs.js';
@@ -10,8 +9,6 @@ import { decodeCheckpointValue, encodeCheckpointValue, type CheckpointValue } fr
 
 /** The table sync jobs keep their checkpoints in: one row per job name. */
 export const SYNC_STATE_TABLE = 'polyrecord_sync_state';
-
-const RAW: ExecOptions = { prepare: 'never' };
 
 /** Where a sync job has got to: everything up to and including this position is in the target. */
 export interface SyncJobCheckpoint {
@@ -57,32 +54,19 @@ export async function ensureStateTableOn(connection: Connection): Promise<void> 
   ensured.add(connection);
 }
 
-async function createStateTable(connection: Connection): Promise<void> {
-  const knex = connection.knex;
-  if (await knex.schema.hasTable(SYNC_STATE_TABLE)) return;
-  try {
-    await knex.schema.createTable(SYNC_STATE_TABLE, (t) => {
-      t.string('name', 191).primary();
-      t.text('watermark').notNullable();
-      t.text('last_key').notNullable();
-      t.bigInteger('rows_processed').notNullable().defaultTo(0);
-      t.datetime('updated_at', { precision: 3 }).notNullable();
-    });
-  } catch (error) {
-    // Another process created it first.
-    if (!(await knex.schema.hasTable(SYNC_STATE_TABLE))) throw connection.toQueryError(error, undefined);
-  }
-}
-
-/** Runs a knex-built statement on the transaction when given, else on the connection. */
-function run(connection: Connection, trx: Transaction | undefined, builder: Knex.QueryBuilder): Promise<ExecResult> {
-  const native = builder.toSQL().toNative();
-  return trx ? trx.execute(native.sql, native.bindings, RAW) : connection.execute(native.sql, native.bindings, RAW);
+function createStateTable(connection: Connection): Promise<void> {
+  return ensureBookkeepingTable(connection, SYNC_STATE_TABLE, (t) => {
+    t.string('name', 191).primary();
+    t.text('watermark').notNullable();
+    t.text('last_key').notNullable();
+    t.bigInteger('rows_processed').notNullable().defaultTo(0);
+    t.datetime('updated_at', { precision: 3 }).notNullable();
+  });
 }
 
 /** @internal The stored checkpoint of job `name`, or null. */
 export async function readCheckpoint(connection: Connection, name: string): Promise<StoredCheckpoint | null> {
-  const { rows } = await run(connection, undefined, connection.knex(SYNC_STATE_TABLE).select('watermark', 'last_key', 'rows_processed', 'updated_at').where('name', name));
+  const { rows } = await connection.runBuilder(connection.knex(SYNC_STATE_TABLE).select('watermark', 'last_key', 'rows_processed', 'updated_at').where('name', name));
   const row = rows[0];
   if (!row) return null;
   const stored = { watermark: String(row.watermark), lastKey: String(row.last_key), rowsProcessed: Number(row.rows_processed) };
@@ -121,19 +105,16 @@ export async function advanceCheckpoint(connection: Connection, trx: Transaction
   const updatedAt = new Date();
   const values = { watermark: stored.watermark, last_key: stored.lastKey, rows_processed: stored.rowsProcessed, updated_at: connection.dialect.codec.datetime(updatedAt) };
   const table = () => connection.knex(SYNC_STATE_TABLE);
+  const runner = trx ?? connection;
   if (previous === null) {
     try {
-      await run(connection, trx, table().insert({ name, ...values }));
+      await runner.runBuilder(table().insert({ name, ...values }));
     } catch (error) {
       if (error instanceof UniqueViolationError) throw conflict(name, connection, error);
       throw error;
     }
   } else {
-    const { affected } = await run(
-      connection,
-      trx,
-      table().update(values).where({ name, watermark: previous.stored.watermark, last_key: previous.stored.lastKey, rows_processed: previous.stored.rowsProcessed }),
-    );
+    const { affected } = await runner.runBuilder(table().update(values).where({ name, watermark: previous.stored.watermark, last_key: previous.stored.lastKey, rows_processed: previous.stored.rowsProcessed }));
     if (affected !== 1) throw conflict(name, connection);
   }
   return { name, watermark: next.watermark, lastKey: next.lastKey, rowsProcessed: stored.rowsProcessed, updatedAt, stored };
@@ -141,7 +122,7 @@ export async function advanceCheckpoint(connection: Connection, trx: Transaction
 
 /** @internal Deletes job `name`'s checkpoint; resolves with whether there was one. */
 export async function deleteCheckpoint(connection: Connection, name: string): Promise<boolean> {
-  const { affected } = await run(connection, undefined, connection.knex(SYNC_STATE_TABLE).where('name', name).delete());
+  const { affected } = await connection.runBuilder(connection.knex(SYNC_STATE_TABLE).where('name', name).delete());
   return affected > 0;
 }
 

@@ -2,7 +2,7 @@ import type { Connection } from '../connection/connection.js';
 import type { DriverConnection, TwoPhaseSupport, Xid } from '../connection/dialects/dialect.js';
 import type { ParticipantOutcome } from '../errors.js';
 import type { ParticipantRecord } from './coordinator-log.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint, crashTesting } from './crash-points.js';
 import { ensureDecisionTable, refereeDecision, writeCommitDecision } from './last-resource.js';
 import { Transaction } from '../connection/session/local-transaction.js';
 
@@ -87,7 +87,7 @@ export class Branch {
     // The connection stays with the branch until phase 2: giving it back could let the pool fill with
     // transactions waiting on this prepared branch's locks, and phase 2 would then wait for a connection forever.
     this.#state = 'prepared';
-    crashPoint(`after-prepare:${this.index}`);
+    if (crashTesting) crashPoint(`after-prepare:${this.index}`);
   }
 
   /**
@@ -101,7 +101,7 @@ export class Branch {
     const driverConnection = this.#held!;
     try {
       await writeCommitDecision(this.connection, driverConnection, transactionId);
-      crashPoint('before-last-resource-commit');
+      if (crashTesting) crashPoint('before-last-resource-commit');
       await this.connection.executeOn(driverConnection, 'COMMIT', []);
     } catch (error) {
       this.#fail(error);
@@ -123,7 +123,7 @@ export class Branch {
     }
     this.#release();
     this.#state = 'committed';
-    crashPoint('after-last-resource-commit');
+    if (crashTesting) crashPoint('after-last-resource-commit');
     return 'committed';
   }
 
@@ -144,7 +144,7 @@ export class Branch {
     }
     this.connection.release(driverConnection);
     this.#state = 'committed';
-    crashPoint(`after-commit:${this.index}`);
+    if (crashTesting) crashPoint(`after-commit:${this.index}`);
     return result;
   }
 

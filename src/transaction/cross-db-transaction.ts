@@ -5,7 +5,7 @@ import { ConfigError, CrossDbTransactionError, HeuristicOutcomeError } from '../
 import { Branch } from './branch.js';
 import { TransactionCoordinator, type ActiveTransaction } from './coordinator.js';
 import type { CoordinatorLog, ParticipantRecord } from './coordinator-log.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint, crashTesting } from './crash-points.js';
 import { branchXid, newTransactionId, resolveNodeId } from './gid.js';
 import { Transaction } from '../connection/session/local-transaction.js';
 import { configureCrossDb, crossDbDefaults, toLog, type Defaults } from './cross-db-defaults.js';
@@ -211,12 +211,12 @@ export class CrossDbTransaction {
     const twoPhase = started.filter((b) => !b.isLastResource);
     const lastResource = started.find((b) => b.isLastResource);
     this.#state = 'preparing';
-    crashPoint('before-prepare');
+    if (crashTesting) crashPoint('before-prepare');
     const votes = await Promise.allSettled(twoPhase.map((b) => b.prepare()));
     const refused = votes.find((v): v is PromiseRejectedResult => v.status === 'rejected');
     if (refused) throw new CrossDbTransactionError(this.id, 'a branch could not prepare; every branch was rolled back', this.participants, refused.reason);
     coordinator.events.emit('prepared', { id: this.id, participants: twoPhase.map((b) => b.connection.name) });
-    crashPoint('after-prepares');
+    if (crashTesting) crashPoint('after-prepares');
 
     if (Date.now() - this.#startedAt.getTime() > this.#timeoutMs) throw new CrossDbTransactionError(this.id, `did not reach its commit decision within ${this.#timeoutMs} ms; rolled back`, this.participants);
     const participants = started.map((b) => b.record);
@@ -238,7 +238,7 @@ export class CrossDbTransaction {
       if (decision === 'aborted') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the commit decision; every branch was rolled back', this.participants);
       this.#state = 'committing';
     }
-    crashPoint('after-decision');
+    if (crashTesting) crashPoint('after-decision');
 
     const results = await Promise.allSettled(twoPhase.map((b) => this.#commitWithRetry(b)));
     results.forEach((result, i) => {
@@ -248,7 +248,7 @@ export class CrossDbTransaction {
       else process.emitWarning(`polyrecord: transaction ${this.id} is committed but its branch on "${pending.connection}" could not finish; recover() will`, 'PolyrecordWarning');
     });
     if (results.every((r) => r.status === 'fulfilled') && this.#chosenLastResource === undefined) {
-      crashPoint('before-complete');
+      if (crashTesting) crashPoint('before-complete');
       // Bookkeeping only (the decision already stands): off the caller's path. If it is lost, recover() marks it.
       this.#log.complete(this.id).catch(() => undefined);
     }

@@ -1,3 +1,4 @@
+import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
 import type { Connection } from '../connection/connection.js';
 import type { DriverConnection } from '../connection/dialects/dialect.js';
 import type { TxState } from './coordinator-log.js';
@@ -10,7 +11,11 @@ const ensured = new WeakSet<Connection>();
 
 /** Creates the decision table in the last resource's database (idempotent). */
 async function createDecisionTable(connection: Connection): Promise<void> {
-  await connection.execute(`create table if not exists ${DECISION_TABLE} (id varchar(64) primary key, state varchar(16) not null, created_at varchar(32) not null)`, []);
+  await ensureBookkeepingTable(connection, DECISION_TABLE, (t) => {
+    t.string('id', 64).primary();
+    t.string('state', 16).notNullable();
+    t.string('created_at', 32).notNullable();
+  });
   ensured.add(connection);
 }
 
@@ -19,11 +24,10 @@ export async function ensureDecisionTable(connection: Connection): Promise<void>
   if (!ensured.has(connection)) await createDecisionTable(connection);
 }
 
-/** The INSERT of a decision row, in the connection's own SQL (placeholders, and ignoring a standing row when asked). */
-function insertDecision(connection: Connection, transactionId: string, state: TxState, ignoreStanding: boolean): { sql: string; bindings: readonly unknown[] } {
+/** The INSERT of a decision row (ignoring a standing row when asked). */
+function insertDecision(connection: Connection, transactionId: string, state: TxState, ignoreStanding: boolean) {
   const insert = connection.knex(DECISION_TABLE).insert({ id: transactionId, state, created_at: new Date().toISOString() });
-  const { sql, bindings } = (ignoreStanding ? insert.onConflict('id').ignore() : insert).toSQL().toNative();
-  return { sql, bindings };
+  return ignoreStanding ? insert.onConflict('id').ignore() : insert;
 }
 
 /**
@@ -32,8 +36,7 @@ function insertDecision(connection: Connection, transactionId: string, state: Tx
  * an abort first.
  */
 export async function writeCommitDecision(connection: Connection, driverConnection: DriverConnection, transactionId: string): Promise<void> {
-  const { sql, bindings } = insertDecision(connection, transactionId, 'committed', false);
-  await connection.executeOn(driverConnection, sql, bindings);
+  await connection.runBuilder(insertDecision(connection, transactionId, 'committed', false), undefined, driverConnection);
 }
 
 /**
@@ -46,9 +49,7 @@ export async function writeCommitDecision(connection: Connection, driverConnecti
 export async function refereeDecision(connection: Connection, transactionId: string): Promise<TxState> {
   // Not the cached check: the referee must work even if the table went away since.
   await createDecisionTable(connection);
-  const { sql, bindings } = insertDecision(connection, transactionId, 'aborted', true);
-  await connection.execute(sql, bindings);
-  const select = connection.knex(DECISION_TABLE).select('state').where({ id: transactionId }).toSQL().toNative();
-  const { rows } = await connection.execute(select.sql, select.bindings);
+  await connection.runBuilder(insertDecision(connection, transactionId, 'aborted', true));
+  const { rows } = await connection.runBuilder(connection.knex(DECISION_TABLE).select('state').where({ id: transactionId }));
   return rows[0]!.state as TxState;
 }

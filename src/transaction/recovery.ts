@@ -2,7 +2,7 @@ import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
 import type { PreparedBranch } from '../connection/dialects/dialect.js';
 import { TransactionCoordinator } from './coordinator.js';
-import { crashPoint } from './crash-points.js';
+import { crashPoint, crashTesting } from './crash-points.js';
 import type { CoordinatorLog, TxState } from './coordinator-log.js';
 import { crossDbDefaults, toLog } from './cross-db-defaults.js';
 import { parseXid, resolveNodeId, transactionTime } from './gid.js';
@@ -80,7 +80,7 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
           decisions.set(parsed.transactionId, decision);
         }
         const state = await decision;
-        crashPoint('recovery-after-decision');
+        if (crashTesting) crashPoint('recovery-after-decision');
         if (state === 'aborted') {
           await finishBranch(connection, branch, 'rollback');
           result.rolledBack.push(entry);
@@ -88,7 +88,7 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
           await finishBranch(connection, branch, 'commit');
           result.committed.push(entry);
         }
-        crashPoint('recovery-after-branch');
+        if (crashTesting) crashPoint('recovery-after-branch');
       } catch (error) {
         stillInDoubt.add(parsed.transactionId);
         result.unknown.push({ ...entry, reason: error instanceof Error ? error.message : String(error) });

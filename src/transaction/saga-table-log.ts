@@ -1,4 +1,4 @@
-import type { Knex } from 'knex';
+import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
@@ -60,8 +60,7 @@ export class TableSagaLog implements SagaLog {
   async create(record: SagaRunRecord): Promise<void> {
     const connection = await this.#connection();
     const { datetime } = connection.dialect.codec;
-    await run(
-      connection,
+    await connection.runBuilder(
       connection.knex(this.table).insert({
         run_id: record.runId,
         saga_name: record.sagaName,
@@ -88,7 +87,7 @@ export class TableSagaLog implements SagaLog {
     };
     if (update.error !== undefined) values.error = errorText(update.error);
     const builder = connection.knex(this.table).update(values).where({ run_id: runId, owner_host: owner.host, owner_pid: owner.pid });
-    return (await run(connection, builder)).affected === 1;
+    return (await connection.runBuilder(builder)).affected === 1;
   }
 
   async claim(runId: string, expected: { status: SagaRunStatus; owner: SagaOwner }, next: { status: SagaRunStatus; owner: SagaOwner }): Promise<boolean> {
@@ -97,18 +96,18 @@ export class TableSagaLog implements SagaLog {
       .knex(this.table)
       .update({ status: next.status, owner_host: next.owner.host, owner_pid: next.owner.pid, updated_at: connection.dialect.codec.datetime(new Date()) })
       .where({ run_id: runId, status: expected.status, owner_host: expected.owner.host, owner_pid: expected.owner.pid });
-    return (await run(connection, builder)).affected === 1;
+    return (await connection.runBuilder(builder)).affected === 1;
   }
 
   async unfinished(sagaName: string): Promise<SagaRunRecord[]> {
     const connection = await this.#connection();
     const builder = connection.knex(this.table).select('*').where('saga_name', sagaName).whereIn('status', UNFINISHED as SagaRunStatus[]).orderBy([{ column: 'created_at' }, { column: 'run_id' }]);
-    return (await run(connection, builder)).rows.map((row) => this.#decode(row));
+    return (await connection.runBuilder(builder)).rows.map((row) => this.#decode(row));
   }
 
   async get(runId: string): Promise<SagaRunRecord | undefined> {
     const connection = await this.#connection();
-    const row = (await run(connection, connection.knex(this.table).select('*').where('run_id', runId))).rows[0];
+    const row = (await connection.runBuilder(connection.knex(this.table).select('*').where('run_id', runId))).rows[0];
     return row ? this.#decode(row) : undefined;
   }
 
@@ -154,12 +153,6 @@ function errorText(error: string | null): string | null {
   return error === null || error.length <= MAX_ERROR_TEXT ? error : `${error.slice(0, MAX_ERROR_TEXT)}…`;
 }
 
-/** Runs a knex-built statement as one autocommitted statement on the connection. */
-function run(connection: Connection, builder: Knex.QueryBuilder) {
-  const native = builder.toSQL().toNative();
-  return connection.execute(native.sql, native.bindings);
-}
-
 // Tables known to exist, per connection object (a reconfigured connection checks again).
 const ensured = new WeakMap<Connection, Map<string, Promise<void>>>();
 
@@ -175,26 +168,19 @@ function ensureTableOn(connection: Connection, table: string): Promise<void> {
   return pending;
 }
 
-async function createTable(connection: Connection, table: string): Promise<void> {
-  const knex = connection.knex;
-  if (await knex.schema.hasTable(table)) return;
-  try {
-    await knex.schema.createTable(table, (t) => {
-      t.string('run_id', 64).primary();
-      t.string('saga_name', 191).notNullable();
-      t.string('status', 16).notNullable();
-      t.text('input', 'longtext').notNullable();
-      t.text('results', 'longtext').notNullable();
-      t.string('current_step', 191).nullable();
-      t.text('error').nullable();
-      t.string('owner_host', 255).notNullable();
-      t.integer('owner_pid').notNullable();
-      t.datetime('created_at', { precision: 3 }).notNullable();
-      t.datetime('updated_at', { precision: 3 }).notNullable();
-      t.index(['saga_name', 'status'], `${table.slice(0, 50)}_saga_status`);
-    });
-  } catch (error) {
-    // Another process created it first.
-    if (!(await knex.schema.hasTable(table))) throw connection.toQueryError(error, undefined);
-  }
+function createTable(connection: Connection, table: string): Promise<void> {
+  return ensureBookkeepingTable(connection, table, (t) => {
+    t.string('run_id', 64).primary();
+    t.string('saga_name', 191).notNullable();
+    t.string('status', 16).notNullable();
+    t.text('input', 'longtext').notNullable();
+    t.text('results', 'longtext').notNullable();
+    t.string('current_step', 191).nullable();
+    t.text('error').nullable();
+    t.string('owner_host', 255).notNullable();
+    t.integer('owner_pid').notNullable();
+    t.datetime('created_at', { precision: 3 }).notNullable();
+    t.datetime('updated_at', { precision: 3 }).notNullable();
+    t.index(['saga_name', 'status'], `${table.slice(0, 50)}_saga_status`);
+  });
 }

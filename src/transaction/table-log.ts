@@ -1,3 +1,4 @@
+import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
@@ -68,21 +69,15 @@ export class TableLog implements CoordinatorLog {
     return this.#ready;
   }
 
-  async #create(): Promise<void> {
-    const knex = this.#manager.get(this.connection).knex;
-    if (await knex.schema.hasTable(TX_LOG_TABLE)) return;
-    await knex.schema
-      .createTable(TX_LOG_TABLE, (t) => {
-        t.string('id', 64).primary();
-        t.string('state', 16).notNullable();
-        t.text('participants').notNullable();
-        t.datetime('created_at', { precision: 3 }).notNullable();
-        t.datetime('updated_at', { precision: 3 }).notNullable();
-        t.index(['state'], 'polyrecord_tx_log_state');
-      })
-      .catch(async (error: unknown) => {
-        if (!(await knex.schema.hasTable(TX_LOG_TABLE))) throw error;
-      });
+  #create(): Promise<void> {
+    return ensureBookkeepingTable(this.#manager.get(this.connection), TX_LOG_TABLE, (t) => {
+      t.string('id', 64).primary();
+      t.string('state', 16).notNullable();
+      t.text('participants').notNullable();
+      t.datetime('created_at', { precision: 3 }).notNullable();
+      t.datetime('updated_at', { precision: 3 }).notNullable();
+      t.index(['state'], 'polyrecord_tx_log_state');
+    });
   }
 
   async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
@@ -94,7 +89,7 @@ export class TableLog implements CoordinatorLog {
     const connection = this.#manager.get(this.connection);
     if (batch.length > 1) {
       try {
-        await connection.knex(TX_LOG_TABLE).insert(batch.map((d) => decisionRow(connection, d)));
+        await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(batch.map((d) => decisionRow(connection, d))));
         return batch.map((d) => ({ id: d.id, state: d.state, participants: d.participants, createdAt: d.at, updatedAt: d.at }));
       } catch {
         // A decision of the group met one already standing (or the write failed, its fate unknown): the
@@ -108,7 +103,7 @@ export class TableLog implements CoordinatorLog {
 
   async #insertDecision(connection: Connection, decision: Decision): Promise<TxRecord> {
     try {
-      await connection.knex(TX_LOG_TABLE).insert(decisionRow(connection, decision));
+      await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(decisionRow(connection, decision)));
     } catch (error) {
       // A duplicate key means another decision landed first: that one stands.
       const existing = await this.get(decision.id);
@@ -124,24 +119,23 @@ export class TableLog implements CoordinatorLog {
 
   async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
-    await connection
-      .knex(TX_LOG_TABLE)
-      .whereIn('id', ids)
-      .where({ state: 'committing' })
-      .update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    const committed = connection.knex(TX_LOG_TABLE).whereIn('id', ids).where({ state: 'committing' }).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    await connection.runBuilder(committed);
     return ids.map(() => undefined);
   }
 
   async get(id: string): Promise<TxRecord | undefined> {
     await this.ensure();
-    const row = (await this.#manager.get(this.connection).knex(TX_LOG_TABLE).where({ id }).first()) as Row | undefined;
+    const connection = this.#manager.get(this.connection);
+    const row = (await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ id }).first())).rows[0] as unknown as Row | undefined;
     return row && toRecord(row);
   }
 
   async pending(): Promise<TxRecord[]> {
     await this.ensure();
-    const rows = (await this.#manager.get(this.connection).knex(TX_LOG_TABLE).where({ state: 'committing' })) as Row[];
-    return rows.map(toRecord);
+    const connection = this.#manager.get(this.connection);
+    const { rows } = await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ state: 'committing' }));
+    return (rows as unknown as Row[]).map(toRecord);
   }
 }
 

@@ -186,6 +186,13 @@ export interface DialectAdapter {
   /** Whether `UPDATE … RETURNING` exists (lets a claim be one statement). */
   readonly supportsUpdateReturning: boolean;
   /**
+   * One statement that sets `set` on the rows of `table` whose `id` the SELECT `pick` (row
+   * lock included) returns, and returns their `columns`: a queue claim in one round trip.
+   * Undefined where the server cannot (MariaDB refuses a locking LIMIT subquery, 1235, and
+   * has no UPDATE … RETURNING): the caller picks, updates and reads back in one transaction.
+   */
+  updatePickedReturning(table: string, set: string, pick: string, columns: string): string | undefined;
+  /**
    * Reads a table's columns (bindings: schema or null for the current one, table) as rows
    * of `name`, `type` and `digits` (fractional-second digits of date-time columns, else
    * null); undefined where every date-time keeps milliseconds (SQLite stores text).
@@ -199,6 +206,8 @@ export interface DialectAdapter {
   readonly replication: ReplicationSupport | undefined;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
   analyzeStatement(table: string): string;
+  /** Returns a row when the table named by its one binding exists in the current database (schema, on PostgreSQL). */
+  readonly tableExistsSql: string;
   /** Statement that opens a transaction. */
   readonly beginStatement: string;
   /** Statement that probes liveness in `health()`. */

@@ -11,5 +11,10 @@ export const dialects: { readonly [D in DriverName]: DialectAdapter } = {
   mysql: mysqlDialect,
 };
 
+/** One fresh `make()` per registered driver: per-dialect state (compiled statements, say) that a new adapter needs no edit for. */
+export function perDriver<T>(make: () => T): { [D in DriverName]: T } {
+  return Object.fromEntries(Object.keys(dialects).map((driver) => [driver, make()])) as { [D in DriverName]: T };
+}
+
 
 export type { DialectAdapter, DriverConnection, ExecResult, ExecOptions, ValueCodec, ConnectionLender } from './dialect.js';

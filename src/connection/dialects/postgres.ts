@@ -103,9 +103,12 @@ export const postgresDialect: DialectAdapter = {
   statementCancel: { cancelRunning: cancelBackend },
   upsertInsertedFlag: '(xmax = 0)',
   supportsUpdateReturning: true,
+  // `= any(array(...))` makes the UPDATE fetch the picked rows by primary key instead of scanning the table.
+  updatePickedReturning: (table, set, pick, columns) => `update ${table} set ${set} where id = any(array(${pick})) returning ${columns}`,
   columnDigitsSql:
     "select column_name as name, data_type as type, case when data_type like 'timestamp%' then datetime_precision end as digits from information_schema.columns where table_schema = coalesce($1, current_schema()) and table_name = $2",
   analyzeStatement: (table) => `ANALYZE ${table}`,
+  tableExistsSql: 'select 1 from information_schema.tables where table_schema = current_schema() and table_name = $1',
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',
   codec: {

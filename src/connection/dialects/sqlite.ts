@@ -206,8 +206,11 @@ export const sqliteDialect: DialectAdapter = {
   statementCancel: undefined,
   upsertInsertedFlag: undefined,
   supportsUpdateReturning: true,
+  // Rows cannot be locked, so a claim runs in one transaction, whose BEGIN IMMEDIATE takes the write lock first.
+  updatePickedReturning: () => undefined,
   columnDigitsSql: undefined,
   analyzeStatement: (table) => `ANALYZE ${table}`,
+  tableExistsSql: "select 1 from sqlite_master where type = 'table' and name = ?",
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
   codec: {

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Connection } from '../connection.js';
 import type { DriverConnection, ExecOptions, ExecResult } from '../dialects/dialect.js';
+import { nativeStatement, type StatementBuilder } from '../builder-statement.js';
 import { encodeRawBinding } from '../column-codecs.js';
 import { currentFrame, runInFrame, scopedTransaction } from '../../context/scope.js';
 import { TransactionError } from '../../errors.js';
@@ -115,12 +116,17 @@ export class Transaction {
     return this.connection.executeOn(connection, sql, bindings, options);
   }
 
+  /** @internal A knex builder run as one statement inside the transaction ({@link Connection.runBuilder} for a held session). */
+  async runBuilder(builder: StatementBuilder, options: ExecOptions = RAW): Promise<ExecResult> {
+    const { sql, bindings } = nativeStatement(builder);
+    return this.execute(sql, bindings, options);
+  }
+
   /** Raw SQL with `?` placeholders, inside the transaction. Resolves with the rows. */
   async query<Row = Record<string, unknown>>(sql: string, bindings: readonly unknown[] = []): Promise<Row[]> {
     const codec = this.connection.dialect.codec;
     const encoded = bindings.map((value) => encodeRawBinding(value, codec));
-    const native = this.connection.knex.raw(sql, encoded as Knex.RawBinding[]).toSQL().toNative();
-    return (await this.execute(native.sql, native.bindings, RAW)).rows as Row[];
+    return (await this.runBuilder(this.connection.knex.raw(sql, encoded as Knex.RawBinding[]))).rows as Row[];
   }
 
   /** A knex query builder for `table` bound to the transaction's connection. */
