@@ -174,8 +174,6 @@ export interface DialectAdapter {
   readonly singleSession: boolean;
   /** Whether a generated key comes back through `RETURNING` (else `ExecResult.insertId`). */
   readonly insertReturning: boolean;
-  /** Whether `SELECT … FOR UPDATE SKIP LOCKED` exists (lets several outbox relays claim disjoint rows). */
-  readonly supportsSkipLocked: boolean;
   /**
    * An expression an upsert can return that is true for the rows it inserted and false
    * for those it updated (PostgreSQL `xmax = 0`: a row updated by `ON CONFLICT DO UPDATE`

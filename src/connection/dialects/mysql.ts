@@ -119,7 +119,6 @@ export const mysqlDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: false,
-  supportsSkipLocked: true,
   twoPhase: mysqlXa,
   replication: mysqlReplication,
   statementCancel: { cancelRunning: killQuery },

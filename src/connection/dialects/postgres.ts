@@ -97,7 +97,6 @@ export const postgresDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: true,
-  supportsSkipLocked: true,
   twoPhase: postgresTwoPhase,
   replication: postgresReplication,
   statementCancel: { cancelRunning: cancelBackend },

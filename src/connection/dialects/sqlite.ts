@@ -199,7 +199,6 @@ export const sqliteDialect: DialectAdapter = {
   singleSession: true,
   insertReturning: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
-  supportsSkipLocked: false,
   twoPhase: undefined,
   replication: undefined,
   // Statements run synchronously in this process: nothing can interrupt one from outside.
