@@ -77,7 +77,7 @@ export class ReplicaRouter {
     let behind = false;
     for (const replica of await this.#candidates(passedOver)) {
       try {
-        if (!(await replica.hasApplied(targets))) {
+        if (!replica.hasApplied(targets)) {
           behind = true;
           continue;
         }

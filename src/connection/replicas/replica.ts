@@ -61,13 +61,19 @@ export class Replica {
     return result;
   }
 
-  /** Whether it has applied every position in `targets` (asks the replica only when its cached position does not say so). */
-  async hasApplied(targets: readonly string[]): Promise<boolean> {
+  /**
+   * Whether it has applied every position in `targets`, as far as its cached position says. When
+   * the cache says no, the read goes to the primary at once rather than wait one more round trip,
+   * and the replica is asked again in the background, so the next read sees what it has applied.
+   */
+  hasApplied(targets: readonly string[]): boolean {
     const replication = this.#replication;
     if (replication === undefined || targets.length === 0) return true;
-    const covered = (applied: string | undefined) => applied !== undefined && targets.every((target) => replication.reached(applied, target));
-    if (covered(this.#applied)) return true;
-    return covered(await (this.#appliedQuery ??= this.#readApplied(replication)));
+    const applied = this.#applied;
+    if (applied !== undefined && targets.every((target) => replication.reached(applied, target))) return true;
+    // A failure to answer is the replica's breaker's business; the read has gone elsewhere already.
+    this.#appliedQuery ??= this.#readApplied(replication).catch(() => undefined);
+    return false;
   }
 
   async #readApplied(replication: ReplicationSupport): Promise<string | undefined> {
