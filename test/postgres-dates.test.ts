@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { parseTimestamptz, parseUtcTimestamp } from '../src/connection/dialects/postgres-dates.js';
+import { parseTimestamptz, parseUtcTimestamp } from '../src/connection/dialects/postgres/dates.js';
 
 const pgReader = pg.types.getTypeParser(1184, 'text') as (text: string) => Date | number | null;
 const same = (value: Date | number | null) => (value instanceof Date ? `date:${value.getTime()}` : `other:${String(value)}`);

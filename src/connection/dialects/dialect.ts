@@ -149,6 +149,12 @@ export interface PoolStats {
  */
 export interface DialectAdapter {
   readonly driver: DriverName;
+  /** Other names accepted for this driver in `driver` and as URL schemes (e.g. `postgres`). */
+  readonly aliases: readonly string[];
+  /** The database's name in messages (`PostgreSQL`). */
+  readonly displayName: string;
+  /** A URL of this driver names a file (`sqlite:./app.db`), not a server (`scheme://user@host/db`). */
+  readonly fileUrls: boolean;
   /** Largest number of bind parameters in one statement. */
   readonly maxBindings: number;
   /** How a long `whereIn` list is bound as one value. */

@@ -1,8 +1,8 @@
 import type { DriverName } from '../config.js';
 import type { DialectAdapter } from './dialect.js';
-import { mysqlDialect } from './mysql.js';
-import { postgresDialect } from './postgres.js';
-import { sqliteDialect } from './sqlite.js';
+import { mysqlDialect } from './mysql/adapter.js';
+import { postgresDialect } from './postgres/adapter.js';
+import { sqliteDialect } from './sqlite/adapter.js';
 
 /** One adapter per canonical driver name; a new driver does not compile until it is mapped here. */
 export const dialects: { readonly [D in DriverName]: DialectAdapter } = {

@@ -1,5 +1,5 @@
-import type { DriverFailure, DriverFailureKind } from '../../errors.js';
-import { driverErrorCode, isNetworkFailure } from './dialect.js';
+import type { DriverFailure, DriverFailureKind } from '../../../errors.js';
+import { driverErrorCode, isNetworkFailure } from '../dialect.js';
 
 /** What mysql2's errors carry: the server's errno and message, and whether the session is unusable. */
 interface MysqlErrorFields {

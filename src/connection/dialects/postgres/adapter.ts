@@ -1,12 +1,12 @@
 import createKnex, { type Knex } from 'knex';
 import pg from 'pg';
-import { postgresReplication } from './postgres-replication.js';
-import type { ConnectionSettings } from '../config.js';
-import { postgresTwoPhase } from './postgres-two-phase.js';
-import { parseTimestamptz, parseUtcTimestamp } from './postgres-dates.js';
-import { closePreparedStatement } from './postgres-statements.js';
-import { classifyPostgresError } from './postgres-errors.js';
-import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
+import { postgresReplication } from './replication.js';
+import type { ConnectionSettings } from '../../config.js';
+import { postgresTwoPhase } from './two-phase.js';
+import { parseTimestamptz, parseUtcTimestamp } from './dates.js';
+import { closePreparedStatement } from './statements.js';
+import { classifyPostgresError } from './errors.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from '../dialect.js';
 
 const OID_DATE = 1082;
 const OID_TIMESTAMP = 1114;
@@ -80,6 +80,9 @@ async function endClient(connection: DriverConnection): Promise<void> {
 /** PostgreSQL through pg, pooled by knex. Repeating statements are server-side prepared per session, in a bounded cache. */
 export const postgresDialect: DialectAdapter = {
   driver: 'postgresql',
+  aliases: ['postgres'],
+  displayName: 'PostgreSQL',
+  fileUrls: false,
   maxBindings: 65_535,
   // One array parameter; PostgreSQL infers its element type from the column.
   boundList: {

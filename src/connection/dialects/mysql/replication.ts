@@ -1,4 +1,4 @@
-import type { ReplicationSupport } from './replication.js';
+import type { ReplicationSupport } from '../replication.js';
 
 /** One GTID `domain-server-sequence`; a position lists the last one applied per replication domain. */
 const GTID = /^\d+-\d+-\d+$/;

@@ -1,4 +1,4 @@
-import { assertXid, unreported, type DriverConnection, type PreparedBranch, type ReplyCounts, type ReportStatement, type TwoPhaseSupport, type Xid } from './dialect.js';
+import { assertXid, unreported, type DriverConnection, type PreparedBranch, type ReplyCounts, type ReportStatement, type TwoPhaseSupport, type Xid } from '../dialect.js';
 
 type Callback = (error: (Error & { errno?: number }) | null, result?: unknown) => void;
 interface XaConnection {

@@ -1,5 +1,5 @@
-import type { DriverFailure, DriverFailureKind } from '../../errors.js';
-import { driverErrorCode } from './dialect.js';
+import type { DriverFailure, DriverFailureKind } from '../../../errors.js';
+import { driverErrorCode } from '../dialect.js';
 
 // better-sqlite3 reports SQLite's extended result codes by name.
 const BY_CODE: Record<string, DriverFailureKind> = {

@@ -1,5 +1,5 @@
-import type { DriverFailure, DriverFailureKind } from '../../errors.js';
-import { driverErrorCode, isNetworkFailure } from './dialect.js';
+import type { DriverFailure, DriverFailureKind } from '../../../errors.js';
+import { driverErrorCode, isNetworkFailure } from '../dialect.js';
 
 /** What pg's errors carry besides the SQLSTATE (from the server's ErrorResponse fields). */
 interface PgErrorFields {

@@ -1,10 +1,10 @@
 import createKnex, { type Knex } from 'knex';
 import mysql from 'mysql2/promise';
-import { mysqlReplication } from './mysql-replication.js';
-import type { ConnectionSettings } from '../config.js';
-import { mysqlXa } from './mysql-xa.js';
-import { classifyMysqlError } from './mysql-errors.js';
-import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from './dialect.js';
+import { mysqlReplication } from './replication.js';
+import type { ConnectionSettings } from '../../config.js';
+import { mysqlXa } from './xa.js';
+import { classifyMysqlError } from './errors.js';
+import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from '../dialect.js';
 
 type Callback = (error: Error | null, result?: unknown) => void;
 interface MysqlConnection {
@@ -97,6 +97,9 @@ async function destroySession(connection: DriverConnection): Promise<void> {
 /** MySQL and MariaDB through mysql2, pooled by knex. Compiled statements use the binary protocol with mysql2's statement cache. */
 export const mysqlDialect: DialectAdapter = {
   driver: 'mysql',
+  aliases: ['mariadb'],
+  displayName: 'MySQL/MariaDB',
+  fileUrls: false,
   maxBindings: 65_535,
   // mysql2 writes an array bound to one `?` as an escaped literal list (text protocol). A JSON_TABLE
   // subquery would keep the statement preparable, but MariaDB runs it once per row in UPDATE and

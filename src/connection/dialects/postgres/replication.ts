@@ -1,4 +1,4 @@
-import type { ReplicationSupport } from './replication.js';
+import type { ReplicationSupport } from '../replication.js';
 
 const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
 

@@ -3,11 +3,11 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import createKnex, { type Knex } from 'knex';
-import type { ConnectionSettings } from '../config.js';
-import { ConfigError, PolyrecordError, TransactionError } from '../../errors.js';
-import { CancelScope } from './statement-cancel.js';
-import { classifySqliteError } from './sqlite-errors.js';
-import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from './dialect.js';
+import type { ConnectionSettings } from '../../config.js';
+import { ConfigError, PolyrecordError, TransactionError } from '../../../errors.js';
+import { CancelScope } from '../statement-cancel.js';
+import { classifySqliteError } from './errors.js';
+import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from '../dialect.js';
 
 type Statement = Database.Statement<unknown[], Record<string, unknown>>;
 
@@ -178,6 +178,9 @@ function jsonArrayText(values: readonly unknown[]): string {
 /** SQLite through better-sqlite3: synchronous, in-process, one gated connection. */
 export const sqliteDialect: DialectAdapter = {
   driver: 'sqlite',
+  aliases: ['sqlite3'],
+  displayName: 'SQLite',
+  fileUrls: true,
   // SQLITE_MAX_VARIABLE_NUMBER defaults to 32766 since SQLite 3.32.
   maxBindings: 32_766,
   // json_each's values carry JSON's types; column affinity converts them as it would a literal.

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { DriverConnection, PreparedStatement } from './dialect.js';
+import type { DriverConnection, PreparedStatement } from '../dialect.js';
 
 /** The parts of pg's client that track named statements (pg keeps them per client, on its protocol connection). */
 interface ProtocolConnection {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
-import { PolyrecordError } from '../../errors.js';
-import { assertXid, driverErrorCode, unreported, type DriverConnection, type PreparedBranch, type ReplyCounts, type ReportStatement, type TwoPhaseSupport, type Xid } from './dialect.js';
+import { PolyrecordError } from '../../../errors.js';
+import { assertXid, driverErrorCode, unreported, type DriverConnection, type PreparedBranch, type ReplyCounts, type ReportStatement, type TwoPhaseSupport, type Xid } from '../dialect.js';
 
 const gid = (xid: Xid) => {
   assertXid(xid);
