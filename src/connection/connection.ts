@@ -211,8 +211,9 @@ export class Connection {
    * connection's `lostSessionRetries` (see `ExecOptions.idempotent`).
    */
   #executeHere(sql: string, bindings: readonly unknown[], options: ExecOptions, retries?: number): ExecResult | Promise<ExecResult> {
-    this.#breaker?.admit();
+    // Opened first: a closed connection's error must not take a half-open breaker's one probe.
     const { lender } = this.#open();
+    this.#breaker?.admit();
     let connection: DriverConnection | undefined;
     try {
       connection = lender.tryAcquire();
@@ -303,8 +304,16 @@ export class Connection {
    * and refuses an answer of more rows than allowed.
    */
   #guarded(connection: DriverConnection, sql: string, bindings: readonly unknown[], options: ExecOptions, inTransaction: boolean): ExecResult | Promise<ExecResult> {
-    const result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
     const breaker = this.#breaker;
+    let result: ExecResult | Promise<ExecResult>;
+    try {
+      result = this.#queries.listenerCount('query') === 0 ? this.#plan(connection, sql, bindings, options) : this.#runReported(connection, sql, bindings, options, inTransaction);
+    } catch (error) {
+      // Refused before it was sent (a binding the driver rejects): the database was not the problem.
+      if (error instanceof ConnectionLostError) breaker?.failed();
+      else breaker?.succeeded();
+      throw error;
+    }
     if (!(result instanceof Promise)) return this.#capped(result);
     return result.then(
       (answer) => {
