@@ -1,7 +1,6 @@
 import { inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_BREAKER, type BreakerSettings } from './breaker.js';
-import { dialects } from './dialects/index.js';
 
 /** The canonical driver names. */
 export type DriverName = 'sqlite' | 'postgresql' | 'mysql';
@@ -151,12 +150,37 @@ export const DEFAULT_PREPARE_THRESHOLD = 5;
 /** mysql2 allocates its statement cache up front, and no server keeps this many plans per session usefully. */
 const MAX_STATEMENT_CACHE_SIZE = 65_535;
 
-/** Every name a driver is known by (in `driver`, and as a URL scheme) → its canonical name, from the adapters. */
-const DRIVER_SPELLINGS: Readonly<Record<string, DriverName>> = Object.fromEntries(Object.values(dialects).flatMap((dialect) => [dialect.driver, ...dialect.aliases].map((spelling) => [spelling, dialect.driver])));
+/**
+ * What config validation needs to know of each driver; the dialect adapters answer it (the
+ * manager passes its registry), so a new dialect needs no edit here beyond its name in
+ * {@link DriverName}.
+ */
+export interface DriverFacts {
+  readonly driver: DriverName;
+  /** Other names accepted in `driver` and as URL schemes. */
+  readonly aliases: readonly string[];
+  readonly displayName: string;
+  /** A URL names a file, not a server. */
+  readonly fileUrls: boolean;
+  readonly defaultPool: Required<PoolConfig>;
+  /** Present where the database has read replicas. */
+  readonly replication: unknown;
+}
+
+/** One {@link DriverFacts} per canonical driver name. */
+export type DriverRegistry = { readonly [D in DriverName]: DriverFacts };
+
+/** Every name a driver is known by (in `driver`, and as a URL scheme) → its canonical name. */
+function spellingsOf(drivers: DriverRegistry): Readonly<Record<string, DriverName>> {
+  return Object.fromEntries(Object.values(drivers).flatMap((facts) => [facts.driver, ...facts.aliases].map((spelling) => [spelling, facts.driver])));
+}
+
 /** The drivers as an error message lists them: `sqlite (sqlite3), postgresql (postgres), …`. */
-const DRIVER_LIST = Object.values(dialects)
-  .map((dialect) => (dialect.aliases.length > 0 ? `${dialect.driver} (${dialect.aliases.join(', ')})` : dialect.driver))
-  .join(', ');
+function driverList(drivers: DriverRegistry): string {
+  return Object.values(drivers)
+    .map((facts) => (facts.aliases.length > 0 ? `${facts.driver} (${facts.aliases.join(', ')})` : facts.driver))
+    .join(', ');
+}
 
 /** Options about the replicas as a whole: given on the primary, not on a replica. */
 const REPLICA_OPTIONS = ['pick', 'maxLagMs', 'lagCheckMs', 'stickyMs', 'replicaFallback'] as const;
@@ -291,19 +315,20 @@ export class ConnectionSettings {
 }
 
 /** Validates a user config and returns normalized settings, or throws a {@link ConfigError} naming the field. */
-export function parseConnectionConfig(name: string, input: ConnectionConfig): ConnectionSettings {
+export function parseConnectionConfig(name: string, input: ConnectionConfig, drivers: DriverRegistry): ConnectionSettings {
   if (input === null || typeof input !== 'object') {
     throw new ConfigError('config', 'must be an object', name);
   }
   for (const key of Object.keys(input)) {
     if (!KNOWN_FIELDS.has(key)) throw new ConfigError(key, `unknown option; known options are ${[...KNOWN_FIELDS].join(', ')}`, name);
   }
-  const fromUrl = input.url === undefined ? {} : parseUrl(name, input.url);
+  const spellings = spellingsOf(drivers);
+  const fromUrl = input.url === undefined ? {} : parseUrl(name, input.url, drivers, spellings);
   const driverInput = input.driver ?? fromUrl.driver;
-  if (driverInput === undefined) throw new ConfigError('driver', `is required (one of ${DRIVER_LIST}) unless a url is given`, name);
-  const driver = typeof driverInput === 'string' ? DRIVER_SPELLINGS[driverInput.toLowerCase()] : undefined;
-  if (!driver) throw new ConfigError('driver', `unknown driver ${describe(driverInput)}; use one of ${DRIVER_LIST}`, name);
-  if (fromUrl.driver && input.driver && DRIVER_SPELLINGS[input.driver] !== fromUrl.driver) {
+  if (driverInput === undefined) throw new ConfigError('driver', `is required (one of ${driverList(drivers)}) unless a url is given`, name);
+  const driver = typeof driverInput === 'string' ? spellings[driverInput.toLowerCase()] : undefined;
+  if (!driver) throw new ConfigError('driver', `unknown driver ${describe(driverInput)}; use one of ${driverList(drivers)}`, name);
+  if (fromUrl.driver && input.driver && spellings[input.driver] !== fromUrl.driver) {
     throw new ConfigError('url', `scheme says ${fromUrl.driver} but driver is ${input.driver}`, name);
   }
 
@@ -318,7 +343,7 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig): Co
   const username = optionalString(name, 'username', input.username ?? fromUrl.username);
   const password = optionalString(name, 'password', input.password ?? fromUrl.password);
 
-  const pool = { ...dialects[driver].defaultPool };
+  const pool = { ...drivers[driver].defaultPool };
   if (input.pool !== undefined) {
     if (input.pool === null || typeof input.pool !== 'object') throw new ConfigError('pool', 'must be an object { min, max }', name);
     if (input.pool.min !== undefined) pool.min = nonNegativeInt(name, 'pool.min', input.pool.min);
@@ -335,7 +360,7 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig): Co
   const lostSessionRetries = input.lostSessionRetries === undefined ? 1 : nonNegativeInt(name, 'lostSessionRetries', input.lostSessionRetries, 10);
   const breaker = breakerSettings(name, input.breaker);
   const limits = connectionLimits(name, input.limits, pool.max);
-  const replication = replicaSettings(name, input, driver);
+  const replication = replicaSettings(name, input, driver, drivers);
 
   return new ConnectionSettings(name, { driver, database, host, port, username, password, pool, queryTimeoutMs, connectTimeoutMs, healthTimeoutMs, statementCacheSize, prepareThreshold, lostSessionRetries, breaker, limits, replication });
 }
@@ -346,7 +371,7 @@ export function parseConnectionConfig(name: string, input: ConnectionConfig): Co
  * from the primary's too, unless the entry gives a URL), and it gets a breaker even when the
  * primary has none, so a replica that is down is skipped at once.
  */
-function replicaSettings(name: string, input: ConnectionConfig, driver: DriverName): ReplicaSettings | undefined {
+function replicaSettings(name: string, input: ConnectionConfig, driver: DriverName, drivers: DriverRegistry): ReplicaSettings | undefined {
   const given = input.replicas;
   if (given === undefined) {
     const stray = REPLICA_OPTIONS.find((option) => input[option] !== undefined);
@@ -354,7 +379,7 @@ function replicaSettings(name: string, input: ConnectionConfig, driver: DriverNa
     return undefined;
   }
   if (!Array.isArray(given) || given.length === 0) throw new ConfigError('replicas', 'must be a non-empty array of URLs or configs', name);
-  if (dialects[driver].replication === undefined) throw new ConfigError('replicas', `${dialects[driver].displayName} has no read replicas`, name);
+  if (drivers[driver].replication === undefined) throw new ConfigError('replicas', `${drivers[driver].displayName} has no read replicas`, name);
   const shared: Record<string, unknown> = { ...input, breaker: input.breaker ?? REPLICA_BREAKER };
   for (const option of [...REPLICA_OPTIONS, 'replicas']) delete shared[option];
   const replicas = given.map((entry: unknown, index) => {
@@ -364,7 +389,7 @@ function replicaSettings(name: string, input: ConnectionConfig, driver: DriverNa
     if ('replicas' in own || REPLICA_OPTIONS.some((option) => option in own)) throw new ConfigError(field, `a replica takes connection fields only; give ${REPLICA_OPTIONS.join(', ')} on the primary`, name);
     const base = { ...shared };
     if ('url' in own) for (const location of LOCATION_FIELDS) delete base[location];
-    const settings = parseConnectionConfig(`${name}/replica-${index + 1}`, { ...base, ...own } as ConnectionConfig);
+    const settings = parseConnectionConfig(`${name}/replica-${index + 1}`, { ...base, ...own } as ConnectionConfig, drivers);
     if (settings.driver !== driver) throw new ConfigError(field, `is a ${settings.driver} database but the primary is ${driver}`, name);
     return settings;
   });
@@ -418,12 +443,12 @@ interface UrlParts {
   password?: string;
 }
 
-function parseUrl(name: string, url: unknown): UrlParts {
+function parseUrl(name: string, url: unknown, drivers: DriverRegistry, spellings: Readonly<Record<string, DriverName>>): UrlParts {
   if (typeof url !== 'string') throw new ConfigError('url', 'must be a string', name);
   const scheme = /^([a-z0-9+]+):/i.exec(url)?.[1]?.toLowerCase();
-  const driver = scheme === undefined ? undefined : DRIVER_SPELLINGS[scheme];
+  const driver = scheme === undefined ? undefined : spellings[scheme];
   // The URL itself is never echoed back: it may contain the password.
-  if (!driver) throw new ConfigError('url', `scheme must be one of ${Object.keys(DRIVER_SPELLINGS).map((spelling) => `${spelling}:`).join(', ')}`, name);
+  if (!driver) throw new ConfigError('url', `scheme must be one of ${Object.keys(spellings).map((spelling) => `${spelling}:`).join(', ')}`, name);
   // A bad %-escape is a config error too (decodeURIComponent would throw a bare URIError).
   const decode = (text: string) => {
     try {
@@ -432,7 +457,7 @@ function parseUrl(name: string, url: unknown): UrlParts {
       throw new ConfigError('url', 'has an invalid percent-encoding (write "%" as "%25")', name);
     }
   };
-  if (dialects[driver].fileUrls) {
+  if (drivers[driver].fileUrls) {
     const path = url.slice(url.indexOf(':') + 1).replace(/^\/\//, '');
     return { driver, database: path === '' ? undefined : decode(path) };
   }

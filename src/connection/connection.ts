@@ -74,7 +74,7 @@ export class Connection {
   readonly #breaker: CircuitBreaker | undefined;
   readonly #gate: LimitGate | undefined;
   readonly #maxRows: number | undefined;
-  readonly #router: ReplicaRouter | undefined;
+  readonly #router: ReplicaRouter<Connection> | undefined;
   #health: HealthReport | undefined;
   #twoPhase: TwoPhaseSupport | undefined;
 
@@ -106,7 +106,7 @@ export class Connection {
   }
 
   /** @internal The replicas' router: read-your-writes positions for `writeToken()`. */
-  get replicaRouter(): ReplicaRouter | undefined {
+  get replicaRouter(): ReplicaRouter<Connection> | undefined {
     return this.#router;
   }
 

@@ -86,7 +86,7 @@ export class ConnectionManager {
     validateName(name);
     if (this.#connections.has(name)) throw new ConfigError('name', `a connection named "${name}" is already configured`, name);
     if (this.#aliases.has(name)) throw new ConfigError('name', `"${name}" is already an alias of "${this.#aliases.get(name)}"`, name);
-    const settings = parseConnectionConfig(name, config);
+    const settings = parseConnectionConfig(name, config, dialects);
     const connection = new Connection(settings, dialects[settings.driver], (warning) => this.#warn(warning), this.events, (event) => this.events.emit(`circuit:${event.state}`, event));
     this.#connections.set(name, connection);
     this.events.emit('configured', connection);

@@ -4,7 +4,7 @@ import { CircuitOpenError, ConnectionLostError, LimitExceededError, ReplicaUnava
 import type { ReplicaCandidate, ReplicaSettings } from '../config.js';
 import type { ExecOptions, ExecResult } from '../dialects/dialect.js';
 import type { ReplicationSupport } from '../dialects/replication.js';
-import { firstValue, type Replica } from './replica.js';
+import { firstValue, type Replica, type ReplicaConnection } from './replica.js';
 
 /** Runs a statement on the primary itself (never routed again). */
 export type PrimaryExecute = (sql: string, bindings: readonly unknown[], options: ExecOptions) => ExecResult | Promise<ExecResult>;
@@ -30,11 +30,11 @@ function replicaTrouble(error: unknown): boolean {
  * every read waiting on the same writes) and, when its cached position is older, the replica.
  * Outside any `withReadAfter` scope the whole process is the scope.
  */
-export class ReplicaRouter {
+export class ReplicaRouter<C extends ReplicaConnection = ReplicaConnection> {
   readonly #connection: string;
   readonly #settings: ReplicaSettings;
   readonly #replication: ReplicationSupport | undefined;
-  readonly #replicas: readonly Replica[];
+  readonly #replicas: readonly Replica<C>[];
   readonly #primary: PrimaryExecute;
   readonly #processScope = new ReadScope(undefined);
   #next = 0;
@@ -45,7 +45,7 @@ export class ReplicaRouter {
   /** The primary said it cannot tell positions (MariaDB without a binary log): the timer decides. */
   #positionsUnknown = false;
 
-  constructor(connection: string, settings: ReplicaSettings, replicas: readonly Replica[], replication: ReplicationSupport | undefined, primary: PrimaryExecute) {
+  constructor(connection: string, settings: ReplicaSettings, replicas: readonly Replica<C>[], replication: ReplicationSupport | undefined, primary: PrimaryExecute) {
     this.#connection = connection;
     this.#settings = settings;
     this.#replicas = replicas;
@@ -53,7 +53,7 @@ export class ReplicaRouter {
     this.#primary = primary;
   }
 
-  get replicas(): readonly Replica[] {
+  get replicas(): readonly Replica<C>[] {
     return this.#replicas;
   }
 
@@ -146,8 +146,8 @@ export class ReplicaRouter {
   }
 
   /** The replicas a read may try, in the order to try them: up, within `maxLagMs`, chosen by `pick` or in turn. */
-  async #candidates(passedOver: { name: string; reason: string }[]): Promise<Replica[]> {
-    const up: Replica[] = [];
+  async #candidates(passedOver: { name: string; reason: string }[]): Promise<Replica<C>[]> {
+    const up: Replica<C>[] = [];
     for (const replica of this.#replicas) {
       if (!replica.connection.admitsCalls) passedOver.push({ name: replica.name, reason: 'circuit open' });
       else up.push(replica);
@@ -164,7 +164,7 @@ export class ReplicaRouter {
     return [...fresh.slice(start), ...fresh.slice(0, start)];
   }
 
-  async #withinLag(replicas: readonly Replica[], maxLagMs: number, passedOver: { name: string; reason: string }[]): Promise<Replica[]> {
+  async #withinLag(replicas: readonly Replica<C>[], maxLagMs: number, passedOver: { name: string; reason: string }[]): Promise<Replica<C>[]> {
     const lags = await Promise.all(replicas.map((replica) => replica.lag(this.#settings.lagCheckMs).catch((error: unknown) => error)));
     return replicas.filter((replica, i) => {
       const lag = lags[i];

@@ -1,4 +1,3 @@
-import type { Connection } from '../connection.js';
 import type { ExecOptions, ExecResult } from '../dialects/dialect.js';
 import type { ReplicationSupport } from '../dialects/replication.js';
 
@@ -17,6 +16,14 @@ export interface ReplicaStatus {
   readonly appliedPosition: string | undefined;
 }
 
+/** What a replica needs of its connection (a `Connection`, named `<primary>/replica-<n>`). */
+export interface ReplicaConnection {
+  readonly name: string;
+  /** Whether its breaker would let a call through now. */
+  readonly admitsCalls: boolean;
+  execute(sql: string, bindings: readonly unknown[], options?: ExecOptions): Promise<ExecResult>;
+}
+
 /** The first column of a one-row answer, or undefined. */
 export function firstValue(result: ExecResult): unknown {
   const row = result.rows[0];
@@ -29,8 +36,8 @@ export function firstValue(result: ExecResult): unknown {
  * The applied position only grows, so a cached one is a lower bound: a read whose target it
  * already covers asks nothing.
  */
-export class Replica {
-  readonly connection: Connection;
+export class Replica<C extends ReplicaConnection = ReplicaConnection> {
+  readonly connection: C;
   readonly index: number;
   readonly #replication: ReplicationSupport | undefined;
   #reads = 0;
@@ -40,7 +47,7 @@ export class Replica {
   #lagReadAt = Number.NEGATIVE_INFINITY;
   #lagQuery: Promise<number | undefined> | undefined;
 
-  constructor(connection: Connection, index: number, replication: ReplicationSupport | undefined) {
+  constructor(connection: C, index: number, replication: ReplicationSupport | undefined) {
     this.connection = connection;
     this.index = index;
     this.#replication = replication;
