@@ -13,6 +13,7 @@ export { ConnectionSettings, type ConnectionConfig, type DriverInput, type Drive
 export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
+export type { ReplicationSupport } from './connection/dialects/replication.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass, type UsingOptions } from './model/active-record.js';
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel, type DefineModelOptions, type FieldDecorator, type ModelDecorator } from './model/decorators.js';
