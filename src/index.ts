@@ -14,6 +14,9 @@ export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 export type { ReplicationSupport } from './connection/dialects/replication.js';
+// What DialectAdapter (the type of `connection.dialect`) names, so the public types are complete.
+export type { BoundList, ConnectionLender, LikeSupport, ListElementType, OpenedDriver, PreparedBranch, PreparedStatement, ReplyCounts, ReportStatement, TwoPhaseSupport, ValueCodec, Xid } from './connection/dialects/dialect.js';
+export type { DriverFailure, DriverFailureKind } from './errors.js';
 
 export { ActiveRecord, modelMetadata, type ModelClass, type UsingOptions } from './model/active-record.js';
 export { Model, Column, PrimaryKey, CreatedAt, UpdatedAt, DeletedAt, defineModel, type DefineModelOptions, type FieldDecorator, type ModelDecorator } from './model/decorators.js';
@@ -115,7 +118,6 @@ export { SagaError } from './errors.js';
 
 // Reading several databases at once (docs/cross-db-reading.md).
 export { scatter } from './reading/scatter.js';
-export type { StatementCancel } from './connection/dialects/statement-cancel.js';
 export type { ScatterEntry, ScatterOptions, ScatterOutcome, PartialScatterOutcome, ScatterStat, ScatterValue } from './reading/scatter-types.js';
 export { correlate, type JoinType, type Correlated, type CorrelateOptions, type CorrelateRowsOptions, type StreamedRows } from './reading/correlate.js';
 export { ScatterError, ScatterCancelledError, ScatterTimeoutError, CorrelateError } from './reading/reading-errors.js';
