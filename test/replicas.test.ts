@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspect } from 'node:util';
-import { ActiveRecord, Column, ConfigError, ConnectionManager, Model, PrimaryKey, ReadTokenError, ReplicaUnavailableError, type CircuitEvent, type HealthReport, type QueryEvent } from '../src/index.js';
+import { ActiveRecord, Column, ConfigError, ConnectionManager, Model, OUTBOX_TABLE, OutboxRelay, PrimaryKey, ReadTokenError, ReplicaUnavailableError, ensureOutboxTable, type CircuitEvent, type HealthReport, type QueryEvent } from '../src/index.js';
 import { REPLICA_PAIRS, type ReplicaPair } from './support/replicas.js';
 import { waitFor } from './support/wait.js';
 
@@ -153,6 +153,31 @@ function replicaSuite(pair: ReplicaPair): void {
       await pair.resume();
     }
     await waitFor(async () => (await answeredBy(() => Note.find(21))).by[0] === 'main/replica-1', 'unscoped reads to return to the replica');
+  });
+
+  it("a running OutboxRelay's claims are writes of its own scope: the process's reads neither wait for them nor go to the primary", async () => {
+    await ensureOutboxTable('main', manager);
+    // Whatever the process wrote before is settled once the replica has it.
+    await waitFor(async () => (await answeredBy(() => Note.find(1))).by[0] === 'main/replica-1', 'unscoped reads on the replica');
+    const relay = new OutboxRelay({ connection: 'main', manager, pollIntervalMs: 5 });
+    let rounds = 0;
+    const counting = (e: QueryEvent) => void (e.connection === 'main' && e.sql.includes(OUTBOX_TABLE) && rounds++);
+    manager.events.on('query', counting);
+    relay.start();
+    try {
+      await waitFor(() => rounds >= 10, 'the relay to poll');
+      const from = events.length;
+      const reads = await answeredBy(async () => {
+        for (let i = 0; i < 10; i++) await Note.find(1);
+      });
+      expect(reads.by).toEqual(Array(10).fill('main/replica-1'));
+      // Nor does a read have to ask the primary for its position first (as after a write in its scope).
+      const positionSql = manager.get('main').dialect.replication!.primaryPositionSql;
+      expect(events.slice(from).filter((e) => e.sql === positionSql)).toEqual([]);
+    } finally {
+      await relay.stop();
+      manager.events.off('query', counting);
+    }
   });
 
   it('maxLagMs: a replica further behind gets no reads until it catches up; status() shows its lag', async () => {

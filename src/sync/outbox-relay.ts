@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
+import { ReadScope } from '../context/read-scope.js';
+import { runInFrame } from '../context/scope.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
 import { decoders } from '../connection/column-codecs.js';
@@ -262,7 +264,10 @@ export class OutboxRelay {
   start(): void {
     if (this.#loop) return;
     this.#stopping = false;
-    this.#loop = (async () => {
+    // The relay's own read-your-writes scope: its claims and deliveries are writes, and in the
+    // scope of whoever started it (often the whole process) they would keep sending that
+    // scope's reads to the primary instead of a replica.
+    this.#loop = runInFrame({ reads: new ReadScope(undefined) }, async () => {
       while (!this.#stopping) {
         let full = false;
         try {
@@ -280,7 +285,7 @@ export class OutboxRelay {
           };
         });
       }
-    })();
+    });
   }
 
   /** Finishes events already being delivered, hands back the rest of the claim, and stops polling. */
