@@ -66,22 +66,28 @@ describeEachDialect('SyncJob precision', (dialect) => {
         for (const drop of drops) await drop();
       });
 
+      /** Seeds one source row per fraction and syncs them: each row applied once, the target equal to the source, then nothing left. */
+      async function seedAndSync(variant: Variant, fractions: readonly string[], batchSize: number): Promise<{ job: SyncJob<Person, PersonCopy>; knex: Knex }> {
+        const knex = ConnectionManager.get('sync_src').knex;
+        await createSourceTable(knex, variant.column);
+        await createTargetTable(ConnectionManager.get('sync_dst').knex);
+        await knex.batchInsert('sync_people', fractions.map((s, i) => ({ email: `p${i}@sync.io`, name: `P${i}`, score: i, updated_at: variant.text(s) })), 200);
+        const job = new SyncJob({ name: `precision-${++jobCounter}`, source: Person, target: PersonCopy, map: mapPerson, conflictKeys: ['sourceId'], watermark: 'updatedAt', batchSize });
+
+        const seen: number[] = [];
+        const first = await job.run({ onProgress: (p) => void seen.push(p.batchRows) });
+        expect(first.processed).toBe(fractions.length);
+        expect(seen.reduce((a, b) => a + b, 0)).toBe(fractions.length);
+        expect(first.checkpoint!.rowsProcessed).toBe(fractions.length);
+        expect(await actual()).toEqual(await expected());
+        expect((await job.run()).processed).toBe(0);
+        return { job, knex };
+      }
+
       for (const variant of VARIANTS[sourceSide.driver]!) {
         for (const batchSize of [2, 3, 4, 7]) {
           it(`${variant.title}: rows 1 µs apart and sharing a millisecond or a microsecond, batches of ${batchSize}, each row once per change`, async () => {
-            const knex = ConnectionManager.get('sync_src').knex;
-            await createSourceTable(knex, variant.column);
-            await createTargetTable(ConnectionManager.get('sync_dst').knex);
-            await knex('sync_people').insert(FRACTIONS.map((s, i) => ({ email: `p${i}@sync.io`, name: `P${i}`, score: i, updated_at: variant.text(s) })));
-            const job = new SyncJob({ name: `precision-${++jobCounter}`, source: Person, target: PersonCopy, map: mapPerson, conflictKeys: ['sourceId'], watermark: 'updatedAt', batchSize });
-
-            const seen: number[] = [];
-            const first = await job.run({ onProgress: (p) => void seen.push(p.batchRows) });
-            expect(first.processed).toBe(FRACTIONS.length);
-            expect(seen.reduce((a, b) => a + b, 0)).toBe(FRACTIONS.length);
-            expect(first.checkpoint!.rowsProcessed).toBe(FRACTIONS.length);
-            expect(await actual()).toEqual(await expected());
-            expect((await job.run()).processed).toBe(0);
+            const { job, knex } = await seedAndSync(variant, FRACTIONS, batchSize);
 
             // Changed rows, again sharing one microsecond and 1 µs apart, later than everything: each once more.
             const later = ['04.500001', '04.500001', '04.500001', '04.500002', '04.500003'];
@@ -94,6 +100,11 @@ describeEachDialect('SyncJob precision', (dialect) => {
             expect(third.checkpoint!.rowsProcessed).toBe(FRACTIONS.length + later.length);
           });
         }
+
+        // About 59 rows per millisecond, fewer than a batch: a millisecond cursor would re-read rows rather than stall.
+        it(`${variant.title}: 1,000 rows 17 µs apart in batches of 64 are 1,000 rows processed`, async () => {
+          await seedAndSync(variant, Array.from({ length: 1000 }, (_, i) => `05.${String(100_000 + 17 * i)}`), 64);
+        });
       }
     });
   }
