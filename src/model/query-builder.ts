@@ -266,10 +266,21 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     return out;
   }
 
-  async #fetch(target: Target): Promise<R[]> {
+  /**
+   * @internal The instances, and for each the value of the SQL `expression`, selected after
+   * the columns: a value as the database gives it, not as the column's JS type holds it (the
+   * sync job's exact watermark). No preloads or counts.
+   */
+  async allWith(expression: string): Promise<[R[], unknown[]]> {
+    if (this.state.relations !== undefined) throw new QueryBuilderError('allWith() takes no preloads or counts');
+    const extra: unknown[] = [];
+    return [await this.#fetch(targetFor(this.meta, this.state), { expression, values: extra }), extra];
+  }
+
+  async #fetch(target: Target, extra?: { expression: string; values: unknown[] }): Promise<R[]> {
     const columns = this.state.select ?? this.meta.columns;
     // Rows as arrays: no object per row before the instance is built.
-    const { rows } = await runStatement(target, this.#allStatement(target), this.#encodedValues(target), readOptionsFor(this.meta, this.state, target, true));
+    const { rows } = await runStatement(target, this.#allStatement(target, extra?.expression), this.#encodedValues(target), readOptionsFor(this.meta, this.state, target, true));
     const hydrate = hydratorFor(this.meta, columns);
     const name = target.connection.name;
     const out = new Array<R>(rows.length);
@@ -279,18 +290,21 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
       const at = columns.length + j;
       for (let i = 0; i < rows.length; i++) setCount(out[i] as object, count.name, Number((rows[i] as unknown as unknown[])[at]));
     }
+    // allWith() has no counts: its expression follows the columns.
+    if (extra) for (const row of rows) extra.values.push((row as unknown as unknown[])[columns.length]);
     return out;
   }
 
-  #allStatement(target: Target): CompiledStatement {
+  #allStatement(target: Target, expression?: string): CompiledStatement {
     const s = this.state;
     return this.#compile(
       target,
-      'all',
+      expression === undefined ? 'all' : `all+${expression}`,
       (q) => {
         const columns = (s.select ?? this.meta.columns).map((c) => c.column);
         const selected = s.distinct ? q.distinct(columns) : q.select(columns);
         for (const count of s.relations?.countColumns ?? []) selected.select(count.build(target.connection.knex, count.start).as(count.alias) as never);
+        if (expression !== undefined) selected.select(target.connection.knex.raw(expression) as never);
         return selected;
       },
       s.lock && target.connection.dialect.lockClause(s.lock),

@@ -1,55 +1,53 @@
 import type { Connection } from '../connection/connection.js';
-import type { ActiveRecord } from '../model/active-record.js';
-import { originalValue, type RecordSlots } from '../model/hydration.js';
 import { SyncJobError } from './sync-job-errors.js';
 import type { SyncJobPlan } from './sync-job-options.js';
-import { encodeCheckpointValue } from './sync-state-codec.js';
-import type { StoredCheckpoint } from './sync-state.js';
+import { encodeCheckpointValue, encodeWatermark } from './sync-state-codec.js';
+import type { CheckpointAdvance, StoredCheckpoint } from './sync-state.js';
 
 /**
- * Keyset paging is exact only if a watermark read into JS and bound back compares
- * like the stored value. Refuses a batch holding a date or datetime watermark that
- * would not: finer than milliseconds (MySQL `DATETIME(6)`, PostgreSQL `timestamp`
- * text), or, on SQLite, text in another format than polyrecord writes (SQLite compares
- * it as text, so `2024-01-02 03:04:05` sorts before `2024-01-02T…`). Such rows would
- * otherwise be skipped or read again.
+ * How a page reads and compares a date watermark at the column's full precision. A JS Date
+ * keeps milliseconds, but PostgreSQL and MySQL/MariaDB keep microseconds and SQLite compares
+ * its stored text: a cursor made of the Date would sort before the row it came from, and
+ * rows would be read again. So the page also selects the database's own text of the
+ * watermark (`select`), the checkpoint keeps it, and the next page binds it back (`after`,
+ * bindings: text, text, text, last key), which the server compares as the column's type.
  */
-export function assertExactWatermarks(plan: SyncJobPlan, source: Connection, records: readonly ActiveRecord[]): void {
-  const column = plan.watermark;
-  if (column.type !== 'datetime' && column.type !== 'date') return;
-  const codec = source.dialect.codec;
-  for (const record of records) {
-    const raw = originalValue(record as RecordSlots, column.column);
-    const value = (record as unknown as Record<string, unknown>)[column.property];
-    if (raw === null || raw === undefined || !(value instanceof Date)) continue;
-    let problem: string | undefined;
-    if (source.dialect.datesAreText) {
-      const encoded = column.type === 'date' ? codec.date(value) : codec.datetime(value);
-      if (raw !== encoded) problem = `the database (${source.driver}) compares it (as stored) with ${JSON.stringify(encoded)}, the value it reads back as`;
-    } else if (typeof raw === 'string') {
-      const fraction = /\.(\d+)/.exec(raw)?.[1] ?? '';
-      if (/[1-9]/.test(fraction.slice(3))) problem = 'it is more precise than a JS Date (milliseconds)';
-    }
-    if (problem !== undefined) {
-      const key = (record as unknown as Record<string, unknown>)[plan.primaryKey.property];
-      throw new SyncJobError(
-        plan.name,
-        `${plan.sourceMeta.name}.${column.property} of ${plan.primaryKey.property}=${String(key)} is stored as ${JSON.stringify(raw)} and ${problem}: paging by it could skip or repeat rows. Store millisecond values (see docs/sync-job.md, Precision)`,
-      );
-    }
-  }
+export interface ExactWatermark {
+  readonly select: string;
+  readonly after: string;
+}
+
+/** The SQL of {@link ExactWatermark} on the source's connection; undefined for number, bigint and string watermarks, which JS holds exactly. */
+export function exactWatermarkSql(plan: SyncJobPlan, source: Connection): ExactWatermark | undefined {
+  const { type, column } = plan.watermark;
+  if (type !== 'datetime' && type !== 'date') return undefined;
+  const { knex } = source;
+  const [wm, pk] = [column, plan.primaryKey.column].map((name) => knex.raw('??', [name]).toQuery());
+  // The leading `wm >= ?` lets every database start its index range at the cursor, as whereAfter() does.
+  // Under a name of its own: PostgreSQL would read `ORDER BY updated_at` as ambiguous beside an `updated_at::text` column.
+  const select = `${knex.raw(source.dialect.exactDateText, [column]).toQuery()} as ${knex.raw('??', ['pr_exact_watermark']).toQuery()}`;
+  return { select, after: `${wm} >= ? and (${wm} > ? or (${wm} = ? and ${pk} > ?))` };
+}
+
+/** The exact text read for a page's last row; anything but text (a number in an SQLite date column) cannot be compared as the column's type. */
+export function exactText(plan: SyncJobPlan, value: unknown, key: unknown): string {
+  if (typeof value === 'string') return value;
+  throw new SyncJobError(
+    plan.name,
+    `${plan.sourceMeta.name}.${plan.watermark.property} of ${plan.primaryKey.property}=${String(key)} is stored as ${typeof value} ${String(value)}, not as a date the database gives as text: paging by it could skip or repeat rows`,
+  );
 }
 
 /**
- * A batch must end after the checkpoint it started from. If it does not, the stored
- * watermarks are finer than the JS values read back (e.g. PostgreSQL microsecond
- * `timestamptz` parsed into a Date) and paging would loop forever: stop instead.
+ * A batch must end after the checkpoint it started from, or paging would loop forever on
+ * it. With exact watermarks it always does; this stops the run should a column ever
+ * compare differently from the value read back.
  */
-export function assertAdvances(plan: SyncJobPlan, checkpoint: StoredCheckpoint | null, next: { watermark: unknown; lastKey: unknown }): void {
+export function assertAdvances(plan: SyncJobPlan, checkpoint: StoredCheckpoint | null, next: CheckpointAdvance): void {
   let watermark: string;
   let lastKey: string;
   try {
-    watermark = encodeCheckpointValue(next.watermark, `${plan.sourceMeta.name}.${plan.watermark.property}`);
+    watermark = encodeWatermark({ value: next.watermark, exact: next.exactWatermark }, `${plan.sourceMeta.name}.${plan.watermark.property}`);
     lastKey = encodeCheckpointValue(next.lastKey, `${plan.sourceMeta.name}.${plan.primaryKey.property}`);
   } catch (error) {
     throw new SyncJobError(plan.name, (error as Error).message, { cause: error });
@@ -57,7 +55,7 @@ export function assertAdvances(plan: SyncJobPlan, checkpoint: StoredCheckpoint |
   if (checkpoint && watermark === checkpoint.stored.watermark && lastKey === checkpoint.stored.lastKey) {
     throw new SyncJobError(
       plan.name,
-      `the batch after checkpoint (${watermark}, ${lastKey}) ended at that checkpoint again: ${plan.sourceMeta.name}.${plan.watermark.property} holds values more precise than the JS values read back (e.g. microsecond timestamps). Store millisecond values (see docs/sync-job.md, Precision)`,
+      `the batch after checkpoint (${watermark}, ${lastKey}) ended at that checkpoint again: ${plan.sourceMeta.name}.${plan.watermark.property} compares differently on the database from the values read back`,
     );
   }
 }

@@ -8,7 +8,7 @@ import { applyBatch, prepareBatch, type BatchOutcome, type PreparedBatch } from 
 import { SyncJobAbortedError, SyncJobError } from './sync-job-errors.js';
 import { planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
 import { advanceCheckpoint, deleteCheckpoint, type CheckpointAdvance, ensureStateTableOn, readCheckpoint, type StoredCheckpoint, type SyncJobCheckpoint } from './sync-state.js';
-import { assertAdvances, assertExactWatermarks } from './sync-job-watermark.js';
+import { assertAdvances, exactText, exactWatermarkSql, type ExactWatermark } from './sync-job-watermark.js';
 
 /** Options of {@link SyncJob.run}. */
 export interface SyncJobRunOptions {
@@ -52,6 +52,15 @@ export interface SyncJobResult {
   /** The checkpoint after the run (null when nothing has ever been synced). */
   readonly checkpoint: SyncJobCheckpoint | null;
 }
+
+/** A page of changed source rows, with the database's exact text of the last one's watermark where it has one. */
+interface Page {
+  readonly records: ActiveRecord[];
+  readonly lastExact: unknown;
+}
+
+/** Where a page starts: after this (watermark, primary key), compared exactly when the exact text is known. */
+type PageStart = Pick<StoredCheckpoint, 'watermark' | 'exactWatermark' | 'lastKey'>;
 
 // One run per job name and state connection at a time in this process.
 const running = new WeakMap<Connection, Set<string>>();
@@ -117,28 +126,30 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     if (names.has(plan.name)) throw new SyncJobError(plan.name, 'is already running in this process');
     running.set(state, names.add(plan.name));
     // The next page, read from the source while the current batch is written to the target.
-    let prefetched: Promise<ActiveRecord[]> | undefined;
+    let prefetched: Promise<Page> | undefined;
     try {
       await ensureStateTableOn(state);
       checkpoint = await readCheckpoint(state, plan.name);
-      const total = plan.countTotal ? await this.#changedSince(checkpoint).count() : undefined;
       const source = modelOf(plan.source);
-      const sourceConnection = resolveTarget(source.meta, source.explicit).connection;
+      const exact = exactWatermarkSql(plan, resolveTarget(source.meta, source.explicit).connection);
+      const total = plan.countTotal ? await this.#changedSince(checkpoint, exact).count() : undefined;
 
-      let records = await this.#page(checkpoint);
+      let page = await this.#page(checkpoint, exact);
       for (;;) {
         if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
+        const { records } = page;
         if (records.length === 0) break;
         const last = records[records.length - 1] as unknown as Record<string, unknown>;
-        const next = { watermark: last[plan.watermark.property], lastKey: last[plan.primaryKey.property], rows: records.length } as CheckpointAdvance;
-        assertExactWatermarks(plan, sourceConnection, records);
+        const lastKey = last[plan.primaryKey.property];
+        const exactWatermark = exact ? exactText(plan, page.lastExact, lastKey) : undefined;
+        const next = { watermark: last[plan.watermark.property], exactWatermark, lastKey, rows: records.length } as CheckpointAdvance;
         assertAdvances(plan, checkpoint, next);
         const batch = prepareBatch(plan, records);
         // A short page was the end at the time it was read; later changes are the next run's.
         const more = records.length === plan.batchSize;
         // The next page starts after this one whether or not this one commits (if it does not, the page is dropped
         // unread): reading it now overlaps the source's round trip with the target's.
-        if (more) (prefetched = this.#page(next)).catch(() => undefined);
+        if (more) (prefetched = this.#page(next, exact)).catch(() => undefined);
 
         let outcome: BatchOutcome;
         [checkpoint, outcome] = await this.#commit(target, state, checkpoint, next, batch);
@@ -154,7 +165,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
           await onProgress({ processed: totals.processed, total, rate: seconds > 0 ? totals.processed / seconds : 0, batch: totals.batches, batchRows: records.length, checkpoint: publicCheckpoint(checkpoint)! });
         }
         if (!prefetched) break;
-        records = await prefetched;
+        page = await prefetched;
         prefetched = undefined;
       }
       return result();
@@ -166,9 +177,12 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
   }
 
   /** The next page of changed source rows after `from`, in (watermark, primary key) order. */
-  #page(from: Pick<StoredCheckpoint, 'watermark' | 'lastKey'> | null): Promise<ActiveRecord[]> {
+  async #page(from: PageStart | null, exact: ExactWatermark | undefined): Promise<Page> {
     const [wm, pk] = [this.#plan.watermark.property, this.#plan.primaryKey.property] as never[];
-    return this.#changedSince(from).orderBy(wm).orderBy(pk).limit(this.#plan.batchSize).all();
+    const query = this.#changedSince(from, exact).orderBy(wm).orderBy(pk).limit(this.#plan.batchSize);
+    if (!exact) return { records: await query.all(), lastExact: undefined };
+    const [records, texts] = await query.allWith(exact.select);
+    return { records, lastExact: texts[texts.length - 1] };
   }
 
   /**
@@ -215,11 +229,15 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
    * Source rows with a watermark, strictly after the checkpoint in (watermark, primary key)
    * order. Soft-deleted rows too: a soft delete is a change the target must see.
    */
-  #changedSince(checkpoint: Pick<StoredCheckpoint, 'watermark' | 'lastKey'> | null): ModelQuery<ActiveRecord> {
+  #changedSince(checkpoint: PageStart | null, exact: ExactWatermark | undefined): ModelQuery<ActiveRecord> {
     const plan = this.#plan;
     const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
     const query = (plan.source as ModelClass<ActiveRecord>).withTrashed().whereNotNull(wm);
-    return checkpoint ? query.whereAfter([wm, pk], [checkpoint.watermark, checkpoint.lastKey]) : query;
+    if (!checkpoint) return query;
+    const text = checkpoint.exactWatermark;
+    // A checkpoint written before exact texts were kept compares its Date once; the next one is exact.
+    if (exact && text !== undefined) return query.whereRaw(exact.after, [text, text, text, checkpoint.lastKey], { prepare: true });
+    return query.whereAfter([wm, pk], [checkpoint.watermark, checkpoint.lastKey]);
   }
 }
 

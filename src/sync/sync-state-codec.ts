@@ -10,6 +10,11 @@
  * | `bigint` | `bigint:9007199254740993`      |
  * | `string` | `string:abc`                   |
  *
+ * A date watermark is stored with the source database's own text of it as well, which
+ * keeps what a Date drops (microseconds) and is what the next batch is compared with:
+ * `datetext:2026-01-02T03:04:05.678Z|2026-01-02 03:04:05.678912+00`. Checkpoints written
+ * before that form existed (`date:…`) still read, without that text.
+ *
  * @module
  */
 
@@ -55,6 +60,30 @@ export function decodeCheckpointValue(text: string): CheckpointValue {
       return body;
   }
   throw new TypeError(`unreadable checkpoint value ${JSON.stringify(text.slice(0, 80))}`);
+}
+
+/** A watermark as stored: its JS value, and for a date the source database's exact text of it. */
+export interface WatermarkValue {
+  readonly value: CheckpointValue;
+  /** The database's text of the value (full precision), bound back to compare on the server; undefined for non-dates and old checkpoints. */
+  readonly exact: string | undefined;
+}
+
+/** Serializes a watermark: {@link encodeCheckpointValue}, or with its exact text (`datetext:`) for a Date that has one. */
+export function encodeWatermark({ value, exact }: WatermarkValue, what: string): string {
+  const encoded = encodeCheckpointValue(value, what);
+  if (exact === undefined) return encoded;
+  if (!(value instanceof Date)) throw new TypeError(`${what} has an exact text but is not a Date`);
+  // The ISO form has no '|': the text after the first one is the exact text, whatever it holds.
+  return `datetext:${value.toISOString()}|${exact}`;
+}
+
+/** Reads back what {@link encodeWatermark} wrote, and every form {@link encodeCheckpointValue} writes. */
+export function decodeWatermark(text: string): WatermarkValue {
+  if (!text.startsWith('datetext:')) return { value: decodeCheckpointValue(text), exact: undefined };
+  const bar = text.indexOf('|');
+  if (bar < 0) throw new TypeError(`unreadable checkpoint value ${JSON.stringify(text.slice(0, 80))}`);
+  return { value: decodeCheckpointValue(`date:${text.slice('datetext:'.length, bar)}`), exact: text.slice(bar + 1) };
 }
 
 /** A stable identity for a tuple of values (conflict keys), for de-duplicating within a batch. */

@@ -5,7 +5,7 @@ import { UniqueViolationError } from '../errors.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Transaction } from '../connection/session/local-transaction.js';
 import { SyncJobError } from './sync-job-errors.js';
-import { decodeCheckpointValue, encodeCheckpointValue, type CheckpointValue } from './sync-state-codec.js';
+import { decodeCheckpointValue, decodeWatermark, encodeCheckpointValue, encodeWatermark, type CheckpointValue } from './sync-state-codec.js';
 
 /** The table sync jobs keep their checkpoints in: one row per job name. */
 export const SYNC_STATE_TABLE = 'polyrecord_sync_state';
@@ -26,6 +26,8 @@ export interface SyncJobCheckpoint {
 
 /** @internal A checkpoint with the exact stored text, for compare-and-set writes. */
 export interface StoredCheckpoint extends SyncJobCheckpoint {
+  /** The source database's own text of the watermark (a date's full precision), when the checkpoint has it. */
+  readonly exactWatermark: string | undefined;
   readonly stored: { readonly watermark: string; readonly lastKey: string; readonly rowsProcessed: number };
 }
 
@@ -71,9 +73,11 @@ export async function readCheckpoint(connection: Connection, name: string): Prom
   if (!row) return null;
   const stored = { watermark: String(row.watermark), lastKey: String(row.last_key), rowsProcessed: Number(row.rows_processed) };
   try {
+    const watermark = decodeWatermark(stored.watermark);
     return {
       name,
-      watermark: decodeCheckpointValue(stored.watermark),
+      watermark: watermark.value,
+      exactWatermark: watermark.exact,
       lastKey: decodeCheckpointValue(stored.lastKey),
       rowsProcessed: stored.rowsProcessed,
       updatedAt: decoders.datetime(row.updated_at) as Date,
@@ -87,6 +91,8 @@ export async function readCheckpoint(connection: Connection, name: string): Prom
 /** @internal The next position to store. */
 export interface CheckpointAdvance {
   readonly watermark: CheckpointValue;
+  /** The source database's text of the watermark, where it is more exact than the JS value. */
+  readonly exactWatermark: string | undefined;
   readonly lastKey: CheckpointValue;
   readonly rows: number;
 }
@@ -98,7 +104,7 @@ export interface CheckpointAdvance {
  */
 export async function advanceCheckpoint(connection: Connection, trx: Transaction | undefined, name: string, previous: StoredCheckpoint | null, next: CheckpointAdvance): Promise<StoredCheckpoint> {
   const stored = {
-    watermark: encodeCheckpointValue(next.watermark, 'the watermark'),
+    watermark: encodeWatermark({ value: next.watermark, exact: next.exactWatermark }, 'the watermark'),
     lastKey: encodeCheckpointValue(next.lastKey, 'the primary key'),
     rowsProcessed: (previous?.rowsProcessed ?? 0) + next.rows,
   };
@@ -117,7 +123,7 @@ export async function advanceCheckpoint(connection: Connection, trx: Transaction
     const { affected } = await runner.runBuilder(table().update(values).where({ name, watermark: previous.stored.watermark, last_key: previous.stored.lastKey, rows_processed: previous.stored.rowsProcessed }));
     if (affected !== 1) throw conflict(name, connection);
   }
-  return { name, watermark: next.watermark, lastKey: next.lastKey, rowsProcessed: stored.rowsProcessed, updatedAt, stored };
+  return { name, watermark: next.watermark, exactWatermark: next.exactWatermark, lastKey: next.lastKey, rowsProcessed: stored.rowsProcessed, updatedAt, stored };
 }
 
 /** @internal Deletes job `name`'s checkpoint; resolves with whether there was one. */

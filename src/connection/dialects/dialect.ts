@@ -169,8 +169,13 @@ export interface DialectAdapter {
    * single-row statement run in a loop inside a transaction is SQLite's fastest path anyway.
    */
   rowsPerInsert(columnCount: number): number;
-  /** Dates are stored as text and compared as text (SQLite): only values in exactly the format polyrecord writes sort correctly. */
-  readonly datesAreText: boolean;
+  /**
+   * SQL that reads the date or date-time column `??` as the database's own text of it, at the
+   * column's full precision, which the database parses back into the very same value when the
+   * text is bound against that column (`col > ?`). A JS Date keeps milliseconds; this keeps
+   * microseconds, so a keyset cursor compared on the server is exact (the sync job's watermark).
+   */
+  readonly exactDateText: string;
   /** Pool bounds used when the config gives none. */
   readonly defaultPool: { min: number; max: number };
   /**

@@ -118,7 +118,8 @@ export const mysqlDialect: DialectAdapter = {
   // MariaDB has no FOR SHARE; LOCK IN SHARE MODE is understood by MySQL too.
   lockClause: (lock) => `${lock.mode === 'update' ? ' for update' : ' lock in share mode'}${WAIT_CLAUSE[lock.wait]}`,
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
-  datesAreText: false,
+  // `YYYY-MM-DD HH:MM:SS[.ffffff]` with the column's digits; a string compared with a DATETIME is read as one.
+  exactDateText: 'CAST(?? AS CHAR)',
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: false,

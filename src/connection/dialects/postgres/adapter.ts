@@ -96,7 +96,8 @@ export const postgresDialect: DialectAdapter = {
   },
   lockClause: (lock) => ` for ${lock.mode}${WAIT_CLAUSE[lock.wait]}`,
   rowsPerInsert: (columns) => Math.min(5_000, Math.floor(65_535 / Math.max(1, columns))),
-  datesAreText: false,
+  // The output form (DateStyle, TimeZone; an offset for timestamptz) is the session's, which reads it back.
+  exactDateText: '??::text',
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: true,

@@ -197,7 +197,8 @@ export const sqliteDialect: DialectAdapter = {
   // One writer at a time: a transaction (BEGIN IMMEDIATE) already holds the database.
   lockClause: () => '',
   rowsPerInsert: () => 1,
-  datesAreText: true,
+  // Dates are text, compared as text: the stored value itself.
+  exactDateText: '??',
   defaultPool: { min: 1, max: 1 },
   singleSession: true,
   insertReturning: true,
