@@ -143,6 +143,20 @@ describe('the published package, installed from its tarball', () => {
     expect(files.filter((f) => /^package\/(src|test)\//.test(f))).toEqual([]);
   });
 
+  it('its `polyrecord` command migrates with a TypeScript config that imports defineConfig from the package', () => {
+    const dir = consumer('cli', 'module');
+    write(dir, {
+      'polyrecord.config.ts': `import { defineConfig } from 'polyrecord';
+        export default defineConfig({ connections: { app: { driver: 'sqlite', database: './app.sqlite' } }, migrations: { app: { directory: 'migrations' } } });`,
+      'migrations/001_users.ts': `import type { Knex } from 'knex';
+        export const up = (knex: Knex) => knex.schema.createTable('users', (t) => { t.increments('id') });
+        export const down = (knex: Knex) => knex.schema.dropTable('users');`,
+    });
+    const { bin } = JSON.parse(readFileSync(join(work, 'node_modules', 'polyrecord', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const command = join(work, 'node_modules', 'polyrecord', bin.polyrecord!);
+    expect(execFileSync(process.execPath, [command, 'migrate'], { cwd: dir, encoding: 'utf8' })).toBe('app: applied batch 1: 001_users.ts\n');
+  });
+
   it('`import` from an ES module works', () => {
     const dir = consumer('esm', 'module');
     write(dir, {

@@ -1,19 +1,13 @@
-import { pathToFileURL } from 'node:url';
-import { tsImport } from 'tsx/esm/api';
+import { createJiti } from 'jiti';
 
 /**
- * Imports a module by path: TypeScript (.ts, .mts, .cts) as well as JavaScript, with no
- * build step. tsx compiles TypeScript in memory for this one import, and the `import()` itself
- * goes through tsx too: the package build is CommonJS, where tsc would turn an `import()` into
- * a `require()` that cannot load ES modules on Node 20.
+ * Imports a module by path: TypeScript (.ts, .mts, .cts, legacy decorators and their metadata
+ * included) as well as JavaScript, with no build step. jiti compiles TypeScript in memory for
+ * this import and what it imports, without changing how the rest of the process loads modules,
+ * and works the same from the CommonJS package build and from ES modules.
  */
 export async function importFile(path: string): Promise<Record<string, unknown>> {
-  const url = pathToFileURL(path).href;
-  return (await tsImport(url, url)) as Record<string, unknown>;
-}
-
-/** A module's default export, unwrapping the extra `default` a CommonJS-shaped module gets. */
-export function defaultExport(module: Record<string, unknown>): unknown {
-  const value = module.default;
-  return value !== null && typeof value === 'object' && 'default' in value && !('connections' in value) ? (value as { default: unknown }).default : value;
+  // No cache between runs: a migration written a moment ago must be read as it is now.
+  const jiti = createJiti(path, { fsCache: false, moduleCache: false });
+  return (await jiti.import(path)) as Record<string, unknown>;
 }

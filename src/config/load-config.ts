@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigFileError } from './config-errors.js';
 import type { PolyrecordConfig } from './define-config.js';
-import { defaultExport, importFile } from './import-file.js';
+import { importFile } from './import-file.js';
 
 /** The names a configuration file may have, in the order they are looked for in each folder. */
 export const CONFIG_FILE_NAMES = ['polyrecord.config.ts', 'polyrecord.config.mjs', 'polyrecord.config.js'] as const;
@@ -42,7 +42,8 @@ export async function loadConfig(file?: string): Promise<LoadedConfig> {
   } catch (error) {
     throw new ConfigFileError(`config file ${path} failed to load: ${(error as Error).message}`, { file: path, cause: error });
   }
-  const config = defaultExport(module);
-  if (typeof config !== 'object' || config === null) throw new ConfigFileError(`config file ${path} has no default export object; export default defineConfig({ connections: { ... } })`, { file: path, field: 'default' });
+  // jiti hands a CommonJS file's `module.exports` over as `default` too.
+  const config = module.default;
+  if (typeof config !== 'object' || config === null || !('connections' in config)) throw new ConfigFileError(`config file ${path} has no default export with connections; export default defineConfig({ connections: { ... } })`, { file: path, field: 'default' });
   return { file: path, config: config as PolyrecordConfig };
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A migration that creates (and drops) a table of one column, as TypeScript or as an ES module. */
+/** A migration that creates (and drops) a table of two columns, as TypeScript or as an ES module. */
 export function tableMigration(table: string, kind: 'ts' | 'mjs' = 'ts'): string {
   const knexType = kind === 'ts' ? ': import(\'knex\').Knex' : '';
   return `export async function up(knex${knexType}) { await knex.schema.createTable('${table}', (t) => { t.increments('id'); t.string('name') }) }
