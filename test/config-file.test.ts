@@ -45,6 +45,12 @@ describe('loadConfig', () => {
     expect(await loadConfig(file)).toEqual({ file, config: { connections: { main: SQLITE } } });
   });
 
+  it('loads a CommonJS config file, whose exports are the config', async () => {
+    const file = join(dir, 'polyrecord.config.cjs');
+    writeFileSync(file, `module.exports = { connections: { main: { driver: 'sqlite', database: ':memory:' } } }\n`);
+    expect((await loadConfig(file)).config).toEqual({ connections: { main: SQLITE } });
+  });
+
   it('names the file when it is missing, broken or exports no object', async () => {
     const broken = join(dir, 'broken.config.mjs');
     writeFileSync(broken, 'export default {{\n');

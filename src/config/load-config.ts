@@ -42,8 +42,8 @@ export async function loadConfig(file?: string): Promise<LoadedConfig> {
   } catch (error) {
     throw new ConfigFileError(`config file ${path} failed to load: ${(error as Error).message}`, { file: path, cause: error });
   }
-  // jiti hands a CommonJS file's `module.exports` over as `default` too.
-  const config = module.default;
+  // A CommonJS file (`module.exports = defineConfig(...)`) has no default export: its exports are the config.
+  const config = 'default' in module ? module.default : module;
   if (typeof config !== 'object' || config === null || !('connections' in config)) throw new ConfigFileError(`config file ${path} has no default export with connections; export default defineConfig({ connections: { ... } })`, { file: path, field: 'default' });
   return { file: path, config: config as PolyrecordConfig };
 }

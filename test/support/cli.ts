@@ -6,9 +6,8 @@ import type { ConnectionConfig } from '../../src/index.js';
 import { tableMigration, writeMigrations } from './migration-files.js';
 
 const root = resolve(import.meta.dirname, '../..');
-// The command runs from its sources through tsx's loader (a development dependency; esbuild
-// compiles src/ in about a second, where the runtime's jiti takes ten): no build step, and
-// what is tested is the code in src/. test/package.test.ts runs the built bin.
+// The command runs from its sources through tsx's loader, the way it loads users' TypeScript:
+// no build step, and what is tested is the code in src/. test/package.test.ts runs the built bin.
 const COMMAND = ['--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href, join(root, 'src/cli/main.ts')];
 
 /** What one run of the command printed, and its exit code. */
