@@ -132,3 +132,14 @@ export type { BreakerSettings, CircuitEvent, CircuitState } from './connection/b
 export type { MonitorOptions } from './connection/monitor.js';
 export type { LimitStats } from './connection/limiter.js';
 export type { ConnectionLimits } from './connection/config.js';
+
+// The configuration file and migrations per connection (docs/cli.md, docs/migrations.md).
+export { defineConfig, type PolyrecordConfig, type MigrationSettings } from './config/define-config.js';
+export { configureFrom } from './config/configure-from.js';
+export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
+export { ConfigFileError } from './config/config-errors.js';
+export { migrate, migrateRollback, migrationStatus } from './migrations/migrator.js';
+export { makeMigration, type MigrationFileKind } from './migrations/make-migration.js';
+export { MigrationError } from './migrations/migration-error.js';
+export { DEFAULT_MIGRATIONS_TABLE } from './migrations/targets.js';
+export type { MigrationOptions, MigrationRun, MigrationStatus } from './migrations/migration-types.js';

@@ -143,6 +143,28 @@ describe('the published package, installed from its tarball', () => {
     expect(files.filter((f) => /^package\/(src|test)\//.test(f))).toEqual([]);
   });
 
+  it('its `polyrecord` command migrates with a TypeScript config that imports defineConfig and decorated models from the package', () => {
+    const dir = consumer('cli', 'module');
+    write(dir, {
+      'tsconfig.json': JSON.stringify({ compilerOptions: { ...DOC_TSCONFIG, ...LEGACY_DECORATORS } }),
+      'models.ts': `import { ActiveRecord, Column, Model, PrimaryKey } from 'polyrecord';
+        @Model({ connection: 'app', table: 'users' })
+        export class User extends ActiveRecord {
+          @PrimaryKey({ type: 'integer' }) id!: number;
+          @Column({ type: 'string' }) email!: string;
+        }`,
+      'polyrecord.config.ts': `import { defineConfig } from 'polyrecord';
+        import { User } from './models.js';
+        export default defineConfig({ connections: { app: { driver: 'sqlite', database: './app.sqlite' } }, models: [User], migrations: { app: { directory: 'migrations' } } });`,
+      'migrations/001_users.ts': `import type { Knex } from 'knex';
+        export const up = (knex: Knex) => knex.schema.createTable('users', (t) => { t.increments('id') });
+        export const down = (knex: Knex) => knex.schema.dropTable('users');`,
+    });
+    const { bin } = JSON.parse(readFileSync(join(work, 'node_modules', 'polyrecord', 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const command = join(work, 'node_modules', 'polyrecord', bin.polyrecord!);
+    expect(execFileSync(process.execPath, [command, 'migrate'], { cwd: dir, encoding: 'utf8' })).toBe('app: applied batch 1: 001_users.ts\n');
+  });
+
   it('`import` from an ES module works', () => {
     const dir = consumer('esm', 'module');
     write(dir, {

@@ -157,6 +157,12 @@ export interface DialectAdapter {
   readonly fileUrls: boolean;
   /** Largest number of bind parameters in one statement. */
   readonly maxBindings: number;
+  /**
+   * Schema changes (CREATE/ALTER/DROP) take part in a transaction and roll back with it.
+   * False where DDL commits implicitly (MySQL/MariaDB): a failed migration then leaves the
+   * statements before the failing one applied.
+   */
+  readonly transactionalDdl: boolean;
   /** How a long `whereIn` list is bound as one value. */
   readonly boundList: BoundList;
   /** Case-sensitive and case-insensitive LIKE. */

@@ -123,6 +123,7 @@ export const mysqlDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: false,
+  transactionalDdl: false,
   twoPhase: mysqlXa,
   replication: mysqlReplication,
   statementCancel: { cancelRunning: killQuery },

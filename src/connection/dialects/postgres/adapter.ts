@@ -101,6 +101,7 @@ export const postgresDialect: DialectAdapter = {
   defaultPool: { min: 0, max: 10 },
   singleSession: false,
   insertReturning: true,
+  transactionalDdl: true,
   twoPhase: postgresTwoPhase,
   replication: postgresReplication,
   statementCancel: { cancelRunning: cancelBackend },

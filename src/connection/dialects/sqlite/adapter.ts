@@ -203,6 +203,7 @@ export const sqliteDialect: DialectAdapter = {
   singleSession: true,
   insertReturning: true,
   // IMMEDIATE takes the write lock up front, so two processes cannot deadlock upgrading read locks.
+  transactionalDdl: true,
   twoPhase: undefined,
   replication: undefined,
   // Statements run synchronously in this process: nothing can interrupt one from outside.

@@ -1,0 +1,43 @@
+import { dirname } from 'node:path';
+import Table from 'cli-table3';
+import type { Command } from 'commander';
+import { ConnectionManager } from '../connection/manager.js';
+import { configureFrom } from '../config/configure-from.js';
+import { loadConfig, type LoadedConfig } from '../config/load-config.js';
+
+/** The options every command accepts (declared on the program). */
+export interface GlobalOptions {
+  config?: string;
+  verbose?: boolean;
+}
+
+/**
+ * Loads the config file the command line names (or the nearest one) and applies it to the
+ * manager the whole program uses, exactly as an application's `configureFrom(config)` does.
+ */
+export async function loadProject(command: Command, manager: ConnectionManager): Promise<LoadedConfig> {
+  const { config: path } = command.optsWithGlobals<GlobalOptions>();
+  const loaded = await loadConfig(path);
+  configureFrom(loaded.config, manager, { baseDir: dirname(loaded.file) });
+  return loaded;
+}
+
+/** Writes a line to standard output. */
+export function say(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+/** Writes a value as JSON (for `--json`). */
+export function sayJson(value: unknown): void {
+  say(JSON.stringify(value, null, 2));
+}
+
+/** Collects a repeatable option's values (`--connection a --connection b`). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** A table for the terminal; plain (no colour codes) when the output goes to a file or a pipe. */
+export function table(head: string[]): InstanceType<typeof Table> {
+  return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
+}

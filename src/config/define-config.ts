@@ -1,0 +1,49 @@
+import type { ConnectionConfig } from '../connection/config.js';
+
+/** Where one connection keeps its migration files and which table records the applied ones. */
+export interface MigrationSettings {
+  /** The folder of migration files (.ts, .mjs, .js), relative to the config file's folder. */
+  directory: string;
+  /** The bookkeeping table; default `polyrecord_migrations`. */
+  tableName?: string;
+}
+
+/**
+ * The contents of `polyrecord.config.{ts,mjs,js}`: what the `polyrecord` command and the
+ * application (through {@link configureFrom}) both read.
+ */
+export interface PolyrecordConfig {
+  /** Connection name → settings, in the order `migrate` visits them. */
+  connections: Record<string, ConnectionConfig>;
+  /** Alias → connection name. */
+  aliases?: Record<string, string>;
+  /** Model classes the application defines; importing the config loads them. */
+  models?: readonly unknown[];
+  /** Connection name → its migrations. Connections without an entry have none. */
+  migrations?: Record<string, MigrationSettings>;
+  /** Reserved for a later version of the command line (jobs, the coordinator, relays): accepted and ignored today. */
+  jobs?: unknown;
+  /** Reserved: accepted and ignored today. */
+  coordinator?: unknown;
+  /** Reserved: accepted and ignored today. */
+  relays?: unknown;
+}
+
+/**
+ * Types a configuration file's default export; it returns its argument unchanged.
+ *
+ * @example
+ * ```ts
+ * // polyrecord.config.ts
+ * import { defineConfig } from 'polyrecord'
+ *
+ * export default defineConfig({
+ *   connections: { primary: { url: process.env.DATABASE_URL }, analytics: { driver: 'sqlite', database: './analytics.db' } },
+ *   aliases: { reports: 'analytics' },
+ *   migrations: { primary: { directory: './migrations/primary' } },
+ * })
+ * ```
+ */
+export function defineConfig<const T extends PolyrecordConfig>(config: T): T {
+  return config;
+}
