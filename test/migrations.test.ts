@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -88,5 +89,23 @@ describeEachDialect('migrate()', (dialect) => {
     // Transactional DDL undoes the table the file created before failing; MariaDB cannot.
     expect(await manager.get('other').knex.schema.hasTable('before_failure')).toBe(dialect.driver === 'mysql');
     expect(failure.message.includes('commits DDL implicitly')).toBe(dialect.driver === 'mysql');
+  });
+
+  // MariaDB's root here has no password, so a configured one would be refused at login.
+  it.runIf(dialect.driver !== 'mysql')('never shows the password: not in the message, the statement, nor the cause', async () => {
+    const secret = 'pw-s3cret-42';
+    const guarded = new ConnectionManager();
+    const provisioned = await dialect.provision(1);
+    try {
+      writeMigrations(join(dir, 'guarded'), { '001_leaky.mjs': `export async function up(knex) { await knex.raw("insert into no_such_table (note) values ('${secret}')") }\nexport async function down() {}\n` });
+      configureFrom(defineConfig({ connections: { guarded: { ...provisioned.configs[0]!, password: secret } }, migrations: { guarded: { directory: 'guarded' } } }), guarded, { baseDir: dir });
+      const error = (await migrate({ manager: guarded }).catch((e: unknown) => e)) as MigrationError;
+      expect(error).toBeInstanceOf(MigrationError);
+      expect(error.statement).toMatch(/no_such_table/);
+      expect(`${error.message} ${error.statement} ${inspect(error, { depth: 5 })}`).not.toContain(secret);
+    } finally {
+      await guarded.closeAll();
+      await provisioned.drop();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { driverErrorCode } from '../connection/dialects/dialect.js';
 import { MigrationError, MigrationFileFailure } from './migration-error.js';
 import type { MigrationOptions, MigrationRun, MigrationStatus } from './migration-types.js';
 import { migrationTargets, type MigrationTarget } from './targets.js';
@@ -92,7 +93,11 @@ async function visit(targets: MigrationTarget[], step: Step): Promise<MigrationR
       runs.push({ connection: target.name, batch, files, transactionalDdl: dialect.transactionalDdl });
     } catch (error) {
       const failure = error instanceof MigrationFileFailure ? error : undefined;
-      throw new MigrationError({ connection: target.name, file: failure?.file, statement, completed: runs, transactionalDdl: dialect.transactionalDdl, cause: failure?.original ?? error });
+      const original = failure?.original ?? error;
+      // The driver's error and the statement may quote the password: both leave here filtered, as every query error does.
+      const cause = driverErrorCode(original) === undefined ? original : target.connection.toQueryError(original, statement);
+      const text = statement === undefined ? undefined : target.connection.settings.redact(statement);
+      throw new MigrationError({ connection: target.name, file: failure?.file, statement: text, completed: runs, transactionalDdl: dialect.transactionalDdl, cause });
     } finally {
       knex.off('query-error', remember);
     }
