@@ -14,6 +14,7 @@ export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 export type { ReplicationSupport } from './connection/dialects/replication.js';
+export type { SchemaSupport, LiveColumn, LiveTable, TypeFit, SqlRunner } from './connection/dialects/schema-support.js';
 // What DialectAdapter (the type of `connection.dialect`) names, so the public types are complete.
 export type { BoundList, ConnectionLender, LikeSupport, ListElementType, OpenedDriver, PreparedBranch, PreparedStatement, ReplyCounts, ReportStatement, TwoPhaseSupport, ValueCodec, Xid } from './connection/dialects/dialect.js';
 export type { DriverFailure, DriverFailureKind } from './errors.js';
