@@ -140,7 +140,12 @@ export { configureFrom } from './config/configure-from.js';
 export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
 export { ConfigFileError } from './config/config-errors.js';
 export { migrate, migrateRollback, migrationStatus } from './migrations/migrator.js';
-export { makeMigration, type MigrationFileKind } from './migrations/make-migration.js';
+export { makeMigration, type MigrationFileKind, type MakeMigrationOptions } from './migrations/make-migration.js';
 export { MigrationError } from './migrations/migration-error.js';
 export { DEFAULT_MIGRATIONS_TABLE } from './migrations/targets.js';
 export type { MigrationOptions, MigrationRun, MigrationStatus } from './migrations/migration-types.js';
+
+// Models compared with their tables, and migrations written from models (docs/migrations.md#checking-models-against-tables).
+export { schemaCheck } from './schema/schema-check.js';
+export { makeMigrationFromModels, type ModelMigrationOptions } from './schema/model-migration.js';
+export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind, CheckedModel } from './schema/schema-types.js';
