@@ -1,5 +1,5 @@
 import type { DialectAdapter } from '../connection/dialects/dialect.js';
-import type { LiveTable } from '../connection/dialects/schema-support.js';
+import { sourceText, type LiveTable } from '../connection/dialects/schema-support.js';
 import { ConfigError, ModelDefinitionError } from '../errors.js';
 import type { ColumnMeta, ModelMeta } from '../model/metadata.js';
 import { writeMigration, type MakeMigrationOptions } from '../migrations/make-migration.js';
@@ -77,31 +77,31 @@ function named(models: readonly PlacedModel[], wanted: string, connection: strin
 /** The `up` and `down` statements for one table, or undefined when it lacks nothing. */
 function tableChange(meta: ModelMeta, live: LiveTable | undefined, keys: readonly (readonly string[])[], dialect: DialectAdapter): { up: string; down: string } | undefined {
   const { schema, table } = splitTableName(meta.tableName);
-  const builder = `knex.schema${schema === undefined ? '' : `.withSchema(${JSON.stringify(schema)})`}`;
+  const builder = `knex.schema${schema === undefined ? '' : `.withSchema(${sourceText(schema)})`}`;
   const defaults = fieldDefaults(meta);
   const primary = meta.columns.find((c) => c.primary);
   if (live === undefined) {
     const lines = meta.columns.map((column) => columnLine(meta, column, dialect, defaults, true));
-    for (const key of keys) if (!(key.length === 1 && key[0] === primary?.column) && !hasUniqueKey(keys.slice(0, keys.indexOf(key)), key)) lines.push(`t.unique(${JSON.stringify(key)})`);
-    return { up: block(builder, 'createTable', table, lines), down: `  await ${builder}.dropTable(${JSON.stringify(table)})` };
+    for (const key of keys) if (!(key.length === 1 && key[0] === primary?.column) && !hasUniqueKey(keys.slice(0, keys.indexOf(key)), key)) lines.push(`t.unique(${sourceList(key)})`);
+    return { up: block(builder, 'createTable', table, lines), down: `  await ${builder}.dropTable(${sourceText(table)})` };
   }
   const present = new Set(live.columns.map((c) => c.name));
   const added = meta.columns.filter((c) => !present.has(c.column));
   const uniques = keys.filter((key, i) => !hasUniqueKey(live.uniqueKeys, key) && !hasUniqueKey(keys.slice(0, i), key));
   if (added.length === 0 && uniques.length === 0) return undefined;
-  const up = [...added.map((column) => columnLine(meta, column, dialect, defaults, false)), ...uniques.map((key) => `t.unique(${JSON.stringify(key)})`)];
-  const undo = [...uniques.map((key) => `t.dropUnique(${JSON.stringify(key)})`), ...(added.length > 0 ? [`t.dropColumns(${added.map((c) => JSON.stringify(c.column)).join(', ')})`] : [])];
+  const up = [...added.map((column) => columnLine(meta, column, dialect, defaults, false)), ...uniques.map((key) => `t.unique(${sourceList(key)})`)];
+  const undo = [...uniques.map((key) => `t.dropUnique(${sourceList(key)})`), ...(added.length > 0 ? [`t.dropColumns(${added.map((c) => sourceText(c.column)).join(', ')})`] : [])];
   return { up: block(builder, 'alterTable', table, up), down: block(builder, 'alterTable', table, undo) };
 }
 
 function block(builder: string, method: 'createTable' | 'alterTable', table: string, lines: readonly string[]): string {
-  return [`  await ${builder}.${method}(${JSON.stringify(table)}, (t) => {`, ...lines.map((line) => `    ${line}`), '  })'].join('\n');
+  return [`  await ${builder}.${method}(${sourceText(table)}, (t) => {`, ...lines.map((line) => `    ${line}`), '  })'].join('\n');
 }
 
 /** One column's builder call: type for the dialect, primary key, nullability, default. */
 function columnLine(meta: ModelMeta, column: ColumnMeta, dialect: DialectAdapter, defaults: ReadonlyMap<string, string>, creating: boolean): string {
   if (column.type === 'any') throw new ModelDefinitionError(`${meta.name}.${column.property} has no declared type: give it { type } to create its column`);
-  const name = JSON.stringify(column.column);
+  const name = sourceText(column.column);
   if (column.primary && column.type === 'integer') return `t.increments(${name})`;
   if (column.primary && column.type === 'bigint') return `t.bigIncrements(${name})`;
   let line = dialect.schema.columnBuilder(column.type, column.column);
@@ -121,8 +121,13 @@ function fieldDefaults(meta: ModelMeta): Map<string, string> {
   const probe = new (meta.ctor as new () => Record<string, unknown>)();
   for (const column of meta.initializedColumns) {
     const value = probe[column.property];
-    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) defaults.set(column.property, JSON.stringify(value));
-    else if (typeof value === 'bigint') defaults.set(column.property, JSON.stringify(value.toString()));
+    if (typeof value === 'string') defaults.set(column.property, sourceText(value));
+    else if (typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) defaults.set(column.property, String(value));
+    else if (typeof value === 'bigint') defaults.set(column.property, sourceText(value.toString()));
   }
   return defaults;
+}
+
+function sourceList(items: readonly string[]): string {
+  return `[${items.map(sourceText).join(', ')}]`;
 }

@@ -53,7 +53,7 @@ export const mismatch = (reason: string): TypeFit => ({ fit: 'mismatch', reason 
  * DATETIME drops the fraction of a second).
  */
 export function standardColumnBuilder(declared: ColumnType, column: string): string {
-  const name = JSON.stringify(column);
+  const name = sourceText(column);
   switch (declared) {
     case 'string':
       return `t.string(${name})`;
@@ -82,4 +82,9 @@ export function groupKeys(rows: readonly Record<string, unknown>[], key = 'key',
     keys.set(name, [...(keys.get(name) ?? []), String(row[column])]);
   }
   return [...keys.values()];
+}
+
+/** A string as a single-quoted JavaScript literal, for the source of a generated migration. */
+export function sourceText(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n')}'`;
 }

@@ -1,4 +1,4 @@
-import { groupKeys, standardColumnBuilder, warning, type SchemaSupport } from '../schema-support.js';
+import { groupKeys, sourceText, standardColumnBuilder, warning, type SchemaSupport } from '../schema-support.js';
 import { serverTypeFit, type ServerTypeFamily } from '../server-type-fit.js';
 
 // From the catalogue rather than information_schema: format_type gives the type as written
@@ -63,6 +63,6 @@ export const postgresSchema: SchemaSupport = {
     };
   },
   fit: (declared, column) => serverTypeFit(declared, family(column.type), column.type, warning(`a ${column.type} column holds JSON as text, unchecked and without JSON operators; jsonb is the usual type`)),
-  columnBuilder: (declared, column) => (declared === 'json' ? `t.jsonb(${JSON.stringify(column)})` : standardColumnBuilder(declared, column)),
+  columnBuilder: (declared, column) => (declared === 'json' ? `t.jsonb(${sourceText(column)})` : standardColumnBuilder(declared, column)),
 };
 
