@@ -62,7 +62,7 @@ export const postgresSchema: SchemaSupport = {
       uniqueKeys: groupKeys(await run(UNIQUE_KEYS_SQL, [schema ?? null, table])),
     };
   },
-  fit: (declared, column) => serverTypeFit(declared, family(column.type), column.type, warning(`a ${column.type} column holds JSON as text, unchecked and without JSON operators; jsonb is the usual type`)),
+  fit: (declared, column) => serverTypeFit(declared, family(column.type), column.type, warning(`the ${column.type} column holds JSON as text, unchecked and without JSON operators; jsonb is the usual type`)),
   columnBuilder: (declared, column) => (declared === 'json' ? `t.jsonb(${sourceText(column)})` : standardColumnBuilder(declared, column)),
 };
 

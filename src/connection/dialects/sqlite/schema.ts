@@ -18,7 +18,7 @@ function affinity(type: string): Affinity {
 // JSON are text that SQLite leaves alone in NUMERIC columns (knex's `datetime`, `date`, `json`).
 const FITS: Record<ColumnType, Partial<Record<Affinity, TypeFit>>> = {
   string: { text: OK, blob: OK },
-  integer: { integer: OK, numeric: OK, real: warning('a REAL column holds integers as floating point'), blob: OK },
+  integer: { integer: OK, numeric: OK, real: warning('the REAL column holds integers as floating point'), blob: OK },
   bigint: { integer: OK, numeric: OK, blob: OK },
   float: { real: OK, numeric: OK, integer: OK, blob: OK },
   boolean: { integer: OK, numeric: OK, blob: OK },
@@ -46,7 +46,7 @@ export const sqliteSchema: SchemaSupport = {
   },
   fit(declared, column) {
     const kind = affinity(column.type);
-    return FITS[declared][kind] ?? mismatch(`a ${column.type || 'untyped'} column has ${kind.toUpperCase()} affinity, which does not hold ${declared} values faithfully`);
+    return FITS[declared][kind] ?? mismatch(`the ${column.type || 'untyped'} column has ${kind.toUpperCase()} affinity, which does not hold ${declared} values faithfully`);
   },
   columnBuilder: standardColumnBuilder,
 };
