@@ -3,7 +3,7 @@ import { sourceText, type LiveTable } from '../connection/dialects/schema-suppor
 import { ConfigError, ModelDefinitionError } from '../errors.js';
 import type { ColumnMeta, ModelMeta } from '../model/metadata.js';
 import { writeMigration, type MakeMigrationOptions } from '../migrations/make-migration.js';
-import { hasUniqueKey, type KeyRequirement } from './conflict-keys.js';
+import { hasUniqueKey } from './conflict-keys.js';
 import { readLiveTable, splitTableName } from './live-table.js';
 import { schemaScope, type PlacedModel } from './schema-check.js';
 import type { SchemaOptions } from './schema-types.js';
