@@ -27,13 +27,14 @@ import {
   retryDead,
   Saga,
   sagaRuns,
+  startRelays,
   TableLog,
   type ConnectionConfig,
 } from '../src/index.js';
 import { branchXid, newTransactionId } from '../src/transaction/gid.js';
 import { describeEachDialect } from './support/dialects.js';
 import { leavePrepared, rollBackLeftovers, runNodeId } from './support/two-phase.js';
-import { deferred } from './support/wait.js';
+import { deferred, waitFor } from './support/wait.js';
 
 @Outbox()
 @Model({ connection: 'ops_src', table: 'ops_parcels' })
@@ -160,6 +161,24 @@ describeEachDialect('operations: outbox, sagas, in-doubt branches', (dialect) =>
       expect(delivered).toEqual([dead[0]!.id, dead[1]!.id]);
       expect(await deadEvents()).toEqual([]);
       expect((await outboxStats())[0]!.models).toEqual([]);
+    });
+
+    it('startRelays runs the configured relays (workers of them) until stopped; without relays it refuses', async () => {
+      const delivered: string[] = [];
+      const config = { connections: {}, relays: [{ connection: 'ops_src', pollIntervalMs: 10, handlers: { OpsParcel: (e: { key: string }) => void delivered.push(e.key), OpsCrate: () => undefined } }] };
+      const running = startRelays({ config, workers: 2 });
+      try {
+        expect(running.relays).toHaveLength(2);
+        const parcel = await OpsParcel.create({ label: 'r' });
+        await waitFor(() => delivered.length === 1, 'the relays to deliver');
+        expect(delivered).toEqual([String(parcel.id)]);
+      } finally {
+        await running.stop();
+      }
+      expect((await outboxStats())[0]!.models).toEqual([]);
+      expect(() => startRelays()).toThrow(expect.objectContaining({ constructor: OperationInputError, field: 'relays' }));
+      expect(() => startRelays({ config, connection: 'ops_other' })).toThrow(expect.objectContaining({ constructor: OperationInputError, known: ['ops_src'] }));
+      expect(() => startRelays({ config, workers: 0 })).toThrow(expect.objectContaining({ constructor: OperationInputError, field: 'workers' }));
     });
 
     it('retryDead refuses a malformed id, and bare ids when several connections have an outbox, changing nothing', async () => {
