@@ -42,6 +42,9 @@ export interface InDoubtBranch {
   error?: string;
 }
 
+/** The decision part of an {@link InDoubtBranch}. */
+type Decided = Pick<InDoubtBranch, 'decision' | 'decisionIn' | 'error'>;
+
 /** What {@link inDoubtBranches} found. */
 export interface InDoubtReport {
   branches: InDoubtBranch[];
@@ -66,7 +69,8 @@ export async function inDoubtBranches(options: OpsOptions = {}): Promise<InDoubt
   const log = configuredLog(config, manager) ?? (crossDbDefaults().log === undefined ? undefined : toLog(undefined, manager));
   const thisNode = resolveNodeId(config.coordinator?.nodeId ?? crossDbDefaults().nodeId);
   const report: InDoubtReport = { branches: [], unreachable: [] };
-  const decisions = new Map<string, Promise<Pick<InDoubtBranch, 'decision' | 'decisionIn' | 'error'>>>();
+  // One read per transaction, however many branches it has.
+  const decisions = new Map<string, Promise<Decided>>();
   const now = Date.now();
   // A branch seen through several connections to one server, by server address and gid (gids are unique per server).
   const seen = new Map<string, InDoubtBranch>();
@@ -91,11 +95,11 @@ export async function inDoubtBranches(options: OpsOptions = {}): Promise<InDoubt
       }
       const parts = describeXid(branch.xid);
       const since = branch.preparedAt ?? (parts ? new Date(transactionTime(parts.transactionId)) : null);
-      let decided: Pick<InDoubtBranch, 'decision' | 'decisionIn' | 'error'> = { decision: null, decisionIn: null };
+      let decided: Decided = { decision: null, decisionIn: null };
       if (parts) {
-        const key = `${parts.transactionId}~${parts.lastResource ?? ''}`;
-        if (!decisions.has(key)) decisions.set(key, readDecision(parts.lastResource === undefined ? log : parts.lastResource, parts.transactionId, manager.get.bind(manager)));
-        decided = await decisions.get(key)!;
+        const transaction = `${parts.transactionId}~${parts.lastResource ?? ''}`;
+        if (!decisions.has(transaction)) decisions.set(transaction, readDecision(parts.lastResource === undefined ? log : parts.lastResource, parts.transactionId, manager.get.bind(manager)));
+        decided = await decisions.get(transaction)!;
       }
       const entry: InDoubtBranch = {
         connection: name,
@@ -137,7 +141,7 @@ export async function recoverInDoubt(options: OpsOptions & { minAgeMs?: number; 
 }
 
 /** The decision for a transaction in the coordinator log, or in the last resource named in its branch. */
-async function readDecision(where: CoordinatorLog | string | undefined, transactionId: string, connectionNamed: (name: string) => Connection): Promise<Pick<InDoubtBranch, 'decision' | 'decisionIn' | 'error'>> {
+async function readDecision(where: CoordinatorLog | string | undefined, transactionId: string, connectionNamed: (name: string) => Connection): Promise<Decided> {
   if (where === undefined) return { decision: null, decisionIn: null, error: 'no coordinator log is configured' };
   try {
     const state = typeof where === 'string' ? await lookupDecision(connectionNamed(where), transactionId) : (await where.get(transactionId))?.state;
