@@ -12,7 +12,7 @@
 //
 // Layers, bottom to top (docs/architecture.md): util/, errors.ts, context/ → connection/
 // (itself: the core → session/ → manager.ts) → transaction/ → model/ → sync/, reading/ →
-// config/ (the configuration file) → migrations/ → index.ts, and cli/ (the `polyrecord`
+// brokers/ → config/ (the configuration file) → migrations/ → index.ts, and cli/ (the `polyrecord`
 // command) on top of everything but index.ts. A module may import its own layer and those
 // below it, never one above.
 
@@ -30,7 +30,7 @@ function notUp(name, comment, from, to) {
 }
 
 const TOOLING = ['config/', 'migrations/', 'cli/'];
-const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING];
+const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING];
 
 module.exports = {
   forbidden: [
@@ -45,11 +45,12 @@ module.exports = {
     notUp('connection-not-up', 'connection/ (config, dialects, pools, the executor, sessions, the manager) imports only the ground floor.', ['connection/'], ABOVE_CONNECTION),
     notUp('connection-core-not-session', 'The connection core (one database: config, dialects, pool, executor) does not know sessions or the manager.', ['connection/(?!session/|manager\\.ts$)'], ['connection/session/', 'connection/manager\\.ts$']),
     notUp('session-not-manager', 'A local transaction needs one connection, not the registry of names.', ['connection/session/'], ['connection/manager\\.ts$']),
-    notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
-    notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
-    notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under index.ts.', ['sync/', 'reading/'], ['index\\.ts$', ...TOOLING]),
-    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections and knows nothing of models or migrations.', ['config/'], ['transaction/', 'model/', 'sync/', 'reading/', 'migrations/', 'cli/', 'index\\.ts$']),
-    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'cli/', 'index\\.ts$']),
+    notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under brokers/ and index.ts.', ['sync/', 'reading/'], ['brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('brokers-not-up', 'brokers/ (broker publishers, sources, the inbox) builds on sync/ and below.', ['brokers/'], ['reading/', 'index\\.ts$', ...TOOLING]),
+    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections and knows nothing of models or migrations.', ['config/'], ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'migrations/', 'cli/', 'index\\.ts$']),
+    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'cli/', 'index\\.ts$']),
     notUp('library-not-cli', 'cli/ is the program on top: the library never imports it.', ['(?!cli/)'], ['cli/']),
     notUp('cli-not-index', 'cli/ imports the layers it uses, not the package entry (which loads every layer).', ['cli/'], ['index\\.ts$']),
   ],
