@@ -1,0 +1,193 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import {
+  BrokerPackageMissingError,
+  BrokerPublishError,
+  ConnectionManager,
+  ensureInboxTable,
+  ensureOutboxTable,
+  INBOX_TABLE,
+  InboxConsumer,
+  natsPublisher,
+  natsSource,
+  OUTBOX_TABLE,
+  OutboxRelay,
+  rabbitPublisher,
+  rabbitSource,
+  type ConnectionConfig,
+  type InboxEvent,
+  type InboxSource,
+  type OutboxPublisher,
+  type Transaction,
+} from '../src/index.js';
+import { replacePackageImporter } from '../src/brokers/optional-package.js';
+import { AMQP_URL, brokerNames, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
+import { compileFixture } from './support/compile-fixture.js';
+import { describeEachDialect } from './support/dialects.js';
+import { createMemberTables, Member, MemberCopy } from './support/sync-models.js';
+import { waitFor } from './support/wait.js';
+
+type Broker = 'nats' | 'rabbit';
+const BROKERS: Broker[] = ['nats', 'rabbit'];
+
+const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
+  broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
+
+const sourceFor = (broker: Broker, names: BrokerNames): InboxSource =>
+  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
+
+const consumerName = (broker: Broker, names: BrokerNames) => (broker === 'nats' ? names.durable : names.queue);
+
+/** Runs test/fixtures/broker-child.ts; resolves when it exits (killed or not), with its output. With `until`, SIGTERMs it once that holds. */
+function runChild(script: string, spec: object, until?: () => Promise<boolean>): Promise<{ signal: NodeJS.Signals | null; code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, BROKER_CHILD: JSON.stringify(spec) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let exited = false;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      exited = true;
+      clearTimeout(guard);
+      resolve({ code, signal, output });
+    });
+    if (until)
+      void (async () => {
+        while (!exited && !(await until())) await new Promise((r) => setTimeout(r, 20));
+        if (!exited) child.kill('SIGTERM');
+      })();
+  });
+}
+
+describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
+  let drop: () => Promise<void>;
+  let configs: ConnectionConfig[];
+  const cleanup: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    const provisioned = await dialect.provision(2);
+    drop = provisioned.drop;
+    configs = provisioned.configs;
+    ConnectionManager.configure('src', configs[0]!);
+    ConnectionManager.configure('dst', configs[1]!);
+    await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
+    await ConnectionManager.get('dst').knex.schema.createTable('deliveries', (t) => {
+      t.increments('id');
+      t.bigInteger('event_id');
+      t.string('member_key', 32);
+    });
+    await ensureOutboxTable('src');
+    await ensureInboxTable('dst');
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0)) await step();
+  });
+  afterAll(async () => {
+    await ConnectionManager.closeAll();
+    await drop();
+  });
+
+  const src = () => ConnectionManager.get('src').knex;
+  const dst = () => ConnectionManager.get('dst').knex;
+  const count = async (query: Promise<Array<Record<string, unknown>>>) => Number((await query)[0]!.n);
+  const inboxDone = (consumer: string) => count(dst()(INBOX_TABLE).where({ consumer, status: 'done' }).count({ n: '*' }));
+
+  /** Members with several updates each, some destroyed; the real-time copies and old logs are wiped so only the consumer can rebuild them. */
+  async function makeEvents(members: number): Promise<number> {
+    for (const table of ['member_copies', 'deliveries', INBOX_TABLE]) await dst()(table).delete();
+    for (const table of ['members', OUTBOX_TABLE]) await src()(table).delete();
+    const made: Member[] = [];
+    for (let i = 0; i < members; i++) made.push(await Member.create({ email: `m${i}@b.io`, visits: 0 }));
+    for (let round = 1; round <= 2; round++) {
+      for (const member of made) {
+        member.visits = round;
+        await member.save();
+      }
+    }
+    for (const member of made.slice(0, Math.floor(members / 5))) await member.destroy();
+    await dst()('member_copies').delete();
+    return count(src()(OUTBOX_TABLE).count({ n: '*' }));
+  }
+
+  async function drainRelay(relay: OutboxRelay): Promise<void> {
+    for (;;) {
+      const result = await relay.runOnce();
+      if (result.delivered + result.failed + result.dead === 0) return;
+    }
+  }
+
+  /** Every event done at the source, applied once at the target (per the log, when kept), in order per record; the copies equal the source. */
+  async function assertConverged(events: number, consumer: string, logged: boolean): Promise<void> {
+    expect(await count(src()(OUTBOX_TABLE).whereNot({ status: 'done' }).count({ n: '*' }))).toBe(0);
+    expect(await inboxDone(consumer)).toBe(events);
+    const expected = (await src()('members').orderBy('id').select('id', 'email', 'visits')).map((m) => ({ member_id: m.id, email: m.email, visits: m.visits }));
+    expect(await dst()('member_copies').orderBy('member_id').select('member_id', 'email', 'visits')).toEqual(expected);
+    if (!logged) return;
+    const log = await dst()('deliveries').orderBy('id').select('event_id', 'member_key');
+    expect(log.length).toBe(events);
+    expect(new Set(log.map((d) => Number(d.event_id))).size).toBe(events);
+    const lastByKey = new Map<string, number>();
+    for (const { event_id, member_key } of log) {
+      expect(Number(event_id), `member ${member_key}: event ${event_id} applied after ${lastByKey.get(member_key)}`).toBeGreaterThan(lastByKey.get(member_key) ?? 0);
+      lastByKey.set(member_key, Number(event_id));
+    }
+  }
+
+  /** A handler that logs each applied event inside the inbox transaction, then copies the member. */
+  const loggingHandler = async (event: InboxEvent, trx: Transaction) => {
+    await trx.table('deliveries').insert({ event_id: Number(event.id), member_key: event.key });
+    const member = event.record<Member>();
+    if (event.kind === 'destroyed') await MemberCopy.using('dst').where({ memberId: member.id }).delete();
+    else await MemberCopy.using('dst').bulkInsertOrUpdate([{ memberId: member.id, email: member.email, visits: member.visits }], { conflictKeys: ['memberId'] });
+  };
+
+  async function startConsumer(broker: Broker, names: BrokerNames, handlers?: Record<string, (event: InboxEvent, trx: Transaction) => unknown>) {
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers, backoff: { baseMs: 10, maxMs: 50 } });
+    const seen = { applied: 0, duplicate: 0 };
+    consumer.events.on('applied', () => (seen.applied += 1));
+    consumer.events.on('duplicate', () => (seen.duplicate += 1));
+    await consumer.start();
+    cleanup.unshift(() => consumer.stop());
+    return { consumer, seen };
+  }
+
+  function useNames(): BrokerNames {
+    const names = brokerNames();
+    cleanup.push(() => removeBrokerNames(names));
+    return names;
+  }
+
+  for (const broker of BROKERS) {
+    it(`${broker}: every event reaches the InboxConsumer and is applied once (@SyncTo delivery); a republished event has no second effect`, async () => {
+      const names = useNames();
+      const events = await makeEvents(20);
+      const relay = new OutboxRelay({ connection: 'src', batchSize: 25, publish: publisherFor(broker, names) });
+      cleanup.unshift(() => relay.stop());
+      // RabbitMQ drops what no queue takes, so its consumer binds first; JetStream keeps the events for a consumer that comes later.
+      const { seen } = broker === 'rabbit' ? await startConsumer(broker, names) : { seen: undefined };
+      await drainRelay(relay);
+      const { seen: counted } = seen ? { seen } : await startConsumer(broker, names);
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event in the inbox', 60_000);
+      await assertConverged(events, consumerName(broker, names), false);
+      expect(counted.applied).toBe(events);
+
+      // Every event published again, as a relay that died before its done marks would.
+      await src()(OUTBOX_TABLE).update({ status: 'pending', attempts: 0, locked_until: null });
+      await drainRelay(relay);
+      if (broker === 'nats') {
+        // JetStream's duplicate window drops the republished messages (same Nats-Msg-Id).
+        expect(await streamMessages(names.stream)).toBe(events);
+      } else {
+        // RabbitMQ has no dedupe: the consumer gets every message again and its inbox drops them.
+        await waitFor(() => counted.duplicate === events, 'every duplicate dropped by the inbox', 60_000);
+      }
+      expect(counted.applied).toBe(events);
+      await assertConverged(events, consumerName(broker, names), false);
+    }, 120_000);
+  }
+});
