@@ -37,7 +37,7 @@ const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
   broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
 
 const sourceFor = (broker: Broker, names: BrokerNames): InboxSource =>
-  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
+  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
 
 const consumerName = (broker: Broker, names: BrokerNames) => (broker === 'nats' ? names.durable : names.queue);
 
@@ -172,9 +172,8 @@ describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
       const { seen } = broker === 'rabbit' ? await startConsumer(broker, names) : { seen: undefined };
       await drainRelay(relay);
       const { seen: counted } = seen ? { seen } : await startConsumer(broker, names);
-      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event in the inbox', 60_000);
+      await waitFor(() => counted.applied === events, 'every event applied', 60_000);
       await assertConverged(events, consumerName(broker, names), false);
-      expect(counted.applied).toBe(events);
 
       // Every event published again, as a relay that died before its done marks would.
       await src()(OUTBOX_TABLE).update({ status: 'pending', attempts: 0, locked_until: null });
@@ -188,6 +187,48 @@ describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
       }
       expect(counted.applied).toBe(events);
       await assertConverged(events, consumerName(broker, names), false);
+    }, 120_000);
+
+    it(`${broker}: a relay SIGKILLed between the broker's ack and its done mark causes a duplicate that is dropped`, async () => {
+      const names = useNames();
+      const script = compileFixture('test/fixtures/broker-child.ts');
+      const events = await makeEvents(15);
+      const spec = { role: 'relay', broker, src: configs[0], dst: configs[1], names };
+      const { seen } = await startConsumer(broker, names, { Member: loggingHandler });
+      // Killed right after its second round's acks: 10 events confirmed by the broker, still pending in the outbox.
+      const killed = await runChild(script, { ...spec, killAfterAckRound: 2 });
+      expect(killed.signal, killed.output).toBe('SIGKILL');
+      const leasedUntil = Number((await src()(OUTBOX_TABLE).where({ status: 'pending' }).max({ t: 'locked_until' }))[0]!.t ?? 0);
+      expect(leasedUntil).toBeGreaterThan(0);
+      await waitFor(() => Date.now() > leasedUntil, "the killed relay's lease to expire");
+      const clean = await runChild(script, spec);
+      expect(clean.code, clean.output).toBe(0);
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event in the inbox', 60_000);
+      // The republished round: JetStream drops it by message id; RabbitMQ delivers it and the inbox drops it.
+      if (broker === 'nats') expect(await streamMessages(names.stream)).toBe(events);
+      else await waitFor(() => seen.duplicate === 10, 'the 10 republished events dropped by the inbox', 60_000);
+      await assertConverged(events, consumerName(broker, names), true);
+      expect(seen.applied).toBe(events);
+    }, 120_000);
+
+    it(`${broker}: a consumer SIGKILLed inside its transaction gets the message again and applies it once`, async () => {
+      const names = useNames();
+      const script = compileFixture('test/fixtures/broker-child.ts');
+      const events = await makeEvents(15);
+      // Topology first (the RabbitMQ queue and binding, the JetStream stream), then every event published.
+      const { consumer } = await startConsumer(broker, names, { Member: loggingHandler });
+      await consumer.stop();
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      const ids = (await src()(OUTBOX_TABLE).orderBy('id').select('id')).map((r) => String(r.id));
+      const marker = join(mkdtempSync(join(tmpdir(), 'polyrecord-broker-')), 'killed');
+      const spec = { role: 'consumer', broker, src: configs[0], dst: configs[1], names, killAtEvent: ids[Math.floor(ids.length / 2)], marker };
+      const killed = await runChild(script, spec);
+      expect(killed.signal, killed.output).toBe('SIGKILL');
+      // Only what committed before the kill is in the inbox; the killed transaction left nothing.
+      expect(await inboxDone(consumerName(broker, names))).toBe(Math.floor(ids.length / 2));
+      const rerun = await runChild(script, spec, async () => (await inboxDone(consumerName(broker, names))) === events);
+      expect(rerun.signal, rerun.output).toBe('SIGTERM');
+      await assertConverged(events, consumerName(broker, names), true);
     }, 120_000);
   }
 });

@@ -7,8 +7,13 @@ import { openNats, type NatsLink } from './nats-link.js';
 export interface NatsSourceOptions {
   /** NATS server URL(s). */
   servers: string | string[];
-  /** The stream the publisher writes to (it must exist). */
+  /** The stream the publisher writes to. */
   stream: string;
+  /**
+   * Creates the stream with these subjects when it does not exist yet (as `natsPublisher` would: `['<subject>.>']`),
+   * so consumers may start before the first relay. Without it, a missing stream fails `start()`.
+   */
+  streamSubjects?: string[];
   /** The durable pull consumer's name: created when missing (explicit acks); consumers with one name share its messages. */
   durable: string;
   /** The subject filter of a consumer created here, e.g. `orders.>`, or one partition: `orders.*.3.>`. Default: the whole stream. */
@@ -17,8 +22,14 @@ export interface NatsSourceOptions {
   ackWaitMs?: number;
   /** Where dead messages are copied to. Default `polyrecord.dead.<stream>.<durable>`, stored in the stream `<stream>_DEAD` (created when missing). */
   deadLetterSubject?: string;
-  /** Messages fetched ahead. Default 100. */
-  prefetch?: number;
+  /**
+   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 1,
+   * which keeps per-key order through crashes: a message that was not acked is redelivered
+   * before any later one. Above 1, JetStream may redeliver an unacked message after later ones
+   * (a consumer crash, an ack wait running out), so order holds only while nothing fails; use
+   * partitions (one consumer per partition subject) for throughput instead.
+   */
+  maxAckPending?: number;
 }
 
 /**
@@ -61,10 +72,11 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
     async open(handle) {
       link = await openNats(options.servers, 'natsSource');
       try {
+        if (options.streamSubjects) await link.ensureStream(options.stream, options.streamSubjects, 120_000);
         await link.ensureStream(`${options.stream}_DEAD`, [deadSubject], 120_000);
         await ensureConsumer(link, options);
         const consumer = await link.js.consumers.get(options.stream, options.durable);
-        messages = await consumer.consume({ max_messages: options.prefetch ?? 100 });
+        messages = await consumer.consume({ max_messages: Math.max(1, options.maxAckPending ?? 1) });
       } catch (error) {
         await link.close();
         throw error;
@@ -89,6 +101,7 @@ async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promi
     await link.jsm.consumers.info(options.stream, options.durable);
     return;
   } catch (error) {
+    if ((error as { name?: string }).name === 'StreamNotFoundError') throw new ConfigError('stream', `JetStream stream ${options.stream} does not exist: give natsSource streamSubjects to create it, or start a natsPublisher first`);
     if (!/consumer not found/i.test(String((error as Error).message)) && (error as { name?: string }).name !== 'ConsumerNotFoundError') throw error;
   }
   const { AckPolicy, DeliverPolicy } = link.jetstream;
@@ -98,6 +111,7 @@ async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promi
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
+      max_ack_pending: options.maxAckPending ?? 1,
       ...(options.filter ? { filter_subject: options.filter } : {}),
     });
   } catch (error) {
