@@ -15,6 +15,7 @@ import {
   natsSource,
   OUTBOX_TABLE,
   OutboxRelay,
+  partitionOf,
   rabbitPublisher,
   rabbitSource,
   type ConnectionConfig,
@@ -23,6 +24,7 @@ import {
   type OutboxPublisher,
   type Transaction,
 } from '../src/index.js';
+import amqp from 'amqplib';
 import { replacePackageImporter } from '../src/brokers/optional-package.js';
 import { AMQP_URL, brokerNames, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
 import { compileFixture } from './support/compile-fixture.js';
@@ -230,5 +232,132 @@ describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
       expect(rerun.signal, rerun.output).toBe('SIGTERM');
       await assertConverged(events, consumerName(broker, names), true);
     }, 120_000);
+
+    it(`${broker}: a handler that keeps failing is retried, then recorded dead in the inbox and dead-lettered; retryDead applies it`, async () => {
+      const names = useNames();
+      const events = await makeEvents(5);
+      const poisoned = (await src()(OUTBOX_TABLE).orderBy('id').first('id'))!.id as number | string;
+      let failing = true;
+      const tries = new Map<string, number>();
+      const handler = async (event: InboxEvent, trx: Transaction) => {
+        tries.set(event.id, (tries.get(event.id) ?? 0) + 1);
+        if (failing && event.id === String(poisoned)) throw new Error('the target refuses this one');
+        await loggingHandler(event, trx);
+      };
+      const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers: { Member: handler }, maxAttempts: 3, backoff: { baseMs: 5, maxMs: 20 } });
+      const dead: Array<{ id: string | undefined; error: unknown }> = [];
+      consumer.events.on('dead', (event, error) => dead.push({ id: event?.id, error }));
+      await consumer.start();
+      cleanup.unshift(() => consumer.stop());
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events - 1 && dead.length === 1, 'all but the poisoned event applied', 60_000);
+      expect(tries.get(String(poisoned))).toBe(3);
+      expect(dead[0]).toMatchObject({ id: String(poisoned) });
+      expect(await consumer.deadEvents()).toEqual([expect.objectContaining({ id: String(poisoned), model: 'Member', attempts: 3, lastError: 'Error: the target refuses this one' })]);
+      // The dead-letter copy is stored by the broker.
+      if (broker === 'nats') await waitFor(async () => (await streamMessages(`${names.stream}_DEAD`)) === 1, 'the dead-letter copy');
+      else await waitFor(async () => (await queueMessages(`${names.queue}.dead`)) === 1, 'the dead-letter copy');
+      // A later event of the same record went on (the broker moved past the dead one); replaying the dead one re-applies an older state.
+      failing = false;
+      expect(await consumer.retryDead()).toBe(1);
+      expect(await consumer.deadEvents()).toEqual([]);
+      expect(await inboxDone(consumerName(broker, names))).toBe(events);
+      expect(await count(dst()('deliveries').where({ event_id: Number(poisoned) }).count({ n: '*' }))).toBe(1);
+    }, 120_000);
+
+    it(`${broker}: partitions: each record's events go to one partition, one consumer per partition applies them once and in order`, async () => {
+      const names = useNames();
+      const events = await makeEvents(20);
+      const partitions = 2;
+      const publish = broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject, partitions }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject, partitions });
+      const consumers = Array.from({ length: partitions }, (_, p) => {
+        const source = broker === 'nats'
+          ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: `${names.durable}_p${p}`, filter: `${names.subject}.*.${p}.>` })
+          : rabbitSource({ url: AMQP_URL, queue: `${names.queue}.p${p}`, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.*.${p}.#` }] });
+        return new InboxConsumer({ connection: 'dst', name: 'partitioned', source, handlers: { Member: loggingHandler } });
+      });
+      const byPartition = consumers.map(() => new Set<string>());
+      consumers.forEach((consumer, p) => consumer.events.on('applied', (event) => byPartition[p]!.add(event.key)));
+      for (const consumer of consumers) {
+        await consumer.start();
+        cleanup.unshift(() => consumer.stop());
+      }
+      if (broker === 'rabbit') cleanup.push(() => removeBrokerNames({ ...names, queue: `${names.queue}.p0` }), () => removeBrokerNames({ ...names, queue: `${names.queue}.p1` }));
+      await drainRelay(new OutboxRelay({ connection: 'src', batchSize: 30, publish }));
+      await waitFor(async () => (await inboxDone('partitioned')) === events, 'every event applied', 60_000);
+      await assertConverged(events, 'partitioned', true);
+      // Both partitions were used, and no record's events were split between them.
+      expect(byPartition.every((keys) => keys.size > 0)).toBe(true);
+      expect([...byPartition[0]!].filter((key) => byPartition[1]!.has(key))).toEqual([]);
+      for (const [p, keys] of byPartition.entries()) for (const key of keys) expect(partitionOf('Member', key, partitions)).toBe(p);
+    }, 120_000);
   }
+
+  it('rabbit: a message no queue takes counts as failed and is retried, not lost', async () => {
+    const names = useNames();
+    const events = await makeEvents(5);
+    const failures: unknown[] = [];
+    const relay = new OutboxRelay({ connection: 'src', publish: publisherFor('rabbit', names), backoff: { baseMs: 1, maxMs: 1 } });
+    relay.events.on('failed', (_event, error) => failures.push(error));
+    // One round claims the first event of each of the 5 records.
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 5, dead: 0 });
+    expect(failures).toHaveLength(5);
+    expect(failures.every((error) => error instanceof BrokerPublishError && error.reason === 'unroutable')).toBe(true);
+    expect(await count(src()(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' }))).toBe(events);
+    const failed = await src()(OUTBOX_TABLE).where({ status: 'pending' }).where('attempts', 1).select('last_error');
+    expect(failed).toHaveLength(5);
+    expect(failed.every((row) => /no queue is bound/.test(String(row.last_error)))).toBe(true);
+    // Once a queue is bound, the retries get through.
+    const { seen } = await startConsumer('rabbit', names);
+    await waitFor(async () => (await relay.runOnce()) && (await count(src()(OUTBOX_TABLE).whereNot({ status: 'done' }).count({ n: '*' }))) === 0, 'every event published');
+    await waitFor(() => seen.applied === events, 'every event applied', 60_000);
+    await assertConverged(events, names.queue, false);
+  }, 120_000);
+
+  it('a missing broker client package is a typed error naming the package', async () => {
+    const names = useNames();
+    const events = await makeEvents(2);
+    replacePackageImporter(async (name) => {
+      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+    });
+    cleanup.push(async () => replacePackageImporter());
+    const failures: unknown[] = [];
+    const relay = new OutboxRelay({ connection: 'src', publish: publisherFor('nats', names) });
+    relay.events.on('failed', (_event, error) => failures.push(error));
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 2, dead: 0 });
+    expect(failures[0]).toBeInstanceOf(BrokerPackageMissingError);
+    expect(failures[0]).toMatchObject({ code: 'E_BROKER_PACKAGE_MISSING', packageName: '@nats-io/transport-node', message: expect.stringContaining('npm install @nats-io/transport-node') });
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names) });
+    await expect(consumer.start()).rejects.toMatchObject({ name: 'BrokerPackageMissingError', packageName: 'amqplib' });
+    // Nothing was published, nothing is lost: the events wait in the outbox.
+    expect(await count(src()(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' }))).toBe(events);
+  }, 60_000);
+
+  it('the message is the documented envelope, with the event id as message id and the model and key in the routing key', async () => {
+    const names = useNames();
+    await makeEvents(1);
+    const [row] = await src()(OUTBOX_TABLE).orderBy('id').select('id', 'aggregate_key', 'created_at');
+    const connection = await amqp.connect(AMQP_URL);
+    cleanup.push(() => connection.close());
+    const channel = await connection.createChannel();
+    await channel.assertExchange(names.exchange, 'topic', { durable: true });
+    await channel.assertQueue(names.queue, { durable: true });
+    await channel.bindQueue(names.queue, names.exchange, '#');
+    await drainRelay(new OutboxRelay({ connection: 'src', publish: rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: 'shop.events', source: 'primary' }) }));
+    const message = await channel.get(names.queue);
+    expect(message).not.toBe(false);
+    if (message === false) return;
+    const body = JSON.parse(message.content.toString('utf8'));
+    expect(body).toEqual({
+      id: `primary:${row!.id}`,
+      model: 'Member',
+      key: String(row!.aggregate_key),
+      kind: 'created',
+      payload: { id: Number(row!.aggregate_key), email: 'm0@b.io', visits: 0, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+      occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      schemaVersion: 1,
+    });
+    expect(message.fields.routingKey).toBe(`shop.events.Member.${row!.aggregate_key}`);
+    expect(message.properties).toMatchObject({ messageId: `primary:${row!.id}`, deliveryMode: 2, contentType: 'application/json', type: 'created' });
+  }, 60_000);
 });
