@@ -116,11 +116,13 @@ describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
     return count(src()(OUTBOX_TABLE).count({ n: '*' }));
   }
 
+  /** Runs rounds until one finds nothing, then stops the relay (which closes its publisher's connection). */
   async function drainRelay(relay: OutboxRelay): Promise<void> {
     for (;;) {
       const result = await relay.runOnce();
-      if (result.delivered + result.failed + result.dead === 0) return;
+      if (result.delivered + result.failed + result.dead === 0) break;
     }
+    await relay.stop();
   }
 
   /** Every event done at the source, applied once at the target (per the log, when kept), in order per record; the copies equal the source. */
@@ -298,6 +300,7 @@ describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
     const events = await makeEvents(5);
     const failures: unknown[] = [];
     const relay = new OutboxRelay({ connection: 'src', publish: publisherFor('rabbit', names), backoff: { baseMs: 1, maxMs: 1 } });
+    cleanup.unshift(() => relay.stop());
     relay.events.on('failed', (_event, error) => failures.push(error));
     // One round claims the first event of each of the 5 records.
     expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 5, dead: 0 });
