@@ -54,15 +54,15 @@ export interface InboxConsumerOptions {
 
 /** Events of `consumer.events`. */
 export interface InboxConsumerEvents {
-  /** Applied and committed (then acked). */
+  /** Applied and committed (the ack follows). */
   applied: (event: InboxEvent) => void;
-  /** Already in the inbox: acked without a second effect. */
+  /** Already in the inbox: dropped without a second effect (and acked). */
   duplicate: (event: InboxEvent) => void;
   /** A try failed; it is tried again after the backoff. */
   failed: (event: InboxEvent, error: unknown) => void;
   /** Given up: recorded as dead and sent to the dead-letter subject or queue. `event` is undefined for a body that is no envelope. */
   dead: (event: InboxEvent | undefined, error: unknown) => void;
-  /** Something outside a handler failed (recording a dead event, pruning); the message is given back to the broker. */
+  /** Something outside a handler failed: an ack (the message comes again and is dropped), recording a dead event (the message is given back), pruning. */
   error: (error: unknown) => void;
 }
 
@@ -211,16 +211,15 @@ export class InboxConsumer {
       return;
     }
     for (let attempt = 1; ; attempt++) {
-      if (this.#stopping) {
-        await message.release().catch(() => undefined);
+      if (this.#stopping || message.gone) {
+        // A delivery whose channel closed is the broker's again: it comes back on the new connection.
+        if (!message.gone) await message.release().catch(() => undefined);
         return;
       }
       const event = this.#toEvent(envelope, attempt);
+      let outcome: 'applied' | 'duplicate';
       try {
-        const outcome = await this.#applyOnce(event);
-        await message.ack();
-        this.#notify(outcome, event);
-        return;
+        outcome = await this.#applyOnce(event);
       } catch (error) {
         if (attempt >= this.#maxAttempts) {
           await this.#giveUp(message, envelope, attempt, error);
@@ -228,7 +227,12 @@ export class InboxConsumer {
         }
         this.#notify('failed', event, error);
         await this.#pause(message, backoffMs(this.#backoff, attempt, true));
+        continue;
       }
+      this.#notify(outcome, event);
+      // A lost ack (the connection went, JetStream did not confirm it) means one more delivery, which the inbox drops.
+      await message.ack().catch((error: unknown) => this.#report(error));
+      return;
     }
   }
 

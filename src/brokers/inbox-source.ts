@@ -4,6 +4,8 @@
  */
 export interface InboxMessage {
   readonly body: Uint8Array;
+  /** True once this delivery can no longer be settled (RabbitMQ: its channel closed): the broker delivers the message again. */
+  readonly gone: boolean;
   /** Deliveries of this message by the broker so far, this one included (RabbitMQ classic queues only know 1 or "more", counted as 2). */
   readonly deliveries: number;
   /** Tells the broker the message was handled; it is not delivered again. */

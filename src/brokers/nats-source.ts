@@ -52,6 +52,8 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
   let loop: Promise<void> | undefined;
   const wrap = (m: JsMsg): InboxMessage => ({
     body: m.data,
+    // Acks travel by reply subject and survive a reconnect; an expired ack wait only means a redelivery the inbox drops.
+    gone: false,
     deliveries: m.info.deliveryCount,
     ack: async () => {
       if (!(await m.ackAck())) throw new Error(`JetStream did not confirm the ack of stream sequence ${m.info.streamSequence}`);

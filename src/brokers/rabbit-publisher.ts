@@ -49,7 +49,7 @@ export function rabbitPublisher(options: RabbitPublisherOptions): OutboxPublishe
   // Message ids the broker returned as unroutable: a return arrives before the ack of the same message.
   const returned = new Set<string>();
   const open = () => {
-    link ??= openRabbit(options.url, 'rabbitPublisher').then(async (opened) => {
+    link ??= openRabbit(options.url, 'rabbitPublisher', options.exchange).then(async (opened) => {
       opened.channel.on('return', (message: { properties: { messageId?: string } }) => {
         if (message.properties.messageId) returned.add(message.properties.messageId);
       });

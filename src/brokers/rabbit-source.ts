@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import { ConfigError } from '../errors.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
@@ -44,6 +45,9 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
     const count = Number(m.properties.headers?.['x-delivery-count']);
     return {
       body: m.content,
+      get gone() {
+        return opened.isClosed;
+      },
       // Quorum queues count redeliveries; classic queues only flag them.
       deliveries: Number.isFinite(count) ? count + 1 : m.fields.redelivered ? 2 : 1,
       ack: async () => channel.ack(m),
@@ -58,31 +62,59 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
       },
     };
   };
+  let closing = false;
+  const connect = async (handle: (message: InboxMessage) => Promise<void>) => {
+    const opened = await openRabbit(options.url, 'rabbitSource', options.queue);
+    try {
+      const { channel } = opened;
+      if (options.assertQueue !== false) await channel.assertQueue(options.queue, { durable: true, arguments: { 'x-single-active-consumer': true } });
+      await channel.assertQueue(deadQueue, { durable: true });
+      for (const { exchange, pattern } of options.bindings ?? []) {
+        await channel.assertExchange(exchange, 'topic', { durable: true });
+        await channel.bindQueue(options.queue, exchange, pattern);
+      }
+      await channel.prefetch(options.prefetch ?? 100);
+      const reply = await channel.consume(options.queue, (m) => {
+        if (m) chain = chain.then(() => handle(wrap(opened, m))).catch(() => undefined);
+      });
+      consumerTag = reply.consumerTag;
+    } catch (error) {
+      await opened.close();
+      throw error;
+    }
+    if (closing) {
+      // close() ran while this connection was being opened.
+      await opened.close();
+      return;
+    }
+    link = opened;
+    // A connection lost to the broker (a restart, a network cut, a forced close) is opened again;
+    // its unacked messages went back to the queue and come again on the new one.
+    void opened.closed.then(() => {
+      if (!closing && link === opened) void reconnect(handle);
+    });
+  };
+  const reconnect = async (handle: (message: InboxMessage) => Promise<void>) => {
+    for (let attempt = 1; !closing; attempt++) {
+      await sleep(Math.min(30_000, 250 * 2 ** (attempt - 1)));
+      if (closing) return;
+      try {
+        await connect(handle);
+        return;
+      } catch {
+        // The broker is still away: try again later.
+      }
+    }
+  };
   return {
     name: options.queue,
     async open(handle) {
-      const opened = await openRabbit(options.url, 'rabbitSource');
-      try {
-        const { channel } = opened;
-        if (options.assertQueue !== false) await channel.assertQueue(options.queue, { durable: true, arguments: { 'x-single-active-consumer': true } });
-        await channel.assertQueue(deadQueue, { durable: true });
-        for (const { exchange, pattern } of options.bindings ?? []) {
-          await channel.assertExchange(exchange, 'topic', { durable: true });
-          await channel.bindQueue(options.queue, exchange, pattern);
-        }
-        await channel.prefetch(options.prefetch ?? 100);
-        chain = Promise.resolve();
-        const reply = await channel.consume(options.queue, (m) => {
-          if (m) chain = chain.then(() => handle(wrap(opened, m))).catch(() => undefined);
-        });
-        consumerTag = reply.consumerTag;
-      } catch (error) {
-        await opened.close();
-        throw error;
-      }
-      link = opened;
+      closing = false;
+      chain = Promise.resolve();
+      await connect(handle);
     },
     async close() {
+      closing = true;
       const current = link;
       link = undefined;
       if (!current) return;

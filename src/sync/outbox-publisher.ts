@@ -7,8 +7,8 @@ import type { OutboxEvent } from './outbox-relay.js';
  * `publish` gets every event of a round at once (never two of one record) and resolves with
  * one outcome per event, in the same order: `undefined` when the receiver confirmed that
  * event, or the error that kept it from confirming. Only confirmed events are marked done;
- * the others are retried with the relay's backoff. A rejection of the whole call fails every
- * event of the round.
+ * the others are retried with the relay's backoff. A rejection of the whole call, or a wrong
+ * number of outcomes, fails every event of the round.
  *
  * @example
  * ```ts

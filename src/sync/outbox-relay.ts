@@ -210,6 +210,8 @@ export class OutboxRelay {
     let outcomes: ReadonlyArray<unknown>;
     try {
       outcomes = await publisher.publish(events);
+      // An outcome missing for an event must not pass for a confirmation.
+      if (!Array.isArray(outcomes) || outcomes.length !== events.length) throw new PolyrecordError('E_OUTBOX_PUBLISH', `the publisher answered ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${events.length} events`);
     } catch (error) {
       outcomes = events.map(() => error ?? new Error('publish failed'));
     }

@@ -1,10 +1,13 @@
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import amqp from 'amqplib';
 
-export const NATS_URL = 'nats://127.0.0.1:4222';
-export const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+/** The brokers of this run (both needed by the broker suites, which are skipped without them). */
+export const NATS_URL = process.env.POLYRECORD_NATS_URL ?? '';
+export const AMQP_URL = process.env.POLYRECORD_AMQP_URL ?? '';
+export const BROKERS_AVAILABLE = NATS_URL !== '' && AMQP_URL !== '';
 
 /** Broker names unique to one test, so parallel test files never share a stream, exchange or queue. */
 export function brokerNames() {
@@ -47,4 +50,22 @@ export async function removeBrokerNames(names: BrokerNames): Promise<void> {
   const channel = await connection.createChannel();
   await channel.deleteExchange(names.exchange).catch(() => undefined);
   await connection.close().catch(() => undefined);
+}
+
+/** Whether `rabbitmqctl` can be run here (it is on the broker's machine). */
+export const HAS_RABBITMQCTL = (() => {
+  try {
+    execFileSync('rabbitmqctl', ['status', '-q'], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Closes, on the broker's side, the RabbitMQ connections whose name contains `part`; resolves with how many. */
+export function closeRabbitConnections(part: string): number {
+  const listing = execFileSync('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q'], { encoding: 'utf8', timeout: 30_000 });
+  const pids = listing.split('\n').filter((line) => line.includes(part)).map((line) => line.split('\t')[0]!);
+  for (const pid of pids) execFileSync('rabbitmqctl', ['close_connection', pid, 'closed by a polyrecord test'], { stdio: 'ignore', timeout: 30_000 });
+  return pids.length;
 }
