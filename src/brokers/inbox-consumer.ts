@@ -5,6 +5,7 @@ import type { Transaction } from '../connection/session/local-transaction.js';
 import { ConfigError, PolyrecordError, UniqueViolationError } from '../errors.js';
 import { modelsNamed, type ModelMeta } from '../model/metadata.js';
 import { fromPayload, type RecordPayload } from '../sync/payload.js';
+import { positiveOption } from '../sync/positive-option.js';
 import { applyToTarget, syncTargetsOf } from '../sync/sync-to.js';
 import { backoffMs } from '../util/retry.js';
 import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
@@ -117,21 +118,16 @@ export class InboxConsumer {
   constructor(options: InboxConsumerOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'InboxConsumer needs the connection the events are applied on');
     if (!options.source || typeof options.source.open !== 'function') throw new ConfigError('source', 'InboxConsumer needs a source: natsSource({ … }) or rabbitSource({ … })');
-    const positive = (field: string, value: number | undefined, fallback: number) => {
-      if (value === undefined) return fallback;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be a positive integer (got ${String(value)})`);
-      return value;
-    };
     this.#connection = options.connection;
     this.#source = options.source;
     this.#handlers = { ...(options.handlers ?? {}) };
     this.#manager = options.manager ?? ConnectionManager.default;
     this.name = options.name ?? options.source.name;
     if (typeof this.name !== 'string' || this.name === '' || this.name.length > 128) throw new ConfigError('name', 'must be a non-empty string of at most 128 characters');
-    this.#maxAttempts = positive('maxAttempts', options.maxAttempts, 10);
-    this.#backoff = { attempts: this.#maxAttempts, baseMs: positive('backoff.baseMs', options.backoff?.baseMs, 200), maxMs: positive('backoff.maxMs', options.backoff?.maxMs, 10_000) };
-    this.#retentionMs = positive('retentionMs', options.retentionMs, 7 * 24 * 3600_000);
-    this.#pruneIntervalMs = positive('pruneIntervalMs', options.pruneIntervalMs, 3600_000);
+    this.#maxAttempts = positiveOption('maxAttempts', options.maxAttempts, 10);
+    this.#backoff = { attempts: this.#maxAttempts, baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 200), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 10_000) };
+    this.#retentionMs = positiveOption('retentionMs', options.retentionMs, 7 * 24 * 3600_000);
+    this.#pruneIntervalMs = positiveOption('pruneIntervalMs', options.pruneIntervalMs, 3600_000);
     this.#manager.get(options.connection);
   }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ConfigError } from '../errors.js';
 
 // Where a message goes: `<prefix>.<model>[.<partition>].<key>`, the same tokens for NATS
 // subjects and RabbitMQ routing keys, so consumers can filter or bind by model, partition or key.
@@ -33,4 +34,9 @@ export function messageAddress(prefix: string, model: string, key: string, parti
   if (partitions !== undefined) tokens.push(String(partitionOf(model, key, partitions)));
   tokens.push(escapeToken(key));
   return tokens.join('.');
+}
+
+/** `partitions`, when given, must be a positive integer. */
+export function checkPartitions(partitions: number | undefined): void {
+  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new ConfigError('partitions', `must be a positive integer (got ${String(partitions)})`);
 }

@@ -3,7 +3,7 @@ import type { OutboxEvent } from '../sync/outbox-relay.js';
 import { ConfigError } from '../errors.js';
 import { BrokerPublishError } from './broker-errors.js';
 import { encodeEnvelope, toEnvelope } from './envelope.js';
-import { messageAddress } from './message-address.js';
+import { checkPartitions, messageAddress } from './message-address.js';
 import { openNats, type NatsLink } from './nats-link.js';
 
 /** Options of {@link natsPublisher}. */
@@ -82,9 +82,4 @@ function checkNatsPublisherOptions(options: NatsPublisherOptions): Required<Omit
   if (/[\s*>]/.test(options.subject) || options.subject.startsWith('.') || options.subject.endsWith('.')) throw new ConfigError('subject', `"${options.subject}" is not a subject prefix (no wildcards, spaces or leading/trailing dots)`);
   checkPartitions(options.partitions);
   return { ackTimeoutMs: 10_000, duplicateWindowMs: 120_000, ...options };
-}
-
-/** `partitions`, when given, must be a positive integer. */
-export function checkPartitions(partitions: number | undefined): void {
-  if (partitions !== undefined && (!Number.isInteger(partitions) || partitions < 1)) throw new ConfigError('partitions', `must be a positive integer (got ${String(partitions)})`);
 }

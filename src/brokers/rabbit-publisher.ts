@@ -4,8 +4,7 @@ import type { OutboxEvent } from '../sync/outbox-relay.js';
 import { ConfigError } from '../errors.js';
 import { BrokerPublishError } from './broker-errors.js';
 import { encodeEnvelope, toEnvelope } from './envelope.js';
-import { messageAddress } from './message-address.js';
-import { checkPartitions } from './nats-publisher.js';
+import { checkPartitions, messageAddress } from './message-address.js';
 import { openRabbit, type RabbitLink } from './rabbit-link.js';
 
 /** Options of {@link rabbitPublisher}. */

@@ -11,6 +11,7 @@ import { modelsNamed, type ModelMeta } from '../model/metadata.js';
 import { claimEvents, markDone, markFailed, releaseClaims, reviveDead, type OutboxRow } from './outbox-claim.js';
 import { ensureOutboxTable, OUTBOX_TABLE } from './outbox-table.js';
 import { fromPayload, type RecordPayload } from './payload.js';
+import { positiveOption } from './positive-option.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
 import { applyBatchToTarget, applyToTarget, syncTargetsOf } from './sync-to.js';
 
@@ -107,19 +108,14 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'OutboxRelay needs the connection holding the outbox');
-    const positive = (field: string, value: number | undefined, fallback: number) => {
-      if (value === undefined) return fallback;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be a positive integer (got ${String(value)})`);
-      return value;
-    };
     this.#options = {
       connection: options.connection,
-      batchSize: positive('batchSize', options.batchSize, 100),
-      concurrency: positive('concurrency', options.concurrency, 10),
-      maxAttempts: positive('maxAttempts', options.maxAttempts, 10),
-      leaseMs: positive('leaseMs', options.leaseMs, 30_000),
-      pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1_000),
-      backoff: { baseMs: positive('backoff.baseMs', options.backoff?.baseMs, 500), maxMs: positive('backoff.maxMs', options.backoff?.maxMs, 60_000) },
+      batchSize: positiveOption('batchSize', options.batchSize, 100),
+      concurrency: positiveOption('concurrency', options.concurrency, 10),
+      maxAttempts: positiveOption('maxAttempts', options.maxAttempts, 10),
+      leaseMs: positiveOption('leaseMs', options.leaseMs, 30_000),
+      pollIntervalMs: positiveOption('pollIntervalMs', options.pollIntervalMs, 1_000),
+      backoff: { baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 500), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 60_000) },
     };
     if (options.publish !== undefined && typeof options.publish?.publish !== 'function') throw new ConfigError('publish', 'must be a publisher such as natsPublisher({ … }) or an object with publish(events)');
     if (options.publish && options.handlers && Object.keys(options.handlers).length > 0) throw new ConfigError('publish', 'give either handlers or publish, not both: with publish every event goes to the broker');
