@@ -180,10 +180,14 @@ export class InboxConsumer {
       const envelope = decodeEnvelope(new TextEncoder().encode(row.envelope as string));
       const event = this.#toEvent(envelope, 1);
       try {
-        await this.#manager.transaction(this.#connection, async (trx) => {
-          await trx.query(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = 'dead'`, [Date.now(), this.name, envelope.id]);
+        const revived = await this.#manager.transaction(this.#connection, async (trx) => {
+          const claim = connection.knex.raw(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = 'dead'`, [Date.now(), this.name, envelope.id]);
+          // Another retryDead() took this event first.
+          if ((await trx.runBuilder(claim)).affected === 0) return false;
           await this.#apply(event, trx);
+          return true;
         });
+        if (!revived) continue;
         applied += 1;
         this.#notify('applied', event);
       } catch (error) {
