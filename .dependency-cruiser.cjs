@@ -12,9 +12,9 @@
 //
 // Layers, bottom to top (docs/architecture.md): util/, errors.ts, context/ → connection/
 // (itself: the core → session/ → manager.ts) → transaction/ → model/ → sync/, reading/ →
-// config/ (the configuration file) → migrations/, ops/ → schema/ (models compared with their
-// tables, migrations written from models) → index.ts, and cli/ (the `polyrecord` command) on top
-// of everything but index.ts. A module may import its own layer and those
+// brokers/ → config/ (the configuration file) → migrations/, ops/ → schema/ (models compared
+// with their tables, migrations written from models) → index.ts, and cli/ (the `polyrecord`
+// command) on top of everything but index.ts. A module may import its own layer and those
 // below it, never one above.
 
 const SRC = '^src/';
@@ -31,7 +31,7 @@ function notUp(name, comment, from, to) {
 }
 
 const TOOLING = ['config/', 'migrations/', 'ops/', 'schema/', 'cli/'];
-const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING];
+const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING];
 
 module.exports = {
   forbidden: [
@@ -46,11 +46,12 @@ module.exports = {
     notUp('connection-not-up', 'connection/ (config, dialects, pools, the executor, sessions, the manager) imports only the ground floor.', ['connection/'], ABOVE_CONNECTION),
     notUp('connection-core-not-session', 'The connection core (one database: config, dialects, pool, executor) does not know sessions or the manager.', ['connection/(?!session/|manager\\.ts$)'], ['connection/session/', 'connection/manager\\.ts$']),
     notUp('session-not-manager', 'A local transaction needs one connection, not the registry of names.', ['connection/session/'], ['connection/manager\\.ts$']),
-    notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
-    notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
-    notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under index.ts.', ['sync/', 'reading/'], ['index\\.ts$', ...TOOLING]),
-    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections; it names the types of the coordinator, relays and sagas it declares (transaction/, sync/) but knows nothing of models or migrations.', ['config/'], ['model/', 'reading/', 'migrations/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
-    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under brokers/ and index.ts.', ['sync/', 'reading/'], ['brokers/', 'index\\.ts$', ...TOOLING]),
+    notUp('brokers-not-up', 'brokers/ (broker publishers, sources, the inbox) builds on sync/ and below.', ['brokers/'], ['reading/', 'index\\.ts$', ...TOOLING]),
+    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections; it names the types of the coordinator, relays and sagas it declares (transaction/, sync/) but knows nothing of models or migrations.', ['config/'], ['model/', 'reading/', 'brokers/', 'migrations/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
     notUp('ops-not-up', 'ops/ (outbox, in-doubt branches, sagas for operators) composes config/, sync/ and transaction/; the command line and a dashboard call it.', ['ops/'], ['migrations/', 'schema/', 'cli/', 'index\\.ts$']),
     notUp('schema-not-up', 'schema/ reads models, sync declarations, the config and writes migrations; only the package entry and cli/ sit above it.', ['schema/'], ['cli/', 'index\\.ts$']),
     notUp('library-not-cli', 'cli/ is the program on top: the library never imports it.', ['(?!cli/)'], ['cli/']),

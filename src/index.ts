@@ -94,7 +94,20 @@ export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';
 // Loading outbox-writer also registers what `@Model({ outbox: true })` turns on (see model/option-participants.ts).
 export { Outbox } from './sync/outbox-writer.js';
 export { OutboxRelay, type OutboxEvent, type OutboxHandler, type OutboxRelayOptions, type OutboxRelayEvents, type RelayRunResult } from './sync/outbox-relay.js';
+export type { OutboxPublisher } from './sync/outbox-publisher.js';
 export { SyncTo, type SyncToOptions } from './sync/sync-to.js';
+
+// The outbox through message brokers, and inbox consumers (docs/brokers.md).
+export { natsPublisher, type NatsPublisherOptions } from './brokers/nats-publisher.js';
+export { rabbitPublisher, type RabbitPublisherOptions } from './brokers/rabbit-publisher.js';
+export { natsSource, type NatsSourceOptions } from './brokers/nats-source.js';
+export { rabbitSource, type RabbitSourceOptions } from './brokers/rabbit-source.js';
+export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents, type InboxEvent, type InboxHandler, type DeadInboxEvent } from './brokers/inbox-consumer.js';
+export type { InboxMessage, InboxSource } from './brokers/inbox-source.js';
+export { ensureInboxTable, INBOX_TABLE } from './brokers/inbox-table.js';
+export { ENVELOPE_SCHEMA_VERSION, type OutboxEnvelope } from './brokers/envelope.js';
+export { escapeToken, partitionOf } from './brokers/message-address.js';
+export { BrokerPackageMissingError, BrokerPublishError, EnvelopeError } from './brokers/broker-errors.js';
 export type { RecordPayload } from './sync/payload.js';
 
 // Batch sync jobs (docs/sync-job.md).
