@@ -23,7 +23,7 @@ ${table(['connection', 'model', 'pending', 'in flight', 'dead', 'oldest pending'
 ${table(['connection', 'id', 'model', 'key', 'event', 'attempts', 'written', 'last error', ''], state.deadEvents.map((e) => html`<tr data-event="${e.connection}:${e.id}"><td>${e.connection}</td><td>${e.id}</td><td>${e.model}</td><td>${e.key}</td><td>${e.type}</td><td>${e.attempts}</td><td>${formatAge(now - e.createdAt.getTime())} ago</td><td class="error">${e.lastError}</td><td>${button('Retry', '/api/outbox/retry', { connection: e.connection, ids: [e.id] }, actions)}</td></tr>`), 'no dead events')}
 </section>
 <section id="in-doubt"><h2>In-doubt prepared branches</h2>
-${table(['connection', 'gid', 'node', 'age', 'decision', ''], state.inDoubt.map((b) => html`<tr data-gid="${b.gid}"><td>${b.connections.join(', ')}</td><td>${b.gid}</td><td>${b.ours ? `${b.node ?? ''}${b.thisNode ? ' (this node)' : ''}` : 'foreign'}</td><td>${formatAge(b.ageMs)}</td><td>${b.error !== undefined ? html`<span class="bad">cannot read: ${b.error}</span>` : b.decision === null ? (b.ours ? 'none: will abort' : '') : `${b.decision} (${b.decisionIn})`}</td><td>${b.ours && b.node !== null && button('Recover', '/api/tx/recover', { nodeId: b.node }, actions)}</td></tr>`), 'no prepared branches')}
+${table(['connection', 'gid', 'node', 'age', 'decision', ''], state.inDoubt.map((b) => html`<tr data-gid="${b.gid}"><td>${b.connections.join(', ')}</td><td>${b.gid}</td><td>${b.ours ? `${b.node ?? ''}${b.thisNode ? ' (this node)' : ''}` : 'foreign'}</td><td>${formatAge(b.ageMs)}</td><td>${b.error !== undefined ? html`<span class="bad">cannot read: ${b.error}</span>` : b.decision === null ? (b.ours ? 'none: will abort' : '') : `${b.decision} (${b.decisionIn})`}</td><td>${b.ours && b.node !== null && button('Recover', '/api/tx/recover', { nodeId: b.node }, actions, `finish every in-doubt branch of node ${b.node} older than 5 s: commit where a commit is logged, roll back the rest`)}</td></tr>`), 'no prepared branches')}
 </section>
 <section id="sync"><h2>Sync jobs</h2>
 ${table(['job', 'state on', 'watermark', 'last key', 'rows synced', 'checkpoint moved', 'watermark behind now'], state.syncJobs.map((j) => html`<tr data-job="${j.name}"><td>${j.name}</td><td>${j.connection}</td><td>${j.error ?? shown(j.watermark)}</td><td>${shown(j.lastKey)}</td><td>${j.rowsProcessed}</td><td>${formatAge(j.sinceUpdateMs)} ago</td><td>${formatAge(j.watermarkLagMs)}</td></tr>`), 'no sync job checkpoints')}
@@ -90,8 +90,8 @@ function table(head: string[], rows: SafeHtml[], empty: string): SafeHtml {
   return html`<table><thead><tr>${head.map((h) => html`<th>${h}</th>`)}</tr></thead><tbody>${rows}</tbody></table>`;
 }
 
-function button(label: string, action: string, body: unknown, enabled: boolean): SafeHtml {
-  return html`<button type="button" data-action="${action}" data-body="${JSON.stringify(body)}"${enabled ? '' : html` disabled title="read-only"`}>${label}</button>`;
+function button(label: string, action: string, body: unknown, enabled: boolean, title?: string): SafeHtml {
+  return html`<button type="button" data-action="${action}" data-body="${JSON.stringify(body)}"${enabled ? (title === undefined ? '' : html` title="${title}"`) : html` disabled title="read-only"`}>${label}</button>`;
 }
 
 /** A checkpoint value as text: dates in ISO form. */
