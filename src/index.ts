@@ -14,6 +14,7 @@ export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 export type { ReplicationSupport } from './connection/dialects/replication.js';
+export type { SchemaSupport, LiveColumn, LiveTable, TypeFit, SqlRunner } from './connection/dialects/schema-support.js';
 // What DialectAdapter (the type of `connection.dialect`) names, so the public types are complete.
 export type { BoundList, ConnectionLender, LikeSupport, ListElementType, OpenedDriver, PreparedBranch, PreparedStatement, ReplyCounts, ReportStatement, TwoPhaseSupport, ValueCodec, Xid } from './connection/dialects/dialect.js';
 export type { DriverFailure, DriverFailureKind } from './errors.js';
@@ -93,7 +94,20 @@ export { ensureOutboxTable, OUTBOX_TABLE } from './sync/outbox-table.js';
 // Loading outbox-writer also registers what `@Model({ outbox: true })` turns on (see model/option-participants.ts).
 export { Outbox } from './sync/outbox-writer.js';
 export { OutboxRelay, type OutboxEvent, type OutboxHandler, type OutboxRelayOptions, type OutboxRelayEvents, type RelayRunResult } from './sync/outbox-relay.js';
+export type { OutboxPublisher } from './sync/outbox-publisher.js';
 export { SyncTo, type SyncToOptions } from './sync/sync-to.js';
+
+// The outbox through message brokers, and inbox consumers (docs/brokers.md).
+export { natsPublisher, type NatsPublisherOptions } from './brokers/nats-publisher.js';
+export { rabbitPublisher, type RabbitPublisherOptions } from './brokers/rabbit-publisher.js';
+export { natsSource, type NatsSourceOptions } from './brokers/nats-source.js';
+export { rabbitSource, type RabbitSourceOptions } from './brokers/rabbit-source.js';
+export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents, type InboxEvent, type InboxHandler, type DeadInboxEvent } from './brokers/inbox-consumer.js';
+export type { InboxMessage, InboxSource } from './brokers/inbox-source.js';
+export { ensureInboxTable, INBOX_TABLE } from './brokers/inbox-table.js';
+export { ENVELOPE_SCHEMA_VERSION, type OutboxEnvelope } from './brokers/envelope.js';
+export { escapeToken, partitionOf } from './brokers/message-address.js';
+export { BrokerPackageMissingError, BrokerPublishError, EnvelopeError } from './brokers/broker-errors.js';
 export type { RecordPayload } from './sync/payload.js';
 
 // Batch sync jobs (docs/sync-job.md).
@@ -139,10 +153,15 @@ export { configureFrom } from './config/configure-from.js';
 export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
 export { ConfigFileError } from './config/config-errors.js';
 export { migrate, migrateRollback, migrationStatus } from './migrations/migrator.js';
-export { makeMigration, type MigrationFileKind } from './migrations/make-migration.js';
+export { makeMigration, type MigrationFileKind, type MakeMigrationOptions } from './migrations/make-migration.js';
 export { MigrationError } from './migrations/migration-error.js';
 export { DEFAULT_MIGRATIONS_TABLE } from './migrations/targets.js';
 export type { MigrationOptions, MigrationRun, MigrationStatus } from './migrations/migration-types.js';
+
+// Models compared with their tables, and migrations written from models (docs/migrations.md#checking-models-against-tables).
+export { schemaCheck } from './schema/schema-check.js';
+export { makeMigrationFromModels, type ModelMigrationOptions } from './schema/model-migration.js';
+export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind, CheckedModel } from './schema/schema-types.js';
 
 // Operations: what the `polyrecord` outbox, tx and saga commands (and a dashboard) call (docs/cli.md).
 export { outboxStats, deadEvents, retryDead, type OutboxStats, type OutboxModelStats, type DeadEvent } from './ops/outbox.js';

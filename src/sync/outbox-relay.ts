@@ -11,6 +11,8 @@ import { modelsNamed, type ModelMeta } from '../model/metadata.js';
 import { claimEvents, markDone, markFailed, releaseClaims, reviveDead, type OutboxRow } from './outbox-claim.js';
 import { ensureOutboxTable, OUTBOX_TABLE } from './outbox-table.js';
 import { fromPayload, type RecordPayload } from './payload.js';
+import { positiveOption } from './positive-option.js';
+import type { OutboxPublisher } from './outbox-publisher.js';
 import { applyBatchToTarget, applyToTarget, syncTargetsOf } from './sync-to.js';
 
 /** One outbox event handed to a handler. */
@@ -38,6 +40,12 @@ export interface OutboxRelayOptions {
   connection: string;
   /** Handlers keyed by model class name. A model with `@SyncTo` and no handler is delivered to its sync targets. */
   handlers?: Record<string, OutboxHandler>;
+  /**
+   * Sends every event to a broker instead of handlers (`natsPublisher(…)`, `rabbitPublisher(…)`,
+   * or any {@link OutboxPublisher}): a round's events are published together and each is marked
+   * done once the broker confirmed it. Not together with `handlers`.
+   */
+  publish?: OutboxPublisher;
   /** Events claimed per round. Default 100. */
   batchSize?: number;
   /** Events delivered at once (never two of one record). Default 10. */
@@ -88,8 +96,9 @@ export class OutboxRelay {
   /** Identifies this relay's claims (`host:pid:random`). */
   readonly id = `${hostname().slice(0, 30)}:${process.pid}:${randomBytes(4).toString('hex')}`;
   readonly events = new EventEmitter<OutboxRelayEvents>();
-  readonly #options: Required<Omit<OutboxRelayOptions, 'handlers' | 'manager' | 'backoff'>> & { backoff: { baseMs: number; maxMs: number } };
+  readonly #options: Required<Omit<OutboxRelayOptions, 'handlers' | 'manager' | 'backoff' | 'publish'>> & { backoff: { baseMs: number; maxMs: number } };
   readonly #handlers: Record<string, OutboxHandler>;
+  readonly #publisher: OutboxPublisher | undefined;
   readonly #manager: ConnectionManager;
   #tableReady = false;
   #analyzedAt = 0;
@@ -99,21 +108,19 @@ export class OutboxRelay {
 
   constructor(options: OutboxRelayOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'OutboxRelay needs the connection holding the outbox');
-    const positive = (field: string, value: number | undefined, fallback: number) => {
-      if (value === undefined) return fallback;
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new ConfigError(field, `must be a positive integer (got ${String(value)})`);
-      return value;
-    };
     this.#options = {
       connection: options.connection,
-      batchSize: positive('batchSize', options.batchSize, 100),
-      concurrency: positive('concurrency', options.concurrency, 10),
-      maxAttempts: positive('maxAttempts', options.maxAttempts, 10),
-      leaseMs: positive('leaseMs', options.leaseMs, 30_000),
-      pollIntervalMs: positive('pollIntervalMs', options.pollIntervalMs, 1_000),
-      backoff: { baseMs: positive('backoff.baseMs', options.backoff?.baseMs, 500), maxMs: positive('backoff.maxMs', options.backoff?.maxMs, 60_000) },
+      batchSize: positiveOption('batchSize', options.batchSize, 100),
+      concurrency: positiveOption('concurrency', options.concurrency, 10),
+      maxAttempts: positiveOption('maxAttempts', options.maxAttempts, 10),
+      leaseMs: positiveOption('leaseMs', options.leaseMs, 30_000),
+      pollIntervalMs: positiveOption('pollIntervalMs', options.pollIntervalMs, 1_000),
+      backoff: { baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 500), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 60_000) },
     };
+    if (options.publish !== undefined && typeof options.publish?.publish !== 'function') throw new ConfigError('publish', 'must be a publisher such as natsPublisher({ … }) or an object with publish(events)');
+    if (options.publish && options.handlers && Object.keys(options.handlers).length > 0) throw new ConfigError('publish', 'give either handlers or publish, not both: with publish every event goes to the broker');
     this.#handlers = { ...(options.handlers ?? {}) };
+    this.#publisher = options.publish;
     this.#manager = options.manager ?? ConnectionManager.default;
     this.#manager.get(options.connection);
   }
@@ -140,7 +147,7 @@ export class OutboxRelay {
     const delivered: string[] = [];
     // Events going to @SyncTo targets are written in one statement per target when possible (one claimed
     // event per record, so a batch never holds two events of one record); what that cannot take goes one by one.
-    const queue = await this.#deliverToTargetsInBulk(rows, delivered, result);
+    const queue = this.#publisher ? await this.#publishAll(this.#publisher, rows, delivered, result) : await this.#deliverToTargetsInBulk(rows, delivered, result);
     const worker = async () => {
       while (!this.#stopping && queue.length > 0 && Date.now() < lastStart) {
         const row = queue.shift()!;
@@ -187,6 +194,34 @@ export class OutboxRelay {
     return rest.sort((a, b) => Number(BigInt(a.id) - BigInt(b.id)));
   }
 
+  /**
+   * Hands a round's events to the publisher at once (it awaits the broker's confirmations in
+   * parallel) and records each outcome. Events claimed too often are left for {@link #deliver},
+   * which marks them dead without publishing.
+   */
+  async #publishAll(publisher: OutboxPublisher, rows: OutboxRow[], delivered: string[], result: RelayRunResult): Promise<OutboxRow[]> {
+    const overused = rows.filter((row) => Number(row.attempts) > this.#options.maxAttempts);
+    const events = rows.filter((row) => Number(row.attempts) <= this.#options.maxAttempts).map((row) => this.#toEvent(row));
+    if (events.length === 0) return overused;
+    let outcomes: ReadonlyArray<unknown>;
+    try {
+      outcomes = await publisher.publish(events);
+      // An outcome missing for an event must not pass for a confirmation.
+      if (!Array.isArray(outcomes) || outcomes.length !== events.length) throw new PolyrecordError('E_OUTBOX_PUBLISH', `the publisher answered ${Array.isArray(outcomes) ? outcomes.length : 'no'} outcomes for ${events.length} events`);
+    } catch (error) {
+      outcomes = events.map(() => error ?? new Error('publish failed'));
+    }
+    for (const [i, event] of events.entries()) {
+      const error = outcomes[i];
+      if (error === undefined) {
+        delivered.push(event.id);
+        result.delivered += 1;
+        this.#notify('delivered', event);
+      } else result[await this.#recordFailure(event, error)] += 1;
+    }
+    return overused;
+  }
+
   async #deliver(event: OutboxEvent): Promise<'delivered' | 'failed' | 'dead'> {
     const connection = this.#manager.get(this.#options.connection);
     if (event.attempts > this.#options.maxAttempts) {
@@ -199,14 +234,19 @@ export class OutboxRelay {
     try {
       await this.#handle(event);
     } catch (error) {
-      const dead = event.attempts >= this.#options.maxAttempts;
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      await markFailed(connection, this.id, event.id, message, dead, Date.now() + this.#delay(event.attempts));
-      this.#notify(dead ? 'dead' : 'failed', event, error);
-      return dead ? 'dead' : 'failed';
+      return this.#recordFailure(event, error);
     }
     this.#notify('delivered', event);
     return 'delivered';
+  }
+
+  /** A failed delivery: back to pending after the backoff, or dead after the last attempt. */
+  async #recordFailure(event: OutboxEvent, error: unknown): Promise<'failed' | 'dead'> {
+    const dead = event.attempts >= this.#options.maxAttempts;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    await markFailed(this.#manager.get(this.#options.connection), this.id, event.id, message, dead, Date.now() + this.#delay(event.attempts));
+    this.#notify(dead ? 'dead' : 'failed', event, error);
+    return dead ? 'dead' : 'failed';
   }
 
   /** Tells the listeners of an outcome, which is already settled: a listener that throws is reported as a warning and changes nothing. */
@@ -295,6 +335,7 @@ export class OutboxRelay {
     await this.#loop;
     this.#loop = undefined;
     this.#stopping = false;
+    await this.#publisher?.close?.();
   }
 
   /** Puts dead events (all, or these ids) back to pending with a fresh attempt count. Resolves with how many. */

@@ -5,9 +5,10 @@ import type { ConnectionConfig } from '../../src/index.js';
 import { tableMigration, writeMigrations } from './migration-files.js';
 
 const root = resolve(import.meta.dirname, '../..');
-// The command runs from its sources through tsx (cli-main.cjs), the way it loads users' TypeScript:
-// no build step, and what is tested is the code in src/. test/package.test.ts runs the built bin.
-const COMMAND = [join(root, 'test/support/cli-main.cjs')];
+// The command runs from its sources through tsx, the way it loads users' TypeScript: no build
+// step, and what is tested is the code in src/ (cli-entry.cjs says why as CommonJS).
+// test/package.test.ts runs the built bin.
+const COMMAND = [join(root, 'test/support/cli-entry.cjs')];
 
 /** What one run of the command printed, and its exit code. */
 export interface CliResult {

@@ -1,0 +1,343 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventEmitter } from 'eventemitter3';
+import { ConnectionManager } from '../connection/manager.js';
+import type { Transaction } from '../connection/session/local-transaction.js';
+import { ConfigError, PolyrecordError, UniqueViolationError } from '../errors.js';
+import { modelsNamed, type ModelMeta } from '../model/metadata.js';
+import { fromPayload, type RecordPayload } from '../sync/payload.js';
+import { positiveOption } from '../sync/positive-option.js';
+import { applyToTarget, syncTargetsOf } from '../sync/sync-to.js';
+import { backoffMs } from '../util/retry.js';
+import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
+import { ensureInboxTable, INBOX_TABLE } from './inbox-table.js';
+import type { InboxMessage, InboxSource } from './inbox-source.js';
+
+/** One event handed to an inbox handler: the envelope, read. */
+export interface InboxEvent {
+  /** The event id (the envelope's `id`), unique per source outbox. */
+  id: string;
+  model: string;
+  key: string;
+  kind: OutboxEnvelope['kind'];
+  /** The record's values (JSON-safe, see docs/brokers.md#the-envelope). */
+  payload: RecordPayload;
+  occurredAt: Date;
+  schemaVersion: number;
+  /** Tries of this event in this process so far, this one included. */
+  attempts: number;
+  /** The payload as an instance of the model (not persisted); the model class must be loaded here. */
+  record<T = unknown>(): T;
+}
+
+/** Applies one event inside the inbox transaction: write through `trx` or through models on the consumer's connection. */
+export type InboxHandler = (event: InboxEvent, trx: Transaction) => unknown;
+
+/** Options of {@link InboxConsumer}. */
+export interface InboxConsumerOptions {
+  /** The connection the events are applied on, and that holds `polyrecord_inbox`. */
+  connection: string;
+  /** Where messages come from: `natsSource(…)` or `rabbitSource(…)`. */
+  source: InboxSource;
+  /** Handlers by model name. A model without one but with `@SyncTo` gets its sync targets applied. */
+  handlers?: Record<string, InboxHandler>;
+  /** Names this consumer in the inbox table (two consumers on one connection keep separate inboxes). Default: the source's name. */
+  name?: string;
+  /** Tries before an event is dead. Default 10. */
+  maxAttempts?: number;
+  /** Wait between tries: `baseMs * 2^(try-1)` capped at `maxMs`, with jitter. Default 200 / 10 000. */
+  backoff?: { baseMs?: number; maxMs?: number };
+  /** How long `done` inbox rows are kept, in ms. Default 7 days. Must exceed the longest time a duplicate can arrive (docs/brokers.md#pruning-the-inbox). */
+  retentionMs?: number;
+  /** How often a started consumer prunes, in ms. Default 1 hour. */
+  pruneIntervalMs?: number;
+  manager?: ConnectionManager;
+}
+
+/** Events of `consumer.events`. */
+export interface InboxConsumerEvents {
+  /** Applied and committed (the ack follows). */
+  applied: (event: InboxEvent) => void;
+  /** Already in the inbox: dropped without a second effect (and acked). */
+  duplicate: (event: InboxEvent) => void;
+  /** A try failed; it is tried again after the backoff. */
+  failed: (event: InboxEvent, error: unknown) => void;
+  /** Given up: recorded as dead and sent to the dead-letter subject or queue. `event` is undefined for a body that is no envelope. */
+  dead: (event: InboxEvent | undefined, error: unknown) => void;
+  /** Something outside a handler failed: an ack (the message comes again and is dropped), recording a dead event (the message is given back), pruning. */
+  error: (error: unknown) => void;
+}
+
+/** A dead event as `deadEvents()` lists it. */
+export interface DeadInboxEvent {
+  id: string;
+  model: string;
+  key: string;
+  attempts: number;
+  lastError: string | null;
+  deadAt: Date;
+}
+
+/** Thrown out of the inbox transaction to roll it back when the event is already recorded. */
+class AlreadyInInbox extends Error {}
+
+/**
+ * Applies events from a broker effectively once: each message is handled in one local
+ * transaction on `connection` that also inserts its `polyrecord_inbox` row (keyed by the event
+ * id), and acked after the commit. A redelivered or duplicated message finds its row and is
+ * acked without a second effect. A failing event is tried `maxAttempts` times with backoff,
+ * then recorded as dead and copied to the dead-letter subject or queue.
+ *
+ * @example
+ * ```ts
+ * const consumer = new InboxConsumer({
+ *   connection: 'analytics',
+ *   source: natsSource({ servers: 'nats://127.0.0.1:4222', stream: 'ORDERS', durable: 'analytics', filter: 'orders.>' }),
+ *   handlers: { Order: async (event, trx) => { await trx.table('order_totals').insert({ id: event.key, total: event.payload.totalCents }) } },
+ * })
+ * await consumer.start()
+ * // …
+ * await consumer.stop()
+ * ```
+ */
+export class InboxConsumer {
+  readonly events = new EventEmitter<InboxConsumerEvents>();
+  /** The consumer's name in the inbox table. */
+  readonly name: string;
+  readonly #connection: string;
+  readonly #source: InboxSource;
+  readonly #handlers: Record<string, InboxHandler>;
+  readonly #manager: ConnectionManager;
+  readonly #maxAttempts: number;
+  readonly #backoff: { attempts: number; baseMs: number; maxMs: number };
+  readonly #retentionMs: number;
+  readonly #pruneIntervalMs: number;
+  #running = false;
+  #stopping = false;
+  #pruner: NodeJS.Timeout | undefined;
+
+  constructor(options: InboxConsumerOptions) {
+    if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'InboxConsumer needs the connection the events are applied on');
+    if (!options.source || typeof options.source.open !== 'function') throw new ConfigError('source', 'InboxConsumer needs a source: natsSource({ … }) or rabbitSource({ … })');
+    this.#connection = options.connection;
+    this.#source = options.source;
+    this.#handlers = { ...(options.handlers ?? {}) };
+    this.#manager = options.manager ?? ConnectionManager.default;
+    this.name = options.name ?? options.source.name;
+    if (typeof this.name !== 'string' || this.name === '' || this.name.length > 128) throw new ConfigError('name', 'must be a non-empty string of at most 128 characters');
+    this.#maxAttempts = positiveOption('maxAttempts', options.maxAttempts, 10);
+    this.#backoff = { attempts: this.#maxAttempts, baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 200), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 10_000) };
+    this.#retentionMs = positiveOption('retentionMs', options.retentionMs, 7 * 24 * 3600_000);
+    this.#pruneIntervalMs = positiveOption('pruneIntervalMs', options.pruneIntervalMs, 3600_000);
+    this.#manager.get(options.connection);
+  }
+
+  /** Creates the inbox table if needed, subscribes, and resolves once messages flow. Prunes now and every `pruneIntervalMs`. */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    await ensureInboxTable(this.#connection, this.#manager);
+    this.#stopping = false;
+    await this.#source.open((message) => this.#handle(message));
+    this.#running = true;
+    const prune = () => this.prune().catch((error: unknown) => this.#report(error));
+    void prune();
+    this.#pruner = setInterval(prune, this.#pruneIntervalMs);
+    this.#pruner.unref();
+  }
+
+  /** Lets the message being handled finish (its ack included), gives back what was not started, and disconnects. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    clearInterval(this.#pruner);
+    await this.#source.close();
+    this.#running = false;
+  }
+
+  /** Deletes `done` inbox rows older than `retentionMs` (dead rows stay). Resolves with how many. */
+  async prune(): Promise<number> {
+    const connection = this.#manager.get(this.#connection);
+    const deleted = connection.knex.raw(`delete from ${INBOX_TABLE} where consumer = ? and status = 'done' and processed_at < ?`, [this.name, Date.now() - this.#retentionMs]);
+    return (await connection.runBuilder(deleted)).affected;
+  }
+
+  /** The dead events of this consumer, oldest first. */
+  async deadEvents(): Promise<DeadInboxEvent[]> {
+    const connection = this.#manager.get(this.#connection);
+    const rows = await connection.knex(INBOX_TABLE).where({ consumer: this.name, status: 'dead' }).orderBy('processed_at').select('event_id', 'model', 'event_key', 'attempts', 'last_error', 'processed_at');
+    return rows.map((r) => ({ id: r.event_id, model: r.model, key: r.event_key, attempts: Number(r.attempts), lastError: r.last_error ?? null, deadAt: new Date(Number(r.processed_at)) }));
+  }
+
+  /**
+   * Applies dead events again (all, or these ids) from the envelopes kept in the inbox, each in
+   * its own transaction that turns its row to `done`. Resolves with how many were applied; one
+   * that fails again stays dead with the new error.
+   */
+  async retryDead(ids?: readonly string[]): Promise<number> {
+    const connection = this.#manager.get(this.#connection);
+    let query = connection.knex(INBOX_TABLE).where({ consumer: this.name, status: 'dead' }).whereNotNull('envelope');
+    if (ids) query = query.whereIn('event_id', [...ids]);
+    let applied = 0;
+    for (const row of await query.orderBy('processed_at').select('event_id', 'envelope')) {
+      const envelope = decodeEnvelope(new TextEncoder().encode(row.envelope as string));
+      const event = this.#toEvent(envelope, 1);
+      try {
+        const revived = await this.#manager.transaction(this.#connection, async (trx) => {
+          const claim = connection.knex.raw(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = 'dead'`, [Date.now(), this.name, envelope.id]);
+          // Another retryDead() took this event first.
+          if ((await trx.runBuilder(claim)).affected === 0) return false;
+          await this.#apply(event, trx);
+          return true;
+        });
+        if (!revived) continue;
+        applied += 1;
+        this.#notify('applied', event);
+      } catch (error) {
+        await connection.runBuilder(connection.knex.raw(`update ${INBOX_TABLE} set last_error = ? where consumer = ? and event_id = ?`, [describe(error), this.name, envelope.id]));
+      }
+    }
+    return applied;
+  }
+
+  async #handle(message: InboxMessage): Promise<void> {
+    let envelope: OutboxEnvelope;
+    try {
+      envelope = decodeEnvelope(message.body);
+    } catch (error) {
+      await this.#giveUp(message, undefined, 0, error);
+      return;
+    }
+    if (message.deliveries > this.#maxAttempts) {
+      // Delivered more often than allowed without an ack: earlier consumers crashed on it.
+      await this.#giveUp(message, envelope, message.deliveries, new PolyrecordError('E_INBOX_ATTEMPTS', `event ${envelope.id} was delivered ${message.deliveries} times without being applied`));
+      return;
+    }
+    for (let attempt = 1; ; attempt++) {
+      if (this.#stopping || message.gone) {
+        // A delivery whose channel closed is the broker's again: it comes back on the new connection.
+        if (!message.gone) await message.release().catch(() => undefined);
+        return;
+      }
+      const event = this.#toEvent(envelope, attempt);
+      let outcome: 'applied' | 'duplicate';
+      try {
+        outcome = await this.#applyOnce(event);
+      } catch (error) {
+        if (attempt >= this.#maxAttempts) {
+          await this.#giveUp(message, envelope, attempt, error);
+          return;
+        }
+        this.#notify('failed', event, error);
+        await this.#pause(message, backoffMs(this.#backoff, attempt, true));
+        continue;
+      }
+      this.#notify(outcome, event);
+      // A lost ack (the connection went, JetStream did not confirm it) means one more delivery, which the inbox drops.
+      await message.ack().catch((error: unknown) => this.#report(error));
+      return;
+    }
+  }
+
+  /** The inbox row and the event's effect, in one transaction: `duplicate` when the row was there already. */
+  async #applyOnce(event: InboxEvent): Promise<'applied' | 'duplicate'> {
+    try {
+      await this.#manager.transaction(this.#connection, async (trx) => {
+        try {
+          await trx.query(`insert into ${INBOX_TABLE} (consumer, event_id, model, event_key, status, attempts, processed_at) values (?, ?, ?, ?, 'done', ?, ?)`, [this.name, event.id, event.model, event.key, event.attempts, Date.now()]);
+        } catch (error) {
+          // Another delivery of this event committed first (or is committing: the insert waited for it).
+          if (error instanceof UniqueViolationError) throw new AlreadyInInbox();
+          throw error;
+        }
+        await this.#apply(event, trx);
+      });
+      return 'applied';
+    } catch (error) {
+      if (error instanceof AlreadyInInbox) return 'duplicate';
+      throw error;
+    }
+  }
+
+  async #apply(event: InboxEvent, trx: Transaction): Promise<void> {
+    const handler = this.#handlers[event.model];
+    if (handler) {
+      await handler(event, trx);
+      return;
+    }
+    const meta = modelsNamed(event.model).find((m) => syncTargetsOf(m).length > 0);
+    if (!meta) throw new PolyrecordError('E_INBOX_NO_HANDLER', `no handler for ${event.model} events and no loaded model ${event.model} with @SyncTo`);
+    const record = event.record<object>();
+    for (const target of syncTargetsOf(meta)) await applyToTarget(target, record, event.kind);
+  }
+
+  /** Records the event as dead and dead-letters the message; if that cannot be done, gives the message back for a later try. */
+  async #giveUp(message: InboxMessage, envelope: OutboxEnvelope | undefined, attempts: number, error: unknown): Promise<void> {
+    const event = envelope && this.#toEvent(envelope, attempts);
+    try {
+      if (envelope) await this.#recordDead(envelope, attempts, error);
+      await message.deadLetter(describe(error));
+    } catch (failure) {
+      this.#report(failure);
+      await message.release().catch(() => undefined);
+      return;
+    }
+    this.#notify('dead', event, error);
+  }
+
+  async #recordDead(envelope: OutboxEnvelope, attempts: number, error: unknown): Promise<void> {
+    const connection = this.#manager.get(this.#connection);
+    const values = [this.name, envelope.id, envelope.model.slice(0, 128), envelope.key.slice(0, 191), attempts, describe(error), JSON.stringify(envelope), Date.now()];
+    try {
+      await connection.runBuilder(connection.knex.raw(`insert into ${INBOX_TABLE} (consumer, event_id, model, event_key, status, attempts, last_error, envelope, processed_at) values (?, ?, ?, ?, 'dead', ?, ?, ?, ?)`, values));
+    } catch (failure) {
+      // Already recorded (done by another delivery, or dead before a crash): nothing to add.
+      if (!(failure instanceof UniqueViolationError)) throw failure;
+    }
+  }
+
+  /** Waits out a backoff, telling the broker every few seconds that the message is still being worked on. */
+  async #pause(message: InboxMessage, ms: number): Promise<void> {
+    for (let left = ms; left > 0 && !this.#stopping; left -= 5_000) {
+      message.working();
+      await sleep(Math.min(left, 5_000));
+    }
+    message.working();
+  }
+
+  #toEvent(envelope: OutboxEnvelope, attempts: number): InboxEvent {
+    return {
+      id: envelope.id,
+      model: envelope.model,
+      key: envelope.key,
+      kind: envelope.kind,
+      payload: envelope.payload,
+      occurredAt: new Date(envelope.occurredAt),
+      schemaVersion: envelope.schemaVersion,
+      attempts,
+      record: <T>() => fromPayload(modelNamed(envelope.model), envelope.payload) as T,
+    };
+  }
+
+  #notify(name: 'applied' | 'duplicate' | 'failed' | 'dead', event: InboxEvent | undefined, error?: unknown): void {
+    try {
+      if (name === 'applied' || name === 'duplicate') this.events.emit(name, event!);
+      else if (name === 'failed') this.events.emit(name, event!, error);
+      else this.events.emit(name, event, error);
+    } catch (listenerError) {
+      process.emitWarning(`polyrecord InboxConsumer ${this.name}: a '${name}' listener threw: ${describe(listenerError)}`, 'PolyrecordWarning');
+    }
+  }
+
+  #report(error: unknown): void {
+    if (this.events.listenerCount('error') > 0) this.events.emit('error', error);
+    else process.emitWarning(`polyrecord InboxConsumer ${this.name}: ${describe(error)}`, 'PolyrecordWarning');
+  }
+}
+
+function modelNamed(name: string): ModelMeta {
+  const meta = modelsNamed(name)[0];
+  if (!meta) throw new PolyrecordError('E_INBOX_NO_MODEL', `no model named ${name} is loaded in this process`);
+  return meta;
+}
+
+function describe(error: unknown): string {
+  return (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, 4000);
+}

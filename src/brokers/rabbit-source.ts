@@ -1,0 +1,127 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConsumeMessage } from 'amqplib';
+import { ConfigError } from '../errors.js';
+import type { InboxMessage, InboxSource } from './inbox-source.js';
+import { openRabbit, type RabbitLink } from './rabbit-link.js';
+
+/** Options of {@link rabbitSource}. */
+export interface RabbitSourceOptions {
+  /** AMQP URL, e.g. `'amqp://guest:guest@127.0.0.1:5672'`. */
+  url: string;
+  /** The queue to consume. Asserted durable, with single active consumer, unless `assertQueue: false`. */
+  queue: string;
+  /** Bindings made on connect, e.g. `[{ exchange: 'outbox', pattern: 'orders.#' }]` or one partition: `'orders.*.3.#'`. */
+  bindings?: ReadonlyArray<{ exchange: string; pattern: string }>;
+  /** Assert the queue (durable, `x-single-active-consumer`) on connect. Default true; turn off for a queue declared elsewhere. */
+  assertQueue?: boolean;
+  /** Where dead messages are copied to. Default `<queue>.dead` (asserted durable). */
+  deadLetterQueue?: string;
+  /** Unacked messages the broker sends ahead. Default 100. */
+  prefetch?: number;
+}
+
+/**
+ * Reads a RabbitMQ queue for an {@link InboxConsumer}. The queue is declared with
+ * `x-single-active-consumer`, so with several consumer processes one receives at a time and
+ * the others take over when it goes: per-key order holds (use one queue per partition for
+ * parallelism). Messages are handled one at a time; the ack is sent after the inbox
+ * transaction committed. Needs the `amqplib` package.
+ *
+ * @example
+ * ```ts
+ * rabbitSource({ url: 'amqp://guest:guest@127.0.0.1:5672', queue: 'analytics.orders', bindings: [{ exchange: 'outbox', pattern: 'orders.#' }] })
+ * ```
+ */
+export function rabbitSource(options: RabbitSourceOptions): InboxSource {
+  if (!options || typeof options.url !== 'string' || options.url === '') throw new ConfigError('url', 'rabbitSource needs the AMQP URL');
+  if (typeof options.queue !== 'string' || options.queue === '') throw new ConfigError('queue', 'rabbitSource needs a queue');
+  const deadQueue = options.deadLetterQueue ?? `${options.queue}.dead`;
+  let link: RabbitLink | undefined;
+  let consumerTag: string | undefined;
+  // Messages are handled one after another, in delivery order.
+  let chain: Promise<void> = Promise.resolve();
+  const wrap = (opened: RabbitLink, m: ConsumeMessage): InboxMessage => {
+    const { channel } = opened;
+    const count = Number(m.properties.headers?.['x-delivery-count']);
+    return {
+      body: m.content,
+      get gone() {
+        return opened.isClosed;
+      },
+      // Quorum queues count redeliveries; classic queues only flag them.
+      deliveries: Number.isFinite(count) ? count + 1 : m.fields.redelivered ? 2 : 1,
+      ack: async () => channel.ack(m),
+      release: async () => channel.nack(m, false, true),
+      working: () => undefined,
+      deadLetter: async (reason) => {
+        await new Promise<void>((resolve, reject) => {
+          const headers = { ...(m.properties.headers ?? {}), 'x-polyrecord-dead-reason': reason.slice(0, 1000), 'x-polyrecord-routing-key': m.fields.routingKey, 'x-polyrecord-exchange': m.fields.exchange };
+          channel.sendToQueue(deadQueue, m.content, { persistent: true, messageId: m.properties.messageId, contentType: m.properties.contentType, headers }, (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()));
+        });
+        channel.ack(m);
+      },
+    };
+  };
+  let closing = false;
+  const connect = async (handle: (message: InboxMessage) => Promise<void>) => {
+    const opened = await openRabbit(options.url, 'rabbitSource', options.queue);
+    try {
+      const { channel } = opened;
+      if (options.assertQueue !== false) await channel.assertQueue(options.queue, { durable: true, arguments: { 'x-single-active-consumer': true } });
+      await channel.assertQueue(deadQueue, { durable: true });
+      for (const { exchange, pattern } of options.bindings ?? []) {
+        await channel.assertExchange(exchange, 'topic', { durable: true });
+        await channel.bindQueue(options.queue, exchange, pattern);
+      }
+      await channel.prefetch(options.prefetch ?? 100);
+      const reply = await channel.consume(options.queue, (m) => {
+        if (m) chain = chain.then(() => handle(wrap(opened, m))).catch(() => undefined);
+      });
+      consumerTag = reply.consumerTag;
+    } catch (error) {
+      await opened.close();
+      throw error;
+    }
+    if (closing) {
+      // close() ran while this connection was being opened.
+      await opened.close();
+      return;
+    }
+    link = opened;
+    // A connection lost to the broker (a restart, a network cut, a forced close) is opened again;
+    // its unacked messages went back to the queue and come again on the new one.
+    void opened.closed.then(() => {
+      if (!closing && link === opened) void reconnect(handle);
+    });
+  };
+  const reconnect = async (handle: (message: InboxMessage) => Promise<void>) => {
+    for (let attempt = 1; !closing; attempt++) {
+      await sleep(Math.min(30_000, 250 * 2 ** (attempt - 1)));
+      if (closing) return;
+      try {
+        await connect(handle);
+        return;
+      } catch {
+        // The broker is still away: try again later.
+      }
+    }
+  };
+  return {
+    name: options.queue,
+    async open(handle) {
+      closing = false;
+      chain = Promise.resolve();
+      await connect(handle);
+    },
+    async close() {
+      closing = true;
+      const current = link;
+      link = undefined;
+      if (!current) return;
+      if (consumerTag) await current.channel.cancel(consumerTag).catch(() => undefined);
+      await chain;
+      // Closing gives unacked messages back to the queue.
+      await current.close();
+    },
+  };
+}

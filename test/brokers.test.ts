@@ -1,0 +1,434 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BrokerPackageMissingError,
+  BrokerPublishError,
+  ConnectionManager,
+  ensureInboxTable,
+  ensureOutboxTable,
+  INBOX_TABLE,
+  InboxConsumer,
+  natsPublisher,
+  natsSource,
+  OUTBOX_TABLE,
+  OutboxRelay,
+  partitionOf,
+  rabbitPublisher,
+  rabbitSource,
+  type ConnectionConfig,
+  type InboxEvent,
+  type InboxSource,
+  type OutboxPublisher,
+  type Transaction,
+} from '../src/index.js';
+import amqp from 'amqplib';
+import { replacePackageImporter } from '../src/brokers/optional-package.js';
+import { AMQP_URL, BROKERS_AVAILABLE, brokerNames, closeRabbitConnections, HAS_RABBITMQCTL, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
+import { compileFixture } from './support/compile-fixture.js';
+import { describeEachDialect } from './support/dialects.js';
+import { createMemberTables, Member, MemberCopy } from './support/sync-models.js';
+import { waitFor } from './support/wait.js';
+
+type Broker = 'nats' | 'rabbit';
+const BROKERS: Broker[] = ['nats', 'rabbit'];
+
+const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
+  broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
+
+const sourceFor = (broker: Broker, names: BrokerNames): InboxSource =>
+  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
+
+const consumerName = (broker: Broker, names: BrokerNames) => (broker === 'nats' ? names.durable : names.queue);
+
+/** Runs test/fixtures/broker-child.ts; resolves when it exits (killed or not), with its output. With `until`, SIGTERMs it once that holds. */
+function runChild(script: string, spec: object, until?: () => Promise<boolean>): Promise<{ signal: NodeJS.Signals | null; code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [script], { env: { ...process.env, BROKER_CHILD: JSON.stringify(spec) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let exited = false;
+    const guard = setTimeout(() => child.kill('SIGKILL'), 90_000);
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      exited = true;
+      clearTimeout(guard);
+      resolve({ code, signal, output });
+    });
+    if (until)
+      void (async () => {
+        while (!exited && !(await until())) await new Promise((r) => setTimeout(r, 20));
+        if (!exited) child.kill('SIGTERM');
+      })();
+  });
+}
+
+if (!BROKERS_AVAILABLE) describe.skip('outbox through brokers to inbox consumers (needs POLYRECORD_NATS_URL and POLYRECORD_AMQP_URL)', () => {});
+else describeEachDialect('outbox through brokers to inbox consumers', (dialect) => {
+  let drop: () => Promise<void>;
+  let configs: ConnectionConfig[];
+  const cleanup: Array<() => Promise<void>> = [];
+
+  beforeAll(async () => {
+    const provisioned = await dialect.provision(2);
+    drop = provisioned.drop;
+    configs = provisioned.configs;
+    ConnectionManager.configure('src', configs[0]!);
+    ConnectionManager.configure('dst', configs[1]!);
+    await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
+    await ConnectionManager.get('dst').knex.schema.createTable('deliveries', (t) => {
+      t.increments('id');
+      t.bigInteger('event_id');
+      t.string('member_key', 32);
+    });
+    await ensureOutboxTable('src');
+    await ensureInboxTable('dst');
+  });
+  afterEach(async () => {
+    for (const step of cleanup.splice(0)) await step();
+  });
+  afterAll(async () => {
+    await ConnectionManager.closeAll();
+    await drop();
+  });
+
+  const src = () => ConnectionManager.get('src').knex;
+  const dst = () => ConnectionManager.get('dst').knex;
+  const count = async (query: Promise<Array<Record<string, unknown>>>) => Number((await query)[0]!.n);
+  const inboxDone = (consumer: string) => count(dst()(INBOX_TABLE).where({ consumer, status: 'done' }).count({ n: '*' }));
+
+  /** Members with several updates each, some destroyed; the real-time copies and old logs are wiped so only the consumer can rebuild them. */
+  async function makeEvents(members: number): Promise<number> {
+    for (const table of ['member_copies', 'deliveries', INBOX_TABLE]) await dst()(table).delete();
+    for (const table of ['members', OUTBOX_TABLE]) await src()(table).delete();
+    const made: Member[] = [];
+    for (let i = 0; i < members; i++) made.push(await Member.create({ email: `m${i}@b.io`, visits: 0 }));
+    for (let round = 1; round <= 2; round++) {
+      for (const member of made) {
+        member.visits = round;
+        await member.save();
+      }
+    }
+    for (const member of made.slice(0, Math.floor(members / 5))) await member.destroy();
+    await dst()('member_copies').delete();
+    return count(src()(OUTBOX_TABLE).count({ n: '*' }));
+  }
+
+  /** Runs rounds until one finds nothing, then stops the relay (which closes its publisher's connection). */
+  async function drainRelay(relay: OutboxRelay): Promise<void> {
+    for (;;) {
+      const result = await relay.runOnce();
+      if (result.delivered + result.failed + result.dead === 0) break;
+    }
+    await relay.stop();
+  }
+
+  /** Every event done at the source, applied once at the target (per the log, when kept), in order per record; the copies equal the source. */
+  async function assertConverged(events: number, consumer: string, logged: boolean): Promise<void> {
+    expect(await count(src()(OUTBOX_TABLE).whereNot({ status: 'done' }).count({ n: '*' }))).toBe(0);
+    expect(await inboxDone(consumer)).toBe(events);
+    const expected = (await src()('members').orderBy('id').select('id', 'email', 'visits')).map((m) => ({ member_id: m.id, email: m.email, visits: m.visits }));
+    expect(await dst()('member_copies').orderBy('member_id').select('member_id', 'email', 'visits')).toEqual(expected);
+    if (!logged) return;
+    const log = await dst()('deliveries').orderBy('id').select('event_id', 'member_key');
+    expect(log.length).toBe(events);
+    expect(new Set(log.map((d) => Number(d.event_id))).size).toBe(events);
+    const lastByKey = new Map<string, number>();
+    for (const { event_id, member_key } of log) {
+      expect(Number(event_id), `member ${member_key}: event ${event_id} applied after ${lastByKey.get(member_key)}`).toBeGreaterThan(lastByKey.get(member_key) ?? 0);
+      lastByKey.set(member_key, Number(event_id));
+    }
+  }
+
+  /** A handler that logs each applied event inside the inbox transaction, then copies the member. */
+  const loggingHandler = async (event: InboxEvent, trx: Transaction) => {
+    await trx.table('deliveries').insert({ event_id: Number(event.id), member_key: event.key });
+    const member = event.record<Member>();
+    if (event.kind === 'destroyed') await MemberCopy.using('dst').where({ memberId: member.id }).delete();
+    else await MemberCopy.using('dst').bulkInsertOrUpdate([{ memberId: member.id, email: member.email, visits: member.visits }], { conflictKeys: ['memberId'] });
+  };
+
+  async function startConsumer(broker: Broker, names: BrokerNames, handlers?: Record<string, (event: InboxEvent, trx: Transaction) => unknown>) {
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers, backoff: { baseMs: 10, maxMs: 50 } });
+    const seen = { applied: 0, duplicate: 0, errors: [] as unknown[] };
+    consumer.events.on('applied', () => (seen.applied += 1));
+    consumer.events.on('duplicate', () => (seen.duplicate += 1));
+    consumer.events.on('error', (error) => seen.errors.push(error));
+    await consumer.start();
+    cleanup.unshift(() => consumer.stop());
+    return { consumer, seen };
+  }
+
+  function useNames(): BrokerNames {
+    const names = brokerNames();
+    cleanup.push(() => removeBrokerNames(names));
+    return names;
+  }
+
+  for (const broker of BROKERS) {
+    it(`${broker}: every event reaches the InboxConsumer and is applied once (@SyncTo delivery); a republished event has no second effect`, async () => {
+      const names = useNames();
+      const events = await makeEvents(20);
+      const relay = new OutboxRelay({ connection: 'src', batchSize: 25, publish: publisherFor(broker, names) });
+      cleanup.unshift(() => relay.stop());
+      // RabbitMQ drops what no queue takes, so its consumer binds first; JetStream keeps the events for a consumer that comes later.
+      const { seen } = broker === 'rabbit' ? await startConsumer(broker, names) : { seen: undefined };
+      await drainRelay(relay);
+      const { seen: counted } = seen ? { seen } : await startConsumer(broker, names);
+      await waitFor(() => counted.applied === events, 'every event applied', 60_000);
+      await assertConverged(events, consumerName(broker, names), false);
+
+      // Every event published again, as a relay that died before its done marks would.
+      await src()(OUTBOX_TABLE).update({ status: 'pending', attempts: 0, locked_until: null });
+      await drainRelay(relay);
+      if (broker === 'nats') {
+        // JetStream's duplicate window drops the republished messages (same Nats-Msg-Id).
+        expect(await streamMessages(names.stream)).toBe(events);
+      } else {
+        // RabbitMQ has no dedupe: the consumer gets every message again and its inbox drops them.
+        await waitFor(() => counted.duplicate === events, 'every duplicate dropped by the inbox', 60_000);
+      }
+      expect(counted.applied).toBe(events);
+      await assertConverged(events, consumerName(broker, names), false);
+    }, 120_000);
+
+    it(`${broker}: a relay SIGKILLed between the broker's ack and its done mark causes a duplicate that is dropped`, async () => {
+      const names = useNames();
+      const script = compileFixture('test/fixtures/broker-child.ts');
+      const events = await makeEvents(15);
+      const spec = { role: 'relay', broker, src: configs[0], dst: configs[1], names, natsUrl: NATS_URL, amqpUrl: AMQP_URL };
+      const { seen } = await startConsumer(broker, names, { Member: loggingHandler });
+      // Killed right after its second round's acks: 10 events confirmed by the broker, still pending in the outbox.
+      const killed = await runChild(script, { ...spec, killAfterAckRound: 2 });
+      expect(killed.signal, killed.output).toBe('SIGKILL');
+      const leasedUntil = Number((await src()(OUTBOX_TABLE).where({ status: 'pending' }).max({ t: 'locked_until' }))[0]!.t ?? 0);
+      expect(leasedUntil).toBeGreaterThan(0);
+      await waitFor(() => Date.now() > leasedUntil, "the killed relay's lease to expire");
+      const clean = await runChild(script, spec);
+      expect(clean.code, clean.output).toBe(0);
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event in the inbox', 60_000);
+      // The republished round: JetStream drops it by message id; RabbitMQ delivers it and the inbox drops it.
+      if (broker === 'nats') expect(await streamMessages(names.stream)).toBe(events);
+      else await waitFor(() => seen.duplicate === 10, 'the 10 republished events dropped by the inbox', 60_000);
+      await assertConverged(events, consumerName(broker, names), true);
+      // 'applied' is emitted after the ack, a moment after the commit the inbox shows.
+      await waitFor(() => seen.applied === events, "every event's applied notice");
+    }, 120_000);
+
+    it(`${broker}: a consumer SIGKILLed inside its transaction gets the message again and applies it once`, async () => {
+      const names = useNames();
+      const script = compileFixture('test/fixtures/broker-child.ts');
+      const events = await makeEvents(15);
+      // Topology first (the RabbitMQ queue and binding, the JetStream stream), then every event published.
+      const { consumer } = await startConsumer(broker, names, { Member: loggingHandler });
+      await consumer.stop();
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      const ids = (await src()(OUTBOX_TABLE).orderBy('id').select('id')).map((r) => String(r.id));
+      const marker = join(mkdtempSync(join(tmpdir(), 'polyrecord-broker-')), 'killed');
+      const spec = { role: 'consumer', broker, src: configs[0], dst: configs[1], names, natsUrl: NATS_URL, amqpUrl: AMQP_URL, killAtEvent: ids[Math.floor(ids.length / 2)], marker };
+      const killed = await runChild(script, spec);
+      expect(killed.signal, killed.output).toBe('SIGKILL');
+      // Only what committed before the kill is in the inbox; the killed transaction left nothing.
+      expect(await inboxDone(consumerName(broker, names))).toBe(Math.floor(ids.length / 2));
+      const rerun = await runChild(script, spec, async () => (await inboxDone(consumerName(broker, names))) === events);
+      expect(rerun.signal, rerun.output).toBe('SIGTERM');
+      await assertConverged(events, consumerName(broker, names), true);
+    }, 120_000);
+
+    it(`${broker}: a handler that keeps failing is retried, then recorded dead in the inbox and dead-lettered; retryDead applies it`, async () => {
+      const names = useNames();
+      const events = await makeEvents(5);
+      const poisoned = (await src()(OUTBOX_TABLE).orderBy('id').first('id'))!.id as number | string;
+      let failing = true;
+      const tries = new Map<string, number>();
+      const handler = async (event: InboxEvent, trx: Transaction) => {
+        tries.set(event.id, (tries.get(event.id) ?? 0) + 1);
+        if (failing && event.id === String(poisoned)) throw new Error('the target refuses this one');
+        await loggingHandler(event, trx);
+      };
+      const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers: { Member: handler }, maxAttempts: 3, backoff: { baseMs: 5, maxMs: 20 } });
+      const dead: Array<{ id: string | undefined; error: unknown }> = [];
+      consumer.events.on('dead', (event, error) => dead.push({ id: event?.id, error }));
+      await consumer.start();
+      cleanup.unshift(() => consumer.stop());
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events - 1 && dead.length === 1, 'all but the poisoned event applied', 60_000);
+      expect(tries.get(String(poisoned))).toBe(3);
+      expect(dead[0]).toMatchObject({ id: String(poisoned) });
+      expect(await consumer.deadEvents()).toEqual([expect.objectContaining({ id: String(poisoned), model: 'Member', attempts: 3, lastError: 'Error: the target refuses this one' })]);
+      // The dead-letter copy is stored by the broker.
+      if (broker === 'nats') await waitFor(async () => (await streamMessages(`${names.stream}_DEAD`)) === 1, 'the dead-letter copy');
+      else await waitFor(async () => (await queueMessages(`${names.queue}.dead`)) === 1, 'the dead-letter copy');
+      // A later event of the same record went on (the broker moved past the dead one); replaying the dead one re-applies an older state.
+      failing = false;
+      expect(await consumer.retryDead()).toBe(1);
+      expect(await consumer.deadEvents()).toEqual([]);
+      expect(await inboxDone(consumerName(broker, names))).toBe(events);
+      expect(await count(dst()('deliveries').where({ event_id: Number(poisoned) }).count({ n: '*' }))).toBe(1);
+    }, 120_000);
+
+    it(`${broker}: partitions: each record's events go to one partition, one consumer per partition applies them once and in order`, async () => {
+      const names = useNames();
+      const events = await makeEvents(20);
+      const partitions = 2;
+      const publish = broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject, partitions }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject, partitions });
+      const consumers = Array.from({ length: partitions }, (_, p) => {
+        const source = broker === 'nats'
+          ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: `${names.durable}_p${p}`, filter: `${names.subject}.*.${p}.>` })
+          : rabbitSource({ url: AMQP_URL, queue: `${names.queue}.p${p}`, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.*.${p}.#` }] });
+        return new InboxConsumer({ connection: 'dst', name: 'partitioned', source, handlers: { Member: loggingHandler } });
+      });
+      const byPartition = consumers.map(() => new Set<string>());
+      consumers.forEach((consumer, p) => consumer.events.on('applied', (event) => byPartition[p]!.add(event.key)));
+      for (const consumer of consumers) {
+        await consumer.start();
+        cleanup.unshift(() => consumer.stop());
+      }
+      if (broker === 'rabbit') cleanup.push(() => removeBrokerNames({ ...names, queue: `${names.queue}.p0` }), () => removeBrokerNames({ ...names, queue: `${names.queue}.p1` }));
+      await drainRelay(new OutboxRelay({ connection: 'src', batchSize: 30, publish }));
+      await waitFor(async () => (await inboxDone('partitioned')) === events, 'every event applied', 60_000);
+      await assertConverged(events, 'partitioned', true);
+      // Both partitions were used, and no record's events were split between them.
+      expect(byPartition.every((keys) => keys.size > 0)).toBe(true);
+      expect([...byPartition[0]!].filter((key) => byPartition[1]!.has(key))).toEqual([]);
+      for (const [p, keys] of byPartition.entries()) for (const key of keys) expect(partitionOf('Member', key, partitions)).toBe(p);
+    }, 120_000);
+
+    it(`${broker}: two relay processes SIGKILLed after random rounds, again and again: every event applied once, in order per record`, async () => {
+      const names = useNames();
+      const script = compileFixture('test/fixtures/broker-child.ts');
+      const events = await makeEvents(25);
+      const { seen } = await startConsumer(broker, names, { Member: loggingHandler });
+      const spec = { role: 'relay', broker, src: configs[0], dst: configs[1], names, natsUrl: NATS_URL, amqpUrl: AMQP_URL };
+      let kills = 0;
+      for (let wave = 0; wave < 3; wave++) {
+        const runs = await Promise.all([0, 1].map(() => runChild(script, { ...spec, killAfterAckRound: 1 + Math.floor(Math.random() * 3) })));
+        for (const run of runs) expect(run.signal === 'SIGKILL' || run.code === 0, run.output).toBe(true);
+        kills += runs.filter((run) => run.signal === 'SIGKILL').length;
+        const leasedUntil = Number((await src()(OUTBOX_TABLE).where({ status: 'pending' }).max({ t: 'locked_until' }))[0]!.t ?? 0);
+        await waitFor(() => Date.now() > leasedUntil, "the killed relays' leases to expire");
+      }
+      expect(kills).toBeGreaterThan(0);
+      const clean = await runChild(script, spec);
+      expect(clean.code, clean.output).toBe(0);
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event in the inbox', 60_000);
+      await assertConverged(events, consumerName(broker, names), true);
+      // 'applied' is emitted after the ack, a moment after the commit the inbox shows.
+      await waitFor(() => seen.applied === events, "every event's applied notice");
+    }, 180_000);
+  }
+
+  it.skipIf(!HAS_RABBITMQCTL)('rabbit: the broker closes the consumer\'s connection mid-stream: the source reconnects and every event is applied once, in order', async () => {
+    const names = useNames();
+    const events = await makeEvents(20);
+    const slowHandler = async (event: InboxEvent, trx: Transaction) => {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      await loggingHandler(event, trx);
+    };
+    const { seen } = await startConsumer('rabbit', names, { Member: slowHandler });
+    await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor('rabbit', names) }));
+    await waitFor(async () => (await inboxDone(names.queue)) >= 5, 'the consumer under way');
+    expect(closeRabbitConnections(names.queue)).toBe(1);
+    expect(await inboxDone(names.queue)).toBeLessThan(events);
+    await waitFor(async () => (await inboxDone(names.queue)) === events, 'every event applied after the reconnect', 90_000);
+    await assertConverged(events, names.queue, true);
+    await waitFor(() => seen.applied === events, "every event's applied notice");
+  }, 120_000);
+
+  it('rabbit: a message no queue takes counts as failed and is retried, not lost', async () => {
+    const names = useNames();
+    const events = await makeEvents(5);
+    const failures: unknown[] = [];
+    const relay = new OutboxRelay({ connection: 'src', publish: publisherFor('rabbit', names), backoff: { baseMs: 1, maxMs: 1 } });
+    cleanup.unshift(() => relay.stop());
+    relay.events.on('failed', (_event, error) => failures.push(error));
+    // One round claims the first event of each of the 5 records.
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 5, dead: 0 });
+    expect(failures).toHaveLength(5);
+    expect(failures.every((error) => error instanceof BrokerPublishError && error.reason === 'unroutable')).toBe(true);
+    expect(await count(src()(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' }))).toBe(events);
+    const failed = await src()(OUTBOX_TABLE).where({ status: 'pending' }).where('attempts', 1).select('last_error');
+    expect(failed).toHaveLength(5);
+    expect(failed.every((row) => /no queue is bound/.test(String(row.last_error)))).toBe(true);
+    // Once a queue is bound, the retries get through.
+    const { seen } = await startConsumer('rabbit', names);
+    await waitFor(async () => (await relay.runOnce()) && (await count(src()(OUTBOX_TABLE).whereNot({ status: 'done' }).count({ n: '*' }))) === 0, 'every event published');
+    await waitFor(() => seen.applied === events, 'every event applied', 60_000);
+    await assertConverged(events, names.queue, false);
+  }, 120_000);
+
+  it('a missing broker client package is a typed error naming the package', async () => {
+    const names = useNames();
+    const events = await makeEvents(2);
+    replacePackageImporter(async (name) => {
+      throw Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' });
+    });
+    cleanup.push(async () => replacePackageImporter());
+    const failures: unknown[] = [];
+    const relay = new OutboxRelay({ connection: 'src', publish: publisherFor('nats', names) });
+    relay.events.on('failed', (_event, error) => failures.push(error));
+    expect(await relay.runOnce()).toEqual({ delivered: 0, failed: 2, dead: 0 });
+    expect(failures[0]).toBeInstanceOf(BrokerPackageMissingError);
+    expect(failures[0]).toMatchObject({ code: 'E_BROKER_PACKAGE_MISSING', packageName: '@nats-io/transport-node', message: expect.stringContaining('npm install @nats-io/transport-node') });
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names) });
+    await expect(consumer.start()).rejects.toMatchObject({ name: 'BrokerPackageMissingError', packageName: 'amqplib' });
+    // Nothing was published, nothing is lost: the events wait in the outbox.
+    expect(await count(src()(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' }))).toBe(events);
+  }, 60_000);
+
+  it('the message is the documented envelope, with the event id as message id and the model and key in the routing key', async () => {
+    const names = useNames();
+    await makeEvents(1);
+    const [row] = await src()(OUTBOX_TABLE).orderBy('id').select('id', 'aggregate_key', 'created_at');
+    const connection = await amqp.connect(AMQP_URL);
+    cleanup.push(() => connection.close());
+    const channel = await connection.createChannel();
+    await channel.assertExchange(names.exchange, 'topic', { durable: true });
+    await channel.assertQueue(names.queue, { durable: true });
+    await channel.bindQueue(names.queue, names.exchange, '#');
+    await drainRelay(new OutboxRelay({ connection: 'src', publish: rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: 'shop.events', source: 'primary' }) }));
+    const message = await channel.get(names.queue);
+    expect(message).not.toBe(false);
+    if (message === false) return;
+    const body = JSON.parse(message.content.toString('utf8'));
+    expect(body).toEqual({
+      id: `primary:${row!.id}`,
+      model: 'Member',
+      key: String(row!.aggregate_key),
+      kind: 'created',
+      payload: { id: Number(row!.aggregate_key), email: 'm0@b.io', visits: 0, updatedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) },
+      occurredAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      schemaVersion: 1,
+    });
+    expect(message.fields.routingKey).toBe(`shop.events.Member.${row!.aggregate_key}`);
+    expect(message.properties).toMatchObject({ messageId: `primary:${row!.id}`, deliveryMode: 2, contentType: 'application/json', type: 'created' });
+  }, 60_000);
+
+  it('prune() deletes done inbox rows older than retentionMs and keeps dead ones and recent ones', async () => {
+    const names = useNames();
+    await dst()(INBOX_TABLE).delete();
+    const now = Date.now();
+    const row = (id: string, status: string, age: number) => ({ consumer: names.queue, event_id: id, model: 'Member', event_key: id, status, attempts: 1, processed_at: now - age });
+    await dst()(INBOX_TABLE).insert([row('1', 'done', 3_600_000), row('2', 'done', 10_000), row('3', 'dead', 3_600_000), { ...row('4', 'done', 3_600_000), consumer: 'someone-else' }]);
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), retentionMs: 60_000 });
+    expect(await consumer.prune()).toBe(1);
+    expect((await dst()(INBOX_TABLE).orderBy('event_id').select('event_id')).map((r) => String(r.event_id))).toEqual(['2', '3', '4']);
+  });
+
+  it('no password in what a failed broker connection reports', async () => {
+    const names = useNames();
+    await makeEvents(1);
+    const secret = 'not-the-guest-password-9431';
+    const failures: unknown[] = [];
+    const relay = new OutboxRelay({ connection: 'src', publish: rabbitPublisher({ url: Object.assign(new URL(AMQP_URL), { password: secret }).toString(), exchange: names.exchange, routingKey: names.subject }) });
+    relay.events.on('failed', (_event, error) => failures.push(error));
+    expect((await relay.runOnce()).failed).toBe(1);
+    await relay.stop();
+    const reported = `${String(failures[0])} ${(failures[0] as Error).stack} ${JSON.stringify(await src()(OUTBOX_TABLE).select('last_error'))}`;
+    expect(reported).toMatch(/ACCESS.REFUSED/);
+    expect(reported).not.toContain(secret);
+  });
+});
