@@ -17,7 +17,8 @@ import { waitFor } from './support/wait.js';
 
 const root = resolve(import.meta.dirname, '..');
 const SRC = JSON.stringify(join(root, 'src/index.ts'));
-const CLI = join(root, 'test/support/cli-main.cjs');
+// The launcher of test/support/cli.ts; spawned here directly to pass the environment.
+const CLI = join(root, 'test/support/cli-entry.cjs');
 const CHROMIUM = '/usr/bin/chromium';
 // PostgreSQL and MariaDB, when both are configured: the in-doubt branches span them.
 const pair = SERVER_PAIRS.find((p) => p.key === 'pg-maria');
