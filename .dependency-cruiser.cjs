@@ -13,9 +13,9 @@
 // Layers, bottom to top (docs/architecture.md): util/, errors.ts, context/ → connection/
 // (itself: the core → session/ → manager.ts) → transaction/ → model/ → sync/, reading/ →
 // brokers/ → config/ (the configuration file) → migrations/, ops/ → schema/ (models compared
-// with their tables, migrations written from models) → index.ts, and cli/ (the `polyrecord`
-// command) on top of everything but index.ts. A module may import its own layer and those
-// below it, never one above.
+// with their tables, migrations written from models) → index.ts, and on top of everything but
+// index.ts: dashboard/ (the operator web page), and cli/ (the `polyrecord` command, which
+// starts it). A module may import its own layer and those below it, never one above.
 
 const SRC = '^src/';
 
@@ -30,7 +30,7 @@ function notUp(name, comment, from, to) {
   };
 }
 
-const TOOLING = ['config/', 'migrations/', 'ops/', 'schema/', 'cli/'];
+const TOOLING = ['config/', 'migrations/', 'ops/', 'schema/', 'dashboard/', 'cli/'];
 const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING];
 
 module.exports = {
@@ -50,10 +50,12 @@ module.exports = {
     notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'brokers/', 'index\\.ts$', ...TOOLING]),
     notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under brokers/ and index.ts.', ['sync/', 'reading/'], ['brokers/', 'index\\.ts$', ...TOOLING]),
     notUp('brokers-not-up', 'brokers/ (broker publishers, sources, the inbox) builds on sync/ and below.', ['brokers/'], ['reading/', 'index\\.ts$', ...TOOLING]),
-    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections; it names the types of the coordinator, relays and sagas it declares (transaction/, sync/) but knows nothing of models or migrations.', ['config/'], ['model/', 'reading/', 'brokers/', 'migrations/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
-    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
-    notUp('ops-not-up', 'ops/ (outbox, in-doubt branches, sagas for operators) composes config/, sync/ and transaction/; the command line and a dashboard call it.', ['ops/'], ['migrations/', 'schema/', 'cli/', 'index\\.ts$']),
-    notUp('schema-not-up', 'schema/ reads models, sync declarations, the config and writes migrations; only the package entry and cli/ sit above it.', ['schema/'], ['cli/', 'index\\.ts$']),
+    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections; it names the types of the coordinator, relays and sagas it declares (transaction/, sync/) but knows nothing of models or migrations.', ['config/'], ['model/', 'reading/', 'brokers/', 'migrations/', 'ops/', 'schema/', 'dashboard/', 'cli/', 'index\\.ts$']),
+    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'brokers/', 'ops/', 'schema/', 'dashboard/', 'cli/', 'index\\.ts$']),
+    notUp('ops-not-up', 'ops/ (outbox, in-doubt branches, sagas for operators) composes config/, sync/ and transaction/; the command line and a dashboard call it.', ['ops/'], ['migrations/', 'schema/', 'dashboard/', 'cli/', 'index\\.ts$']),
+    notUp('schema-not-up', 'schema/ reads models, sync declarations, the config and writes migrations; only the package entry and cli/ sit above it.', ['schema/'], ['dashboard/', 'cli/', 'index\\.ts$']),
+    notUp('dashboard-not-up', 'dashboard/ (the operator web page and its JSON API) shows what ops/ and the manager report; the command line starts it, the library never does.', ['dashboard/'], ['migrations/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('library-not-dashboard', 'Only the command line starts the dashboard.', ['(?!cli/|dashboard/)'], ['dashboard/']),
     notUp('library-not-cli', 'cli/ is the program on top: the library never imports it.', ['(?!cli/)'], ['cli/']),
     notUp('cli-not-index', 'cli/ imports the layers it uses, not the package entry (which loads every layer).', ['cli/'], ['index\\.ts$']),
   ],

@@ -169,5 +169,6 @@ export type { OutboxBacklog, DeadOutboxEvent } from './sync/outbox-report.js';
 export { inDoubtBranches, recoverInDoubt, type InDoubtBranch, type InDoubtReport } from './ops/in-doubt.js';
 export { sagaRuns, resumeSaga, SAGA_RUN_STATUSES } from './ops/sagas.js';
 export { startRelays, type RunningRelays } from './ops/relays.js';
+export { syncCheckpoints, type SyncCheckpointRow, type SyncCheckpointReport } from './ops/sync-checkpoints.js';
 export type { OpsOptions } from './ops/ops-options.js';
 export { OperationInputError } from './ops/ops-errors.js';

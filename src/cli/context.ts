@@ -42,13 +42,8 @@ export function table(head: string[]): InstanceType<typeof Table> {
   return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
 }
 
-/** A duration for people: `850 ms`, `12 s`, `4 min`, `3 h`, `2 d`; empty for null. */
-export function formatAge(ms: number | null): string {
-  if (ms === null) return '';
-  if (ms < 1_000) return `${Math.round(ms)} ms`;
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) if (ms >= size) return `${Math.floor(ms / size)} ${unit}`;
-  return `${Math.floor(ms / 1_000)} s`;
-}
+// Shared with the dashboard, which shows the same ages.
+export { formatAge } from '../util/format-age.js';
 
 /** The first line of a text, cut to `max` characters (for a table cell). */
 export function cell(text: string | null | undefined, max = 60): string {
