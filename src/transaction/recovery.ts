@@ -108,7 +108,11 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
 async function decide(log: CoordinatorLog, manager: ConnectionManager, transactionId: string, lastResource: string | undefined): Promise<TxState> {
   if (lastResource) return refereeDecision(manager.get(lastResource), transactionId);
   const record = (await log.get(transactionId)) ?? (await log.decide(transactionId, 'aborted', []));
-  return record.state;
+  if (record.state !== 'delegated') return record.state;
+  // A branch enlisted before a SQLite last resource joined: the log says where the decision lives.
+  const holder = record.participants.find((p) => p.lastResource);
+  if (!holder) throw new Error(`the log delegates transaction ${transactionId}'s decision but names no last resource`);
+  return refereeDecision(manager.get(holder.connection), transactionId);
 }
 
 async function finishBranch(connection: Connection, branch: PreparedBranch, action: 'commit' | 'rollback'): Promise<void> {

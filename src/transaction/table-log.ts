@@ -2,7 +2,7 @@ import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
-import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
+import type { CoordinatorLog, DecisionState, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';
 
 /** The coordinator log table's name. */
@@ -18,7 +18,7 @@ const DONE_MARK_GATHER_MS = 50;
 
 interface Decision {
   id: string;
-  state: 'committing' | 'aborted';
+  state: DecisionState;
   participants: ParticipantRecord[];
   at: Date;
 }
@@ -80,7 +80,7 @@ export class TableLog implements CoordinatorLog {
     });
   }
 
-  async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
+  async decide(id: string, state: DecisionState, participants: ParticipantRecord[]): Promise<TxRecord> {
     await this.ensure();
     return this.#decisions.submit({ id, state, participants, at: new Date() });
   }
@@ -119,7 +119,7 @@ export class TableLog implements CoordinatorLog {
 
   async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
-    const committed = connection.knex(TX_LOG_TABLE).whereIn('id', ids).where({ state: 'committing' }).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    const committed = connection.knex(TX_LOG_TABLE).whereIn('id', ids).whereIn('state', ['committing', 'delegated']).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
     await connection.runBuilder(committed);
     return ids.map(() => undefined);
   }
