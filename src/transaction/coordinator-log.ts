@@ -1,3 +1,5 @@
+import type { NodeLeaseStore } from './node-lease.js';
+
 /**
  * The state of a cross-database transaction in the coordinator log. `delegated` records,
  * before the first prepare, that the decision lives in the last resource named in the
@@ -46,4 +48,9 @@ export interface CoordinatorLog {
   pending(): Promise<TxRecord[]>;
   /** A short description for errors and events. */
   readonly description: string;
+  /**
+   * Node leases, for several coordinator nodes that take over each other's recovery
+   * (`startRecovery`). Optional: without them, each node recovers only its own branches.
+   */
+  readonly leases?: NodeLeaseStore;
 }

@@ -12,7 +12,8 @@ import { configureCrossDb, crossDbDefaults, toLog, type Defaults } from './cross
 import type { RetryPolicy } from '../util/retry.js';
 import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from '../connection/session/transaction-retry.js';
 import { XID_PATTERN } from '../connection/dialects/dialect.js';
-import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
+import { recover, type RecoveryOptions, type RecoveryResult } from './recovery.js';
+import { startRecovery, type RecoveryLoopOptions } from './recovery-loop.js';
 
 /** Options of {@link CrossDbTransaction.run}; the defaults come from {@link CrossDbTransaction.configure}. */
 export interface CrossDbOptions extends TransactionOptions {
@@ -88,8 +89,8 @@ export class CrossDbTransaction {
     return recover(options);
   }
 
-  /** Runs {@link recover} every `intervalMs` in the background; resolves the returned stop function when stopped. */
-  static startRecovery(options?: RecoveryOptions & { intervalMs?: number }): () => Promise<void> {
+  /** Runs {@link recover} every `intervalMs` in the background, as a cluster node when the log keeps node leases; see {@link startRecovery}. */
+  static startRecovery(options?: RecoveryLoopOptions): () => Promise<void> {
     return startRecovery(options);
   }
 

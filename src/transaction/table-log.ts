@@ -4,6 +4,8 @@ import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
 import type { CoordinatorLog, DecisionState, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';
+import type { NodeLeaseStore } from './node-lease.js';
+import { TableNodeLeases } from './table-node-leases.js';
 
 /** The coordinator log table's name. */
 export const TX_LOG_TABLE = 'polyrecord_tx_log';
@@ -47,6 +49,8 @@ interface Row {
  */
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
+  /** Node leases in `polyrecord_tx_nodes` on the same connection (see docs/cluster.md). */
+  readonly leases: NodeLeaseStore;
   readonly #manager: ConnectionManager;
   readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
   readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
@@ -55,6 +59,7 @@ export class TableLog implements CoordinatorLog {
   constructor(options: { connection: string; manager?: ConnectionManager }) {
     this.connection = options.connection;
     this.#manager = options.manager ?? ConnectionManager.default;
+    this.leases = new TableNodeLeases(this.connection, this.#manager);
   }
 
   get description(): string {

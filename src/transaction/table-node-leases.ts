@@ -1,0 +1,118 @@
+import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
+import { decoders } from '../connection/column-codecs.js';
+import type { Connection } from '../connection/connection.js';
+import type { ConnectionManager } from '../connection/manager.js';
+import type { NodeLease, NodeLeaseStore } from './node-lease.js';
+
+/** The table of coordinator node leases, next to the coordinator log. */
+export const TX_NODES_TABLE = 'polyrecord_tx_nodes';
+
+interface Row {
+  node_id: string;
+  epoch: unknown;
+  beat: unknown;
+  lease_ms: unknown;
+  heartbeat_at: unknown;
+  recovered_by: string | null;
+}
+
+/**
+ * Node leases as rows of `polyrecord_tx_nodes` on the coordinator log's connection. Every
+ * change is one autocommitted conditional UPDATE (or INSERT … ON CONFLICT DO NOTHING), and
+ * its affected-row count says whether it landed: the database serialises competing
+ * claims on the row. No database clock is read: expiry is judged by the observers (see
+ * `ClusterNode`), so no dialect-specific SQL is needed.
+ */
+export class TableNodeLeases implements NodeLeaseStore {
+  readonly #connection: string;
+  readonly #manager: ConnectionManager;
+  #ready: Promise<void> | undefined;
+
+  constructor(connection: string, manager: ConnectionManager) {
+    this.#connection = connection;
+    this.#manager = manager;
+  }
+
+  async register(nodeId: string, leaseMs: number): Promise<NodeLease> {
+    const connection = await this.#ensured();
+    const insert = connection.knex(TX_NODES_TABLE).insert({ node_id: nodeId, epoch: 1, beat: 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: null }).onConflict('node_id').ignore();
+    await connection.runBuilder(insert);
+    return (await this.get(nodeId))!;
+  }
+
+  async get(nodeId: string): Promise<NodeLease | undefined> {
+    const connection = await this.#ensured();
+    const row = (await connection.runBuilder(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId }))).rows[0] as unknown as Row | undefined;
+    return row && toLease(row);
+  }
+
+  async list(): Promise<NodeLease[]> {
+    const connection = await this.#ensured();
+    const { rows } = await connection.runBuilder(connection.knex(TX_NODES_TABLE).orderBy('node_id'));
+    return (rows as unknown as Row[]).map(toLease);
+  }
+
+  async renew(nodeId: string, epoch: number, holder: string | null, leaseMs: number): Promise<boolean> {
+    const connection = await this.#ensured();
+    const update = held(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch }), holder).update({ beat: connection.knex.raw('beat + 1'), lease_ms: leaseMs, heartbeat_at: now(connection) });
+    return (await connection.runBuilder(update)).affected === 1;
+  }
+
+  async claim(seen: NodeLease, by: string | null, leaseMs: number): Promise<NodeLease | undefined> {
+    const connection = await this.#ensured();
+    const update = connection
+      .knex(TX_NODES_TABLE)
+      .where({ node_id: seen.nodeId, epoch: seen.epoch, beat: seen.beat })
+      .update({ epoch: seen.epoch + 1, beat: seen.beat + 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: by });
+    if ((await connection.runBuilder(update)).affected !== 1) return undefined;
+    return { nodeId: seen.nodeId, epoch: seen.epoch + 1, beat: seen.beat + 1, leaseMs, heartbeatAt: new Date(), recoveredBy: by };
+  }
+
+  async release(nodeId: string, epoch: number, by: string): Promise<boolean> {
+    const connection = await this.#ensured();
+    const update = connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch, recovered_by: by }).update({ beat: connection.knex.raw('beat + 1'), heartbeat_at: now(connection), recovered_by: null });
+    return (await connection.runBuilder(update)).affected === 1;
+  }
+
+  async retire(nodeId: string, epoch: number, by: string): Promise<boolean> {
+    const connection = await this.#ensured();
+    return (await connection.runBuilder(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch, recovered_by: by }).delete())).affected === 1;
+  }
+
+  async #ensured(): Promise<Connection> {
+    const connection = this.#manager.get(this.#connection);
+    this.#ready ??= ensureBookkeepingTable(connection, TX_NODES_TABLE, (t) => {
+      t.string('node_id', 24).primary();
+      t.integer('epoch').notNullable();
+      t.integer('beat').notNullable();
+      t.integer('lease_ms').notNullable();
+      t.datetime('heartbeat_at', { precision: 3 }).notNullable();
+      t.string('recovered_by', 24).nullable();
+    }).catch((error: unknown) => {
+      this.#ready = undefined;
+      throw error;
+    });
+    await this.#ready;
+    return connection;
+  }
+}
+
+/** Narrows to rows held by `holder` (null: by nobody else, the node's own duty). */
+function held<B extends { whereNull(column: string): B; where(values: Record<string, unknown>): B }>(builder: B, holder: string | null): B {
+  return holder === null ? builder.whereNull('recovered_by') : builder.where({ recovered_by: holder });
+}
+
+function now(connection: Connection): string {
+  return connection.dialect.codec.datetime(new Date()) as string;
+}
+
+function toLease(row: Row): NodeLease {
+  return {
+    nodeId: row.node_id,
+    epoch: Number(row.epoch),
+    beat: Number(row.beat),
+    leaseMs: Number(row.lease_ms),
+    heartbeatAt: decoders.datetime(row.heartbeat_at) as Date,
+    recoveredBy: row.recovered_by ?? null,
+  };
+}
