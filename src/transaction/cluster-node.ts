@@ -129,12 +129,12 @@ export class ClusterNode {
     this.#takenOverBy = null;
   }
 
-  /** Reads every lease and answers the other nodes' whose lease has expired (by this node's observation), which nobody alive holds. */
+  /** Reads every lease and answers the other nodes' whose lease has expired (by this node's observation), which nobody alive holds and nobody retired. */
   async expired(): Promise<NodeLease[]> {
     const rows = await this.#store.list();
     const at = performance.now();
     for (const nodeId of this.#observed.keys()) if (!rows.some((r) => r.nodeId === nodeId)) this.#observed.delete(nodeId);
-    return rows.filter((row) => this.#expired(row, at) && row.nodeId !== this.nodeId && !this.#held.has(row.nodeId));
+    return rows.filter((row) => this.#expired(row, at) && row.nodeId !== this.nodeId && row.retiredAt === null && !this.#held.has(row.nodeId));
   }
 
   /** Records an observation of `row`, and says whether it has stood unchanged for its whole lease. */
@@ -158,7 +158,7 @@ export class ClusterNode {
     return claimed.epoch;
   }
 
-  /** Ends a takeover: releases the node's duty, or deletes its row when nothing of it was left (`retire`). */
+  /** Ends a takeover: releases the node's duty, retiring it when nothing of it was left (`retire`). */
   async release(nodeId: string, epoch: number, retire: boolean): Promise<void> {
     this.#held.delete(nodeId);
     if (retire) await this.#store.retire(nodeId, epoch, this.nodeId);

@@ -19,6 +19,8 @@ export interface NodeLease {
   heartbeatAt: Date;
   /** The node recovering this node's gids after a takeover, or null: the node itself (when it is alive) or nobody. */
   recoveredBy: string | null;
+  /** When a takeover found nothing of the node left and retired it: nobody sweeps it again until it renews its lease. */
+  retiredAt: Date | null;
 }
 
 /**
@@ -34,7 +36,7 @@ export interface NodeLeaseStore {
   /** Every node's row. */
   list(): Promise<NodeLease[]>;
   /**
-   * Renews a lease: `beat + 1` where the row still has `epoch` and `recoveredBy === holder`
+   * Renews a lease (and clears a retirement): `beat + 1` where the row still has `epoch` and `recoveredBy === holder`
    * (null for a node renewing its own duty). False when somebody claimed it meanwhile.
    */
   renew(nodeId: string, epoch: number, holder: string | null, leaseMs: number): Promise<boolean>;
@@ -46,6 +48,6 @@ export interface NodeLeaseStore {
   claim(seen: NodeLease, by: string | null, leaseMs: number): Promise<NodeLease | undefined>;
   /** Ends a takeover: `recoveredBy = null` (and `beat + 1`) where the row still has `epoch` and `recoveredBy === by`. */
   release(nodeId: string, epoch: number, by: string): Promise<boolean>;
-  /** Ends a takeover that found nothing of the node left: deletes its row (same condition as release). */
+  /** Ends a takeover that found nothing of the node left: releases it and marks it retired (same condition as release). */
   retire(nodeId: string, epoch: number, by: string): Promise<boolean>;
 }

@@ -14,6 +14,7 @@ interface Row {
   lease_ms: unknown;
   heartbeat_at: unknown;
   recovered_by: string | null;
+  retired_at: unknown;
 }
 
 /**
@@ -35,7 +36,7 @@ export class TableNodeLeases implements NodeLeaseStore {
 
   async register(nodeId: string, leaseMs: number): Promise<NodeLease> {
     const connection = await this.#ensured();
-    const insert = connection.knex(TX_NODES_TABLE).insert({ node_id: nodeId, epoch: 1, beat: 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: null }).onConflict('node_id').ignore();
+    const insert = connection.knex(TX_NODES_TABLE).insert({ node_id: nodeId, epoch: 1, beat: 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: null, retired_at: null }).onConflict('node_id').ignore();
     await connection.runBuilder(insert);
     return (await this.get(nodeId))!;
   }
@@ -54,7 +55,7 @@ export class TableNodeLeases implements NodeLeaseStore {
 
   async renew(nodeId: string, epoch: number, holder: string | null, leaseMs: number): Promise<boolean> {
     const connection = await this.#ensured();
-    const update = held(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch }), holder).update({ beat: connection.knex.raw('beat + 1'), lease_ms: leaseMs, heartbeat_at: now(connection) });
+    const update = held(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch }), holder).update({ beat: connection.knex.raw('beat + 1'), lease_ms: leaseMs, heartbeat_at: now(connection), retired_at: null });
     return (await connection.runBuilder(update)).affected === 1;
   }
 
@@ -63,20 +64,26 @@ export class TableNodeLeases implements NodeLeaseStore {
     const update = connection
       .knex(TX_NODES_TABLE)
       .where({ node_id: seen.nodeId, epoch: seen.epoch, beat: seen.beat })
-      .update({ epoch: seen.epoch + 1, beat: seen.beat + 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: by });
+      .update({ epoch: seen.epoch + 1, beat: seen.beat + 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: by, retired_at: null });
     if ((await connection.runBuilder(update)).affected !== 1) return undefined;
-    return { nodeId: seen.nodeId, epoch: seen.epoch + 1, beat: seen.beat + 1, leaseMs, heartbeatAt: new Date(), recoveredBy: by };
+    return { nodeId: seen.nodeId, epoch: seen.epoch + 1, beat: seen.beat + 1, leaseMs, heartbeatAt: new Date(), recoveredBy: by, retiredAt: null };
   }
 
-  async release(nodeId: string, epoch: number, by: string): Promise<boolean> {
+  release(nodeId: string, epoch: number, by: string): Promise<boolean> {
+    return this.#endTakeover(nodeId, epoch, by, false);
+  }
+
+  retire(nodeId: string, epoch: number, by: string): Promise<boolean> {
+    return this.#endTakeover(nodeId, epoch, by, true);
+  }
+
+  async #endTakeover(nodeId: string, epoch: number, by: string, retire: boolean): Promise<boolean> {
     const connection = await this.#ensured();
-    const update = connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch, recovered_by: by }).update({ beat: connection.knex.raw('beat + 1'), heartbeat_at: now(connection), recovered_by: null });
+    const update = connection
+      .knex(TX_NODES_TABLE)
+      .where({ node_id: nodeId, epoch, recovered_by: by })
+      .update({ beat: connection.knex.raw('beat + 1'), heartbeat_at: now(connection), recovered_by: null, retired_at: retire ? now(connection) : null });
     return (await connection.runBuilder(update)).affected === 1;
-  }
-
-  async retire(nodeId: string, epoch: number, by: string): Promise<boolean> {
-    const connection = await this.#ensured();
-    return (await connection.runBuilder(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch, recovered_by: by }).delete())).affected === 1;
   }
 
   async #ensured(): Promise<Connection> {
@@ -88,6 +95,7 @@ export class TableNodeLeases implements NodeLeaseStore {
       t.integer('lease_ms').notNullable();
       t.datetime('heartbeat_at', { precision: 3 }).notNullable();
       t.string('recovered_by', 24).nullable();
+      t.datetime('retired_at', { precision: 3 }).nullable();
     }).catch((error: unknown) => {
       this.#ready = undefined;
       throw error;
@@ -114,5 +122,6 @@ function toLease(row: Row): NodeLease {
     leaseMs: Number(row.lease_ms),
     heartbeatAt: decoders.datetime(row.heartbeat_at) as Date,
     recoveredBy: row.recovered_by ?? null,
+    retiredAt: row.retired_at === null || row.retired_at === undefined ? null : (decoders.datetime(row.retired_at) as Date),
   };
 }
