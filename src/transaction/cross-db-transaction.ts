@@ -209,7 +209,8 @@ export class CrossDbTransaction {
     const twoPhase = started.filter((b) => !b.isLastResource);
     const lastResource = started.find((b) => b.isLastResource);
     this.#state = 'preparing';
-    if (lastResource && twoPhase.some((b) => !b.namesLastResource(lastResource.connection.name))) await this.#delegate(started);
+    const delegated = lastResource !== undefined && twoPhase.some((b) => !b.namesLastResource(lastResource.connection.name));
+    if (delegated) await this.#delegate(started);
     if (crashTesting) crashPoint('before-prepare');
     const votes = await Promise.allSettled(twoPhase.map((b) => b.prepare()));
     const refused = votes.find((v): v is PromiseRejectedResult => v.status === 'rejected');
@@ -228,7 +229,8 @@ export class CrossDbTransaction {
       });
       if (standing === 'aborted') throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not commit; every branch was rolled back`, this.participants, lastResource.outcome.error);
       this.#state = 'committing';
-      if (this.#chosenLastResource === undefined) {
+      // With the log's `delegated` record written first, this best-effort record would only meet it: skipped.
+      if (this.#chosenLastResource === undefined && !delegated) {
         const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
         if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
       }
