@@ -79,20 +79,15 @@ type LateRow = [path: string[], crashAt: string, committed: boolean];
 
 const LATE_LAST_RESOURCE_MATRIX: LateRow[] = [
   [['bank_l', 'bank_s'], 'after-prepares', false],
-  [['bank_l', 'bank_s'], 'before-last-resource-commit', false],
   [['bank_l', 'bank_s'], 'after-last-resource-commit', true],
-  [['bank_r', 'bank_s'], 'after-prepares', false],
   [['bank_r', 'bank_s'], 'after-last-resource-commit', true],
-  [['bank_l', 'bank_s', 'bank_r'], 'after-prepares', false],
   [['bank_l', 'bank_s', 'bank_r'], 'after-last-resource-commit', true],
   [['bank_l', 'bank_s', 'bank_r'], 'after-commit:0', true],
   [['bank_l', 'bank_r', 'bank_s'], 'before-prepare', false],
-  [['bank_l', 'bank_r', 'bank_s'], 'after-prepare:0', false],
   [['bank_l', 'bank_r', 'bank_s'], 'after-prepares', false],
   [['bank_l', 'bank_r', 'bank_s'], 'before-last-resource-commit', false],
   [['bank_l', 'bank_r', 'bank_s'], 'after-last-resource-commit', true],
   [['bank_l', 'bank_r', 'bank_s'], 'after-commit:1', true],
-  [['bank_l', 'bank_r', 'bank_s'], 'before-complete', true],
 ];
 
 const SAME_SERVER_LATE_MATRIX: LateRow[] = [
