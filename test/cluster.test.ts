@@ -131,8 +131,6 @@ describeEachServerPair('several coordinator nodes', (pair) => {
       .map((t) => ({ from: t.at, to: lines.find((l) => l.event === 'takeoverReleased' && l.nodeId === nodes.victim && l.epoch === t.epoch)!.at }))
       .sort((x, y) => x.from - y.from);
     for (let i = 1; i < spans.length; i++) expect(spans[i]!.from).toBeGreaterThanOrEqual(spans[i - 1]!.to);
-    // Nobody took over a node that was alive.
-    expect(lines.filter((l) => l.event === 'takeover' && l.nodeId !== nodes.victim)).toEqual([]);
 
     // Every transfer moved money between the two sides of one account: each account's two sides still add up.
     const [left, right] = [await balances('bank_l'), await balances('bank_r')];
