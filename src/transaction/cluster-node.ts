@@ -55,7 +55,7 @@ export class ClusterNode {
   /** Starts heartbeating; resolves after the first heartbeat (which registers the node). */
   start(): Promise<void> {
     const loop = () => {
-      this.#beating = this.beat().finally(() => {
+      this.#beating = this.#beat().finally(() => {
         if (!this.#stopped) this.#timer = setTimeout(loop, this.#heartbeatMs);
       });
     };
@@ -81,7 +81,7 @@ export class ClusterNode {
   }
 
   /** One heartbeat: renews our lease (registering, adopting or taking it back as needed) and every takeover we hold. Never throws. */
-  async beat(): Promise<void> {
+  async #beat(): Promise<void> {
     try {
       await this.#renewOwn();
       for (const [nodeId, held] of this.#held) {
