@@ -14,6 +14,7 @@ export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 export type { ReplicationSupport } from './connection/dialects/replication.js';
+export type { SchemaSupport, LiveColumn, LiveTable, TypeFit, SqlRunner } from './connection/dialects/schema-support.js';
 // What DialectAdapter (the type of `connection.dialect`) names, so the public types are complete.
 export type { BoundList, ConnectionLender, LikeSupport, ListElementType, OpenedDriver, PreparedBranch, PreparedStatement, ReplyCounts, ReportStatement, TwoPhaseSupport, ValueCodec, Xid } from './connection/dialects/dialect.js';
 export type { DriverFailure, DriverFailureKind } from './errors.js';
@@ -111,7 +112,7 @@ export { Saga } from './transaction/saga.js';
 export type { SagaOptions, SagaResumeOptions } from './transaction/saga-options.js';
 export type { SagaStepContext, SagaStepFn, SagaUndoFn } from './transaction/saga-steps.js';
 export type { SagaResumeSummary } from './transaction/saga-resume.js';
-export type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
+export type { SagaLog, SagaRunFilter, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
 export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/saga-table-log.js';
 export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
 export type { RetryPolicy } from './util/retry.js';
@@ -137,12 +138,26 @@ export type { LimitStats } from './connection/limiter.js';
 export type { ConnectionLimits } from './connection/config.js';
 
 // The configuration file and migrations per connection (docs/cli.md, docs/migrations.md).
-export { defineConfig, type PolyrecordConfig, type MigrationSettings } from './config/define-config.js';
+export { defineConfig, type PolyrecordConfig, type MigrationSettings, type CoordinatorSettings, type RelaySettings, type SagaDefinition, type ConfiguredSaga } from './config/define-config.js';
 export { configureFrom } from './config/configure-from.js';
 export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
 export { ConfigFileError } from './config/config-errors.js';
 export { migrate, migrateRollback, migrationStatus } from './migrations/migrator.js';
-export { makeMigration, type MigrationFileKind } from './migrations/make-migration.js';
+export { makeMigration, type MigrationFileKind, type MakeMigrationOptions } from './migrations/make-migration.js';
 export { MigrationError } from './migrations/migration-error.js';
 export { DEFAULT_MIGRATIONS_TABLE } from './migrations/targets.js';
 export type { MigrationOptions, MigrationRun, MigrationStatus } from './migrations/migration-types.js';
+
+// Models compared with their tables, and migrations written from models (docs/migrations.md#checking-models-against-tables).
+export { schemaCheck } from './schema/schema-check.js';
+export { makeMigrationFromModels, type ModelMigrationOptions } from './schema/model-migration.js';
+export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind, CheckedModel } from './schema/schema-types.js';
+
+// Operations: what the `polyrecord` outbox, tx and saga commands (and a dashboard) call (docs/cli.md).
+export { outboxStats, deadEvents, retryDead, type OutboxStats, type OutboxModelStats, type DeadEvent } from './ops/outbox.js';
+export type { OutboxBacklog, DeadOutboxEvent } from './sync/outbox-report.js';
+export { inDoubtBranches, recoverInDoubt, type InDoubtBranch, type InDoubtReport } from './ops/in-doubt.js';
+export { sagaRuns, resumeSaga, SAGA_RUN_STATUSES } from './ops/sagas.js';
+export { startRelays, type RunningRelays } from './ops/relays.js';
+export type { OpsOptions } from './ops/ops-options.js';
+export { OperationInputError } from './ops/ops-errors.js';

@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import Table from 'cli-table3';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { ConnectionManager } from '../connection/manager.js';
 import { configureFrom } from '../config/configure-from.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
@@ -40,4 +40,27 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /** A table for the terminal; plain (no colour codes) when the output goes to a file or a pipe. */
 export function table(head: string[]): InstanceType<typeof Table> {
   return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
+}
+
+/** A duration for people: `850 ms`, `12 s`, `4 min`, `3 h`, `2 d`; empty for null. */
+export function formatAge(ms: number | null): string {
+  if (ms === null) return '';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) if (ms >= size) return `${Math.floor(ms / size)} ${unit}`;
+  return `${Math.floor(ms / 1_000)} s`;
+}
+
+/** The first line of a text, cut to `max` characters (for a table cell). */
+export function cell(text: string | null | undefined, max = 60): string {
+  const line = (text ?? '').split('\n')[0]!;
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** Parses a whole number option (`--limit 20`) of at least `min`; a bad value exits 2 naming the flag. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min) throw new InvalidArgumentError(`must be a whole number of ${min} or more`);
+    return number;
+  };
 }

@@ -1,13 +1,13 @@
-import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
+import { ensureBookkeepingTable, plainTableName } from '../connection/bookkeeping-table.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
 import type { CoordinatorLog, DecisionState, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';
 import type { NodeLeaseStore } from './node-lease.js';
-import { TableNodeLeases } from './table-node-leases.js';
+import { TableNodeLeases, TX_NODES_TABLE } from './table-node-leases.js';
 
-/** The coordinator log table's name. */
+/** The coordinator log table's default name. */
 export const TX_LOG_TABLE = 'polyrecord_tx_log';
 
 /** Most decisions (or done marks) one statement carries. */
@@ -34,7 +34,7 @@ interface Row {
 }
 
 /**
- * The coordinator log as a `polyrecord_tx_log` table on a named connection. Each
+ * The coordinator log as a table (`polyrecord_tx_log` unless `table` names another) on a named connection. Each
  * decision is an autocommitted INSERT (its own local transaction, on a pooled
  * connection, never a branch's), so it is durable before any branch commits. The
  * primary key makes the first decision for a transaction win. Decisions made while an
@@ -49,21 +49,26 @@ interface Row {
  */
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
-  /** Node leases in `polyrecord_tx_nodes` on the same connection (see docs/cluster.md). */
+  readonly table: string;
+  /**
+   * Node leases, in `polyrecord_tx_nodes` on the same connection (`<table>_nodes` for a log
+   * with another table name: the leases belong to this log, see docs/cluster.md).
+   */
   readonly leases: NodeLeaseStore;
   readonly #manager: ConnectionManager;
   readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
   readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
   #ready: Promise<void> | undefined;
 
-  constructor(options: { connection: string; manager?: ConnectionManager }) {
+  constructor(options: { connection: string; table?: string; manager?: ConnectionManager }) {
     this.connection = options.connection;
+    this.table = plainTableName(options.table ?? TX_LOG_TABLE, 'coordinator log table');
     this.#manager = options.manager ?? ConnectionManager.default;
-    this.leases = new TableNodeLeases(this.connection, this.#manager);
+    this.leases = new TableNodeLeases(this.connection, this.table === TX_LOG_TABLE ? TX_NODES_TABLE : `${this.table.slice(0, 57)}_nodes`, this.#manager);
   }
 
   get description(): string {
-    return `table ${TX_LOG_TABLE} on "${this.connection}"`;
+    return `table ${this.table} on "${this.connection}"`;
   }
 
   ensure(): Promise<void> {
@@ -75,13 +80,13 @@ export class TableLog implements CoordinatorLog {
   }
 
   #create(): Promise<void> {
-    return ensureBookkeepingTable(this.#manager.get(this.connection), TX_LOG_TABLE, (t) => {
+    return ensureBookkeepingTable(this.#manager.get(this.connection), this.table, (t) => {
       t.string('id', 64).primary();
       t.string('state', 16).notNullable();
       t.text('participants').notNullable();
       t.datetime('created_at', { precision: 3 }).notNullable();
       t.datetime('updated_at', { precision: 3 }).notNullable();
-      t.index(['state'], 'polyrecord_tx_log_state');
+      t.index(['state'], `${this.table.slice(0, 50)}_state`);
     });
   }
 
@@ -94,7 +99,7 @@ export class TableLog implements CoordinatorLog {
     const connection = this.#manager.get(this.connection);
     if (batch.length > 1) {
       try {
-        await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(batch.map((d) => decisionRow(connection, d))));
+        await connection.runBuilder(connection.knex(this.table).insert(batch.map((d) => decisionRow(connection, d))));
         return batch.map((d) => ({ id: d.id, state: d.state, participants: d.participants, createdAt: d.at, updatedAt: d.at }));
       } catch {
         // A decision of the group met one already standing (or the write failed, its fate unknown): the
@@ -108,7 +113,7 @@ export class TableLog implements CoordinatorLog {
 
   async #insertDecision(connection: Connection, decision: Decision): Promise<TxRecord> {
     try {
-      await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(decisionRow(connection, decision)));
+      await connection.runBuilder(connection.knex(this.table).insert(decisionRow(connection, decision)));
     } catch (error) {
       // A duplicate key means another decision landed first: that one stands.
       const existing = await this.get(decision.id);
@@ -124,7 +129,7 @@ export class TableLog implements CoordinatorLog {
 
   async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
-    const committed = connection.knex(TX_LOG_TABLE).whereIn('id', ids).whereIn('state', ['committing', 'delegated']).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    const committed = connection.knex(this.table).whereIn('id', ids).whereIn('state', ['committing', 'delegated']).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
     await connection.runBuilder(committed);
     return ids.map(() => undefined);
   }
@@ -132,14 +137,14 @@ export class TableLog implements CoordinatorLog {
   async get(id: string): Promise<TxRecord | undefined> {
     await this.ensure();
     const connection = this.#manager.get(this.connection);
-    const row = (await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ id }).first())).rows[0] as unknown as Row | undefined;
+    const row = (await connection.runBuilder(connection.knex(this.table).where({ id }).first())).rows[0] as unknown as Row | undefined;
     return row && toRecord(row);
   }
 
   async pending(): Promise<TxRecord[]> {
     await this.ensure();
     const connection = this.#manager.get(this.connection);
-    const { rows } = await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ state: 'committing' }));
+    const { rows } = await connection.runBuilder(connection.knex(this.table).where({ state: 'committing' }));
     return (rows as unknown as Row[]).map(toRecord);
   }
 }

@@ -4,7 +4,7 @@ import type { Connection } from '../connection/connection.js';
 import type { ConnectionManager } from '../connection/manager.js';
 import type { NodeLease, NodeLeaseStore } from './node-lease.js';
 
-/** The table of coordinator node leases, next to the coordinator log. */
+/** The table of coordinator node leases next to the default coordinator log table (another log table `t` keeps them in `t_nodes`). */
 export const TX_NODES_TABLE = 'polyrecord_tx_nodes';
 
 interface Row {
@@ -18,7 +18,7 @@ interface Row {
 }
 
 /**
- * Node leases as rows of `polyrecord_tx_nodes` on the coordinator log's connection. Every
+ * Node leases as rows of a table (`polyrecord_tx_nodes`) on the coordinator log's connection. Every
  * change is one autocommitted conditional UPDATE (or INSERT … ON CONFLICT DO NOTHING), and
  * its affected-row count says whether it landed: the database serialises competing
  * claims on the row. No database clock is read: expiry is judged by the observers (see
@@ -26,43 +26,45 @@ interface Row {
  */
 export class TableNodeLeases implements NodeLeaseStore {
   readonly #connection: string;
+  readonly #table: string;
   readonly #manager: ConnectionManager;
   #ready: Promise<void> | undefined;
 
-  constructor(connection: string, manager: ConnectionManager) {
+  constructor(connection: string, table: string, manager: ConnectionManager) {
     this.#connection = connection;
+    this.#table = table;
     this.#manager = manager;
   }
 
   async register(nodeId: string, leaseMs: number): Promise<NodeLease> {
     const connection = await this.#ensured();
-    const insert = connection.knex(TX_NODES_TABLE).insert({ node_id: nodeId, epoch: 1, beat: 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: null, retired_at: null }).onConflict('node_id').ignore();
+    const insert = connection.knex(this.#table).insert({ node_id: nodeId, epoch: 1, beat: 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: null, retired_at: null }).onConflict('node_id').ignore();
     await connection.runBuilder(insert);
     return (await this.get(nodeId))!;
   }
 
   async get(nodeId: string): Promise<NodeLease | undefined> {
     const connection = await this.#ensured();
-    const row = (await connection.runBuilder(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId }))).rows[0] as unknown as Row | undefined;
+    const row = (await connection.runBuilder(connection.knex(this.#table).where({ node_id: nodeId }))).rows[0] as unknown as Row | undefined;
     return row && toLease(row);
   }
 
   async list(): Promise<NodeLease[]> {
     const connection = await this.#ensured();
-    const { rows } = await connection.runBuilder(connection.knex(TX_NODES_TABLE).orderBy('node_id'));
+    const { rows } = await connection.runBuilder(connection.knex(this.#table).orderBy('node_id'));
     return (rows as unknown as Row[]).map(toLease);
   }
 
   async renew(nodeId: string, epoch: number, holder: string | null, leaseMs: number): Promise<boolean> {
     const connection = await this.#ensured();
-    const update = held(connection.knex(TX_NODES_TABLE).where({ node_id: nodeId, epoch }), holder).update({ beat: connection.knex.raw('beat + 1'), lease_ms: leaseMs, heartbeat_at: now(connection), retired_at: null });
+    const update = held(connection.knex(this.#table).where({ node_id: nodeId, epoch }), holder).update({ beat: connection.knex.raw('beat + 1'), lease_ms: leaseMs, heartbeat_at: now(connection), retired_at: null });
     return (await connection.runBuilder(update)).affected === 1;
   }
 
   async claim(seen: NodeLease, by: string | null, leaseMs: number): Promise<NodeLease | undefined> {
     const connection = await this.#ensured();
     const update = connection
-      .knex(TX_NODES_TABLE)
+      .knex(this.#table)
       .where({ node_id: seen.nodeId, epoch: seen.epoch, beat: seen.beat })
       .update({ epoch: seen.epoch + 1, beat: seen.beat + 1, lease_ms: leaseMs, heartbeat_at: now(connection), recovered_by: by, retired_at: null });
     if ((await connection.runBuilder(update)).affected !== 1) return undefined;
@@ -80,7 +82,7 @@ export class TableNodeLeases implements NodeLeaseStore {
   async #endTakeover(nodeId: string, epoch: number, by: string, retire: boolean): Promise<boolean> {
     const connection = await this.#ensured();
     const update = connection
-      .knex(TX_NODES_TABLE)
+      .knex(this.#table)
       .where({ node_id: nodeId, epoch, recovered_by: by })
       .update({ beat: connection.knex.raw('beat + 1'), heartbeat_at: now(connection), recovered_by: null, retired_at: retire ? now(connection) : null });
     return (await connection.runBuilder(update)).affected === 1;
@@ -88,7 +90,7 @@ export class TableNodeLeases implements NodeLeaseStore {
 
   async #ensured(): Promise<Connection> {
     const connection = this.#manager.get(this.#connection);
-    this.#ready ??= ensureBookkeepingTable(connection, TX_NODES_TABLE, (t) => {
+    this.#ready ??= ensureBookkeepingTable(connection, this.#table, (t) => {
       t.string('node_id', 24).primary();
       t.integer('epoch').notNullable();
       t.integer('beat').notNullable();

@@ -1,15 +1,8 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { ConnectionManager } from '../../connection/manager.js';
 import { migrateRollback } from '../../migrations/migrator.js';
-import { collect, loadProject, sayJson } from '../context.js';
+import { collect, loadProject, sayJson, wholeNumber } from '../context.js';
 import { printRuns } from './migrate.js';
-
-/** A positive whole number for `--step`. */
-function positive(value: string): number {
-  const step = Number(value);
-  if (!Number.isInteger(step) || step < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
-  return step;
-}
 
 /** `polyrecord migrate:rollback`: reverts the last batch, or the last n migrations. */
 export function rollbackCommand(program: Command, manager: ConnectionManager): void {
@@ -17,7 +10,7 @@ export function rollbackCommand(program: Command, manager: ConnectionManager): v
     .command('migrate:rollback')
     .description('revert the last batch of migrations (or the last --step n) on each connection, last configured first')
     .option('-c, --connection <name>', 'only this connection (repeatable)', collect)
-    .option('--step <n>', 'revert the last n migrations instead of the last batch', positive)
+    .option('--step <n>', 'revert the last n migrations instead of the last batch', wholeNumber(1))
     .option('--json', 'print what was reverted as JSON')
     .action(async (options: { connection?: string[]; step?: number; json?: boolean }, command: Command) => {
       await loadProject(command, manager);

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ReplicationSupport } from './replication.js';
+import type { SchemaSupport } from './schema-support.js';
 import type { ConnectionSettings, DriverName } from '../config.js';
 import type { DriverFailure } from '../../errors.js';
 import type { DriverConnection } from './driver-connection.js';
@@ -219,6 +220,8 @@ export interface DialectAdapter {
   readonly twoPhase: TwoPhaseSupport | undefined;
   /** Replication positions and lag for read replicas (`replicas`), where the database streams to them (SQLite does not). */
   readonly replication: ReplicationSupport | undefined;
+  /** Reading live tables and judging declared types against them (`schema:check`), and creating columns (`make:migration --from-models`). */
+  readonly schema: SchemaSupport;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
   analyzeStatement(table: string): string;
   /** Returns a row when the table named by its one binding exists in the current database (schema, on PostgreSQL). */
@@ -323,8 +326,13 @@ export interface TwoPhaseSupport {
   rollbackPrepared(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<'done' | 'notFound'>;
   /** Abandons a branch that was never prepared. */
   rollbackActive(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<void>;
-  /** In-doubt branches on the server (this database, for PostgreSQL). */
+  /** In-doubt branches on the server (this database, for PostgreSQL), polyrecord's and anybody else's. */
   listPrepared(connection: DriverConnection, report?: ReportStatement): Promise<PreparedBranch[]>;
+}
+
+/** How a branch is named on the server and to people: `gtrid:bqual`, or the gtrid alone when the bqual is empty. */
+export function xidText(xid: Xid): string {
+  return xid.bqual === '' ? xid.gtrid : `${xid.gtrid}:${xid.bqual}`;
 }
 
 /** Characters allowed in gtrid/bqual: they are written into SQL text by PostgreSQL. */
