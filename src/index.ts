@@ -53,10 +53,13 @@ export type { LifecycleParticipant, WriteContext } from './model/lifecycle.js';
 export { Transaction } from './connection/session/local-transaction.js';
 export { CrossDbTransaction, type CrossDbOptions } from './transaction/cross-db-transaction.js';
 export { TransactionCoordinator, type ActiveTransaction, type CoordinatorEvents } from './transaction/coordinator.js';
-export type { CoordinatorLog, TxRecord, TxState, ParticipantRecord } from './transaction/coordinator-log.js';
+export type { CoordinatorLog, TxRecord, TxState, DecisionState, ParticipantRecord } from './transaction/coordinator-log.js';
 export { TableLog, TX_LOG_TABLE } from './transaction/table-log.js';
 export { FileLog } from './transaction/file-log.js';
-export { recover, startRecovery, type RecoveryOptions, type RecoveryResult, type RecoveredBranch } from './transaction/recovery.js';
+export { recover, type RecoveryOptions, type RecoveryResult, type RecoveredBranch } from './transaction/recovery.js';
+export { startRecovery, type RecoveryLoopOptions } from './transaction/recovery-loop.js';
+export type { NodeLease, NodeLeaseStore } from './transaction/node-lease.js';
+export { TX_NODES_TABLE } from './transaction/table-node-leases.js';
 
 export {
   PolyrecordError,

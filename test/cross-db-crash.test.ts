@@ -74,6 +74,28 @@ const SAME_SERVER_MATRIX: Row[] = [
   ['bank_l', 'bank_r', 'after-last-resource-commit', true, 'bank_r'],
 ];
 
+/** A SQLite last resource joining after other branches started: the order the transfer touches the connections, the crash point, whether it commits. */
+type LateRow = [path: string[], crashAt: string, committed: boolean];
+
+const LATE_LAST_RESOURCE_MATRIX: LateRow[] = [
+  [['bank_l', 'bank_s'], 'after-prepares', false],
+  [['bank_l', 'bank_s'], 'after-last-resource-commit', true],
+  [['bank_r', 'bank_s'], 'after-last-resource-commit', true],
+  [['bank_l', 'bank_s', 'bank_r'], 'after-last-resource-commit', true],
+  [['bank_l', 'bank_s', 'bank_r'], 'after-commit:0', true],
+  [['bank_l', 'bank_r', 'bank_s'], 'before-prepare', false],
+  [['bank_l', 'bank_r', 'bank_s'], 'after-prepares', false],
+  [['bank_l', 'bank_r', 'bank_s'], 'before-last-resource-commit', false],
+  [['bank_l', 'bank_r', 'bank_s'], 'after-last-resource-commit', true],
+  [['bank_l', 'bank_r', 'bank_s'], 'after-commit:1', true],
+];
+
+const SAME_SERVER_LATE_MATRIX: LateRow[] = [
+  [['bank_l', 'bank_s'], 'after-last-resource-commit', true],
+  [['bank_l', 'bank_r', 'bank_s'], 'before-last-resource-commit', false],
+  [['bank_l', 'bank_r', 'bank_s'], 'after-last-resource-commit', true],
+];
+
 describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
   const full = pair.key === 'pg-maria';
   const nodeId = runNodeId(`crash-${pair.key}`);
@@ -165,6 +187,19 @@ describeEachServerPair('CrossDbTransaction crash recovery', (pair) => {
       await CrossDbTransaction.recover({ minAgeMs: 0 });
       await assertAtomic(from, to, committed);
       // Recovery again finds nothing left to do.
+      const again = await CrossDbTransaction.recover({ minAgeMs: 0 });
+      expect([...again.committed, ...again.rolledBack, ...again.unknown]).toEqual([]);
+    });
+  }
+
+  for (const [path, point, committed] of full ? LATE_LAST_RESOURCE_MATRIX : SAME_SERVER_LATE_MATRIX) {
+    it(`${path.join(' → ')} (SQLite last resource joins ${path.indexOf('bank_s') === 1 ? 'second' : 'third'}): killed at ${point}, recovery ends ${committed ? 'committed' : 'rolled back'} everywhere`, async () => {
+      await reset();
+      await killedChild({ path, mode: 'transfer' }, point);
+      await CrossDbTransaction.recover({ minAgeMs: 0 });
+      const middle = path.slice(1, -1);
+      expect([await balanceOf(path[0]!), ...(await Promise.all(middle.map((name) => balanceOf(name)))), await balanceOf(path.at(-1)!)]).toEqual(committed ? [990, ...middle.map(() => 1000), 1010] : path.map(() => 1000));
+      for (const name of twoPhase) expect(await ourPreparedBranches(name, nodeId)).toEqual([]);
       const again = await CrossDbTransaction.recover({ minAgeMs: 0 });
       expect([...again.committed, ...again.rolledBack, ...again.unknown]).toEqual([]);
     });

@@ -23,7 +23,7 @@ import {
   type DriverName,
   type RecoveryResult,
 } from '../src/index.js';
-import { Account, balanceOf, createAccounts, transfer } from './support/accounts.js';
+import { Account, balanceOf, createAccounts, transfer, transferAlong } from './support/accounts.js';
 import { DIALECTS } from './support/dialects.js';
 import { ourPreparedBranches } from './support/prepared.js';
 import { describeEachServerPair } from './support/server-pairs.js';
@@ -183,6 +183,49 @@ describeEachServerPair('CrossDbTransaction', (pair) => {
     // The last resource's decision row is what recovery would read.
     const decision = await ConnectionManager.get('bank_s').knex('polyrecord_tx_decisions').where({ id }).first();
     expect(decision).toMatchObject({ id, state: 'committed' });
+    await expectNoPreparedLeft();
+  });
+
+  for (const path of [
+    ['bank_l', 'bank_s'],
+    ['bank_l', 'bank_s', 'bank_r'],
+    ['bank_r', 'bank_l', 'bank_s'],
+  ]) {
+    it(`a SQLite last resource joining ${path.indexOf('bank_s') === 1 ? 'second' : 'third'} (${path.join(' → ')}): the log records where the decision lives before any prepare, and all commit`, async () => {
+      const loggedAtPrepare: Array<string | undefined> = [];
+      const log = new TableLog({ connection: 'txlog' });
+      const onPrepared = (e: { id: string }) => void log.get(e.id).then((r) => loggedAtPrepare.push(r?.state));
+      TransactionCoordinator.default.events.on('prepared', onPrepared);
+      let id = '';
+      try {
+        id = await CrossDbTransaction.run(async (tx) => {
+          await transferAlong(path, 10);
+          return tx.id;
+        });
+      } finally {
+        TransactionCoordinator.default.events.off('prepared', onPrepared);
+      }
+      expect([await balanceOf(path[0]!), await balanceOf(path.at(-1)!)]).toEqual([990, 1010]);
+      expect(await ConnectionManager.get('bank_s').knex('polyrecord_tx_decisions').where({ id }).first()).toMatchObject({ id, state: 'committed' });
+      await waitFor(() => loggedAtPrepare.length === 1, 'the log read at prepare');
+      expect(loggedAtPrepare).toEqual(['delegated']);
+      const record = (await log.get(id))!;
+      expect(record.participants.filter((p) => p.lastResource).map((p) => p.connection)).toEqual(['bank_s']);
+      // The done mark covers a delegated record too.
+      await waitFor(async () => (await log.get(id))?.state === 'committed', 'the done mark');
+      await expectNoPreparedLeft();
+    });
+  }
+
+  it('a SQLite last resource joining late, with an abort recorded first: nothing prepares, all roll back', async () => {
+    const error = await CrossDbTransaction.run(async (tx) => {
+      await transfer('bank_l', 'bank_r', 10);
+      await new TableLog({ connection: 'txlog' }).decide(tx.id, 'aborted', []);
+      await transfer('bank_r', 'bank_s', 10);
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CrossDbTransactionError);
+    expect((error as Error).message).toMatch(/recovery recorded an abort before the last resource was recorded/);
+    expect([await balanceOf('bank_l'), await balanceOf('bank_r'), await balanceOf('bank_s')]).toEqual([1000, 1000, 1000]);
     await expectNoPreparedLeft();
   });
 

@@ -250,7 +250,11 @@ describeEachDialect('operations: outbox, sagas, in-doubt branches', (dialect) =>
       await ConnectionManager.get('ops_src').knex.schema.createTable('ops_ledger', (t) => t.string('entry', 32).primary());
       const committed = newTransactionId();
       const undecided = newTransactionId();
+      // A transaction whose last resource (ops_other) joined after this branch: the log only says where its decision lives.
+      const delegated = newTransactionId();
       const log = new TableLog({ connection: 'ops_log', table: 'ops_tx_log' });
+      await log.decide(delegated, 'delegated', [{ connection: 'ops_other', gtrid: '', bqual: '', lastResource: true }]);
+      await leavePrepared('ops_src', branchXid(nodeId, delegated, 0, undefined), "insert into ops_ledger (entry) values ('delegated')");
       await log.decide(committed, 'committing', [{ connection: 'ops_src', gtrid: '', bqual: '', lastResource: false }]);
       await leavePrepared('ops_src', branchXid(nodeId, committed, 0, undefined), "insert into ops_ledger (entry) values ('committed')");
       await leavePrepared('ops_src', branchXid(nodeId, undecided, 0, undefined), "insert into ops_ledger (entry) values ('undecided')");
@@ -265,6 +269,7 @@ describeEachDialect('operations: outbox, sagas, in-doubt branches', (dialect) =>
       const expected = [
         { transactionId: committed, decision: 'commit', decisionIn: 'log' },
         { transactionId: undecided, decision: null, decisionIn: 'log' },
+        { transactionId: delegated, decision: null, decisionIn: 'ops_other' },
       ].sort((a, b) => a.transactionId.localeCompare(b.transactionId));
       expect(ours).toEqual(
         expected.map((e) => ({ connection: 'ops_src', connections: sameServer, gid: `polyrec:${nodeId}:${e.transactionId}:b0`, ours: true, node: nodeId, thisNode: true, since: expect.any(Date), ageMs: expect.any(Number), ...e })),
@@ -273,10 +278,10 @@ describeEachDialect('operations: outbox, sagas, in-doubt branches', (dialect) =>
 
       // The undecided branch is not older than an hour: left alone.
       expect(await recoverInDoubt({ minAgeMs: 3_600_000 })).toEqual({ committed: [], rolledBack: [], unknown: [] });
-      expect(await ownBranches(nodeId)).toHaveLength(2);
+      expect(await ownBranches(nodeId)).toHaveLength(3);
       const result = await recoverInDoubt({ minAgeMs: 0 });
       expect(result.committed.map((b) => b.transactionId)).toEqual([committed]);
-      expect(result.rolledBack.map((b) => b.transactionId)).toEqual([undecided]);
+      expect(result.rolledBack.map((b) => b.transactionId).sort()).toEqual([undecided, delegated].sort());
       expect(await ownBranches(nodeId)).toEqual([]);
       expect((await ConnectionManager.get('ops_src').knex('ops_ledger').select('entry')).map((r) => r.entry)).toEqual(['committed']);
       expect((await inDoubtBranches()).branches.map((b) => b.gid)).toContain(foreignGid);

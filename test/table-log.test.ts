@@ -1,5 +1,8 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionManager, TableLog, TX_LOG_TABLE } from '../src/index.js';
+import { ConnectionManager, FileLog, TableLog, TX_LOG_TABLE, type CoordinatorLog } from '../src/index.js';
 import { describeEachDialect } from './support/dialects.js';
 import { countQueries } from './support/query-count.js';
 
@@ -36,6 +39,25 @@ describeEachDialect('TableLog group commit', (dialect) => {
     }
     return writes;
   };
+
+  it('a delegated record (a late last resource) stands against later decisions, is not pending, and the done mark turns it committed: TableLog and FileLog', async () => {
+    const logs: CoordinatorLog[] = [new TableLog({ connection: 'tl_log' }), new FileLog({ path: join(mkdtempSync(join(tmpdir(), 'polyrecord-filelog-')), 'tx.jsonl') })];
+    for (const log of logs) {
+      await log.ensure();
+      const id = transactionId();
+      const participants = [
+        { connection: 'bank_l', gtrid: `polyrec:n:${id}`, bqual: 'b0', lastResource: false },
+        { connection: 'ledger', gtrid: `polyrec:n:${id}`, bqual: 'b1', lastResource: true },
+      ];
+      expect(await log.decide(id, 'delegated', participants)).toMatchObject({ id, state: 'delegated', participants });
+      // Recovery's abort (or a commit record) meets it: the pointer stands.
+      expect((await log.decide(id, 'aborted', [])).state).toBe('delegated');
+      expect((await log.pending()).map((r) => r.id)).not.toContain(id);
+      // complete() resolves once its (grouped) write is done.
+      await log.complete(id);
+      expect((await log.get(id))?.state).toBe('committed');
+    }
+  });
 
   it('writes the decisions made while one is being written in one INSERT, each durable', async () => {
     const log = new TableLog({ connection: 'tl_log' });

@@ -1,6 +1,6 @@
 import type { Connection } from '../connection/connection.js';
 import { xidText, type PreparedBranch } from '../connection/dialects/dialect.js';
-import type { CoordinatorLog } from '../transaction/coordinator-log.js';
+import type { CoordinatorLog, TxState } from '../transaction/coordinator-log.js';
 import { crossDbDefaults, toLog } from '../transaction/cross-db-defaults.js';
 import { describeXid, resolveNodeId, transactionTime } from '../transaction/gid.js';
 import { lookupDecision } from '../transaction/last-resource.js';
@@ -144,12 +144,21 @@ export async function recoverInDoubt(options: OpsOptions & { minAgeMs?: number; 
 async function readDecision(where: CoordinatorLog | string | undefined, transactionId: string, connectionNamed: (name: string) => Connection): Promise<Decided> {
   if (where === undefined) return { decision: null, decisionIn: null, error: 'no coordinator log is configured' };
   try {
-    const state = typeof where === 'string' ? await lookupDecision(connectionNamed(where), transactionId) : (await where.get(transactionId))?.state;
-    const decision = state === undefined ? null : state === 'aborted' ? 'abort' : 'commit';
-    return { decision, decisionIn: typeof where === 'string' ? where : 'log' };
+    if (typeof where !== 'string') {
+      const record = await where.get(transactionId);
+      // A `delegated` record (a SQLite last resource that joined late) only says where the decision lives: read it there.
+      const holder = record?.state === 'delegated' ? record.participants.find((p) => p.lastResource)?.connection : undefined;
+      if (holder !== undefined) return readDecision(holder, transactionId, connectionNamed);
+      return { decision: toDecision(record?.state), decisionIn: 'log' };
+    }
+    return { decision: toDecision(await lookupDecision(connectionNamed(where), transactionId)), decisionIn: where };
   } catch (error) {
     return { decision: null, decisionIn: null, error: messageOf(error) };
   }
+}
+
+function toDecision(state: TxState | undefined): Decided['decision'] {
+  return state === undefined ? null : state === 'aborted' ? 'abort' : 'commit';
 }
 
 async function listPrepared(connection: Connection): Promise<PreparedBranch[]> {

@@ -47,6 +47,11 @@ export class Branch {
     return { connection: this.connection.name, gtrid: this.xid.gtrid, bqual: this.xid.bqual, lastResource: this.isLastResource };
   }
 
+  /** Whether this branch's id names `lastResource` as the holder of the decision (it was enlisted after it, or it was chosen up front). */
+  namesLastResource(lastResource: string): boolean {
+    return this.xid.bqual.endsWith(`~${lastResource}`);
+  }
+
   #twoPhase(): TwoPhaseSupport {
     return this.connection.twoPhase!;
   }

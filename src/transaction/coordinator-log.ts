@@ -1,5 +1,15 @@
-/** The state of a cross-database transaction in the coordinator log. */
-export type TxState = 'committing' | 'committed' | 'aborted';
+import type { NodeLeaseStore } from './node-lease.js';
+
+/**
+ * The state of a cross-database transaction in the coordinator log. `delegated` records,
+ * before the first prepare, that the decision lives in the last resource named in the
+ * participants (a SQLite last resource that joined after other branches had started, so
+ * their branch ids do not name it); a commit later marks it `committed`.
+ */
+export type TxState = 'committing' | 'committed' | 'aborted' | 'delegated';
+
+/** A state `decide()` may record: anything but the done mark. */
+export type DecisionState = Exclude<TxState, 'committed'>;
 
 /** One branch of a cross-database transaction, as logged with the commit decision. */
 export interface ParticipantRecord {
@@ -30,12 +40,17 @@ export interface CoordinatorLog {
    * Durably records `state` for `id` unless a decision exists, and resolves with the
    * decision that stands (the first one written).
    */
-  decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord>;
-  /** Marks a committing transaction as fully committed (every branch finished). */
+  decide(id: string, state: DecisionState, participants: ParticipantRecord[]): Promise<TxRecord>;
+  /** Marks a committing (or delegated) transaction as fully committed (every branch finished). */
   complete(id: string): Promise<void>;
   get(id: string): Promise<TxRecord | undefined>;
   /** Transactions still `committing`: their commits are unfinished (handed to recovery). */
   pending(): Promise<TxRecord[]>;
   /** A short description for errors and events. */
   readonly description: string;
+  /**
+   * Node leases, for several coordinator nodes that take over each other's recovery
+   * (`startRecovery`). Optional: without them, each node recovers only its own branches.
+   */
+  readonly leases?: NodeLeaseStore;
 }

@@ -21,6 +21,14 @@ export interface CoordinatorEvents {
   recovered: (result: RecoveryResult) => void;
   /** A prepared branch has been waiting longer than the warning threshold: it holds locks and blocks VACUUM and DDL. */
   staleBranch: (event: { connection: string; gid: string; ageMs: number; ours: boolean }) => void;
+  /** This node (`by`) claimed the recovery of `nodeId`, whose lease had expired, at `epoch` (see docs/cluster.md). */
+  takeover: (event: { nodeId: string; by: string; epoch: number }) => void;
+  /** This node finished a takeover: `nodeId`'s recovery is released, or its row deleted (`retired`) because nothing of it was left. */
+  takeoverReleased: (event: { nodeId: string; by: string; epoch: number; retired: boolean; result: RecoveryResult }) => void;
+  /** This node learned that `by` took over its recovery: it leaves its own in-doubt branches alone until released. */
+  takenOver: (event: { nodeId: string; by: string; epoch: number }) => void;
+  /** This node holds its own recovery again after a takeover, at `epoch`. */
+  rejoined: (event: { nodeId: string; epoch: number }) => void;
 }
 
 /** Something the coordinator can list while it runs. */

@@ -12,7 +12,8 @@ import { configureCrossDb, crossDbDefaults, toLog, type Defaults } from './cross
 import type { RetryPolicy } from '../util/retry.js';
 import { markCommitUncertain, runRetried, transactionRetry, type TransactionOptions } from '../connection/session/transaction-retry.js';
 import { XID_PATTERN } from '../connection/dialects/dialect.js';
-import { recover, startRecovery, type RecoveryOptions, type RecoveryResult } from './recovery.js';
+import { recover, type RecoveryOptions, type RecoveryResult } from './recovery.js';
+import { startRecovery, type RecoveryLoopOptions } from './recovery-loop.js';
 
 /** Options of {@link CrossDbTransaction.run}; the defaults come from {@link CrossDbTransaction.configure}. */
 export interface CrossDbOptions extends TransactionOptions {
@@ -88,8 +89,8 @@ export class CrossDbTransaction {
     return recover(options);
   }
 
-  /** Runs {@link recover} every `intervalMs` in the background; resolves the returned stop function when stopped. */
-  static startRecovery(options?: RecoveryOptions & { intervalMs?: number }): () => Promise<void> {
+  /** Runs {@link recover} every `intervalMs` in the background, as a cluster node when the log keeps node leases; see {@link startRecovery}. */
+  static startRecovery(options?: RecoveryLoopOptions): () => Promise<void> {
     return startRecovery(options);
   }
 
@@ -187,12 +188,9 @@ export class CrossDbTransaction {
       const holder = lastResource?.connection.name ?? this.#chosenLastResource;
       throw new CrossDbTransactionError(this.id, `"${connection.name}" cannot take part in two-phase commit, and "${holder}" already is the one such participant allowed (the last resource)`, this.participants);
     }
-    if (withoutTwoPhase && [...this.#branches.values()].some((b) => b.started)) {
-      // The last resource's name goes into every branch's xid, so it must join before the others start.
-      throw new CrossDbTransactionError(this.id, `"${connection.name}" (no two-phase commit) must be enlisted first: list it first in { connections } or touch it before the other databases`, this.participants);
-    }
     const isLastResource = withoutTwoPhase || connection.name === this.#chosenLastResource;
-    // A chosen last resource is known from the start, so every branch names it whatever the order of enlisting.
+    // A chosen last resource is known from the start, so every branch names it whatever the order of enlisting. A SQLite
+    // one is named by the branches enlisted after it; those enlisted before it learn of it from the log (#delegate).
     const lastResourceName = this.#chosenLastResource ?? (withoutTwoPhase ? connection.name : lastResource?.connection.name);
     const xid = branchXid(this.nodeId, this.id, this.#branches.size, lastResourceName);
     if (!XID_PATTERN.test(xid.bqual)) throw new CrossDbTransactionError(this.id, `the last resource's connection name "${lastResourceName}" is too long to fit in a branch id (at most 60 characters)`, this.participants);
@@ -211,6 +209,8 @@ export class CrossDbTransaction {
     const twoPhase = started.filter((b) => !b.isLastResource);
     const lastResource = started.find((b) => b.isLastResource);
     this.#state = 'preparing';
+    const delegated = lastResource !== undefined && twoPhase.some((b) => !b.namesLastResource(lastResource.connection.name));
+    if (delegated) await this.#delegate(started);
     if (crashTesting) crashPoint('before-prepare');
     const votes = await Promise.allSettled(twoPhase.map((b) => b.prepare()));
     const refused = votes.find((v): v is PromiseRejectedResult => v.status === 'rejected');
@@ -229,7 +229,8 @@ export class CrossDbTransaction {
       });
       if (standing === 'aborted') throw new CrossDbTransactionError(this.id, `the last resource "${lastResource.connection.name}" did not commit; every branch was rolled back`, this.participants, lastResource.outcome.error);
       this.#state = 'committing';
-      if (this.#chosenLastResource === undefined) {
+      // With the log's `delegated` record written first, this best-effort record would only meet it: skipped.
+      if (this.#chosenLastResource === undefined && !delegated) {
         const logged = await this.#log.decide(this.id, 'committing', participants).catch(() => undefined);
         if (logged?.state === 'aborted') throw new HeuristicOutcomeError(this.id, lastResource.connection.name, 'the last resource committed but the coordinator log records an abort');
       }
@@ -254,6 +255,19 @@ export class CrossDbTransaction {
     }
     for (const branch of this.#branches.values()) await branch.transaction.settle(branch.started ? 'committed' : 'rolled back');
     coordinator.events.emit('committed', { id: this.id, participants: started.map((b) => b.connection.name), durationMs: Date.now() - this.#startedAt.getTime() });
+  }
+
+  /**
+   * Records in the log, before anything prepares, that this transaction's decision lives in
+   * its last resource: branches enlisted before the (SQLite) last resource joined do not
+   * name it in their ids, and recovery of them must find the decision there, not presume
+   * abort. An abort recorded first (recovery's) stands: nothing has prepared, so it is obeyed.
+   */
+  async #delegate(started: Branch[]): Promise<void> {
+    const standing = await this.#log.decide(this.id, 'delegated', started.map((b) => b.record)).catch((error: unknown) => {
+      throw new CrossDbTransactionError(this.id, `where its decision lives could not be recorded in the coordinator log (${this.#log.description}); every branch was rolled back`, this.participants, error);
+    });
+    if (standing.state !== 'delegated') throw new CrossDbTransactionError(this.id, 'recovery recorded an abort before the last resource was recorded; every branch was rolled back', this.participants);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, openSync, readSync, writeSync, existsSync, fstatSync } from 'node:fs';
-import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
+import type { CoordinatorLog, DecisionState, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 
 interface Entry {
   id: string;
@@ -32,7 +32,7 @@ export class FileLog implements CoordinatorLog {
     if (!existsSync(this.path)) closeSync(openSync(this.path, 'a'));
   }
 
-  async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
+  async decide(id: string, state: DecisionState, participants: ParticipantRecord[]): Promise<TxRecord> {
     this.#catchUp();
     const standing = this.#records.get(id);
     if (standing) return standing;
@@ -91,7 +91,7 @@ export class FileLog implements CoordinatorLog {
       // The first decision line for an id is the decision.
       if (entry.state === 'committed') return;
       this.#records.set(entry.id, { id: entry.id, state: entry.state, participants: entry.participants ?? [], createdAt: at, updatedAt: at });
-    } else if (entry.state === 'committed' && existing.state === 'committing') {
+    } else if (entry.state === 'committed' && (existing.state === 'committing' || existing.state === 'delegated')) {
       existing.state = 'committed';
       existing.updatedAt = at;
     }

@@ -5,7 +5,7 @@ import { TransactionCoordinator } from './coordinator.js';
 import { crashPoint, crashTesting } from './crash-points.js';
 import type { CoordinatorLog, TxState } from './coordinator-log.js';
 import { crossDbDefaults, toLog } from './cross-db-defaults.js';
-import { parseXid, resolveNodeId, transactionTime } from './gid.js';
+import { GID_PREFIX, parseXid, resolveNodeId, transactionTime } from './gid.js';
 import { refereeDecision } from './last-resource.js';
 import type { RecoveredBranch, RecoveryResult } from './recovery-types.js';
 
@@ -35,16 +35,26 @@ export interface RecoveryOptions {
  * run at any time, concurrently with new transactions, and more than once.
  */
 export async function recover(options: RecoveryOptions = {}): Promise<RecoveryResult> {
+  return (await recoverNode(options, resolveNodeId(options.nodeId ?? crossDbDefaults().nodeId))).result;
+}
+
+/**
+ * {@link recover} for the branches of `nodeId` (this node's, or one taken over). `holds`
+ * is asked before each decision and branch: once it answers false (the node's recovery
+ * duty was lost) nothing more is touched. Also answers how many of the node's in-doubt
+ * branches and unfinished log records the pass found.
+ */
+export async function recoverNode(options: RecoveryOptions, nodeId: string, holds: () => boolean = () => true): Promise<{ result: RecoveryResult; found: number }> {
   const manager = options.manager ?? ConnectionManager.default;
   const coordinator = options.coordinator ?? TransactionCoordinator.default;
   const log = toLog(options.log, manager);
-  const nodeId = resolveNodeId(options.nodeId ?? crossDbDefaults().nodeId);
   const minAgeMs = options.minAgeMs ?? 5_000;
   const warnAfterMs = options.warnAfterMs ?? 60_000;
   await log.ensure();
   const result: RecoveryResult = { committed: [], rolledBack: [], unknown: [] };
   const stillInDoubt = new Set<string>();
   const decisions = new Map<string, Promise<TxState>>();
+  let found = 0;
 
   for (const name of options.connections ?? manager.names()) {
     const connection = manager.get(name);
@@ -68,8 +78,9 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
         else process.emitWarning(`polyrecord: prepared transaction ${gid} on "${connection.name}" has waited ${Math.round(age / 1000)} s; it holds locks and blocks VACUUM and DDL`, 'PolyrecordWarning');
       }
       if (!parsed) continue;
+      found++;
       const entry: RecoveredBranch = { transactionId: parsed.transactionId, connection: connection.name, gid };
-      if (age < minAgeMs) {
+      if (age < minAgeMs || !holds()) {
         stillInDoubt.add(parsed.transactionId);
         continue;
       }
@@ -96,19 +107,27 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
     }
   }
 
-  // Commits interrupted after every branch finished: only the log's "done" mark is missing.
+  // Commits interrupted after every branch finished: only the log's "done" mark is missing. Another node's records are
+  // left to that node's recovery (a record without branches cannot be told apart: anyone may mark it).
+  const gtridPrefix = `${GID_PREFIX}:${nodeId}:`;
   for (const record of await log.pending()) {
-    if (!stillInDoubt.has(record.id) && Date.now() - record.createdAt.getTime() >= minAgeMs) await log.complete(record.id);
+    if (record.participants.length > 0 && !record.participants.some((p) => p.gtrid.startsWith(gtridPrefix))) continue;
+    found++;
+    if (holds() && !stillInDoubt.has(record.id) && Date.now() - record.createdAt.getTime() >= minAgeMs) await log.complete(record.id);
   }
   coordinator.events.emit('recovered', result);
-  return result;
+  return { result, found };
 }
 
 /** The decision that stands for a transaction; records an abort first when there is none (presumed abort, refereed). */
 async function decide(log: CoordinatorLog, manager: ConnectionManager, transactionId: string, lastResource: string | undefined): Promise<TxState> {
   if (lastResource) return refereeDecision(manager.get(lastResource), transactionId);
   const record = (await log.get(transactionId)) ?? (await log.decide(transactionId, 'aborted', []));
-  return record.state;
+  if (record.state !== 'delegated') return record.state;
+  // A branch enlisted before a SQLite last resource joined: the log says where the decision lives.
+  const holder = record.participants.find((p) => p.lastResource);
+  if (!holder) throw new Error(`the log delegates transaction ${transactionId}'s decision but names no last resource`);
+  return refereeDecision(manager.get(holder.connection), transactionId);
 }
 
 async function finishBranch(connection: Connection, branch: PreparedBranch, action: 'commit' | 'rollback'): Promise<void> {
@@ -127,24 +146,4 @@ async function withConnection<T>(connection: Connection, fn: (driverConnection: 
   } finally {
     connection.release(driverConnection);
   }
-}
-
-/** A background loop running {@link recover} every `intervalMs`; call the returned function to stop it. A failed pass is a process warning; the loop goes on. */
-export function startRecovery(options: RecoveryOptions & { intervalMs?: number } = {}): () => Promise<void> {
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> = Promise.resolve();
-  const tick = () => {
-    running = recover(options)
-      .catch((error: unknown) => process.emitWarning(`polyrecord recovery failed: ${error instanceof Error ? error.message : String(error)}`, 'PolyrecordWarning'))
-      .finally(() => {
-        if (!stopped) timer = setTimeout(tick, options.intervalMs ?? 30_000);
-      });
-  };
-  tick();
-  return async () => {
-    stopped = true;
-    clearTimeout(timer);
-    await running;
-  };
 }

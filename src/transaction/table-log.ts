@@ -2,8 +2,10 @@ import { ensureBookkeepingTable, plainTableName } from '../connection/bookkeepin
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
-import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
+import type { CoordinatorLog, DecisionState, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';
+import type { NodeLeaseStore } from './node-lease.js';
+import { TableNodeLeases, TX_NODES_TABLE } from './table-node-leases.js';
 
 /** The coordinator log table's default name. */
 export const TX_LOG_TABLE = 'polyrecord_tx_log';
@@ -18,7 +20,7 @@ const DONE_MARK_GATHER_MS = 50;
 
 interface Decision {
   id: string;
-  state: 'committing' | 'aborted';
+  state: DecisionState;
   participants: ParticipantRecord[];
   at: Date;
 }
@@ -48,6 +50,11 @@ interface Row {
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
   readonly table: string;
+  /**
+   * Node leases, in `polyrecord_tx_nodes` on the same connection (`<table>_nodes` for a log
+   * with another table name: the leases belong to this log, see docs/cluster.md).
+   */
+  readonly leases: NodeLeaseStore;
   readonly #manager: ConnectionManager;
   readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
   readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
@@ -57,6 +64,7 @@ export class TableLog implements CoordinatorLog {
     this.connection = options.connection;
     this.table = plainTableName(options.table ?? TX_LOG_TABLE, 'coordinator log table');
     this.#manager = options.manager ?? ConnectionManager.default;
+    this.leases = new TableNodeLeases(this.connection, this.table === TX_LOG_TABLE ? TX_NODES_TABLE : `${this.table.slice(0, 57)}_nodes`, this.#manager);
   }
 
   get description(): string {
@@ -82,7 +90,7 @@ export class TableLog implements CoordinatorLog {
     });
   }
 
-  async decide(id: string, state: 'committing' | 'aborted', participants: ParticipantRecord[]): Promise<TxRecord> {
+  async decide(id: string, state: DecisionState, participants: ParticipantRecord[]): Promise<TxRecord> {
     await this.ensure();
     return this.#decisions.submit({ id, state, participants, at: new Date() });
   }
@@ -121,7 +129,7 @@ export class TableLog implements CoordinatorLog {
 
   async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
-    const committed = connection.knex(this.table).whereIn('id', ids).where({ state: 'committing' }).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    const committed = connection.knex(this.table).whereIn('id', ids).whereIn('state', ['committing', 'delegated']).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
     await connection.runBuilder(committed);
     return ids.map(() => undefined);
   }

@@ -29,6 +29,18 @@ export async function transfer(from: string, to: string, amount: number): Promis
   await Account.using(to).rawQuery('update accounts set balance = balance + ? where id = 1', [amount]);
 }
 
+/**
+ * Moves `amount` from account 1 on the first connection of `path` to account 1 on the
+ * last, touching every connection in `path` in that order (those between get a write that
+ * changes nothing), so each joins the ambient cross-database transaction in that order.
+ */
+export async function transferAlong(path: readonly string[], amount: number): Promise<void> {
+  for (const [i, name] of path.entries()) {
+    const delta = i === 0 ? -amount : i === path.length - 1 ? amount : 0;
+    await Account.using(name).rawQuery('update accounts set balance = balance + ? where id = 1', [delta]);
+  }
+}
+
 export async function balanceOf(connection: string, id = 1): Promise<number> {
   const row = await ConnectionManager.get(connection).knex('accounts').where({ id }).first();
   return Number(row.balance);
