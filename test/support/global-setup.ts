@@ -7,9 +7,11 @@ const ENABLERS = [
   { variable: 'POLYRECORD_MYSQL_REPLICA_URL', example: 'the same script, with POLYRECORD_MYSQL_PRIMARY_URL', enables: 'the read replica suites on a real MariaDB GTID pair' },
   { variable: 'POLYRECORD_NATS_URL', example: 'nats://127.0.0.1:4222', enables: 'the broker suites (with POLYRECORD_AMQP_URL): NATS JetStream' },
   { variable: 'POLYRECORD_AMQP_URL', example: 'amqp://guest:guest@127.0.0.1:5672', enables: 'the broker suites (with POLYRECORD_NATS_URL): RabbitMQ' },
+  { variable: 'POLYRECORD_NATS_RESTART', example: 'bash scripts/restart-broker.sh nats', enables: 'the broker restart test (with POLYRECORD_RABBIT_RESTART and both broker URLs)' },
+  { variable: 'POLYRECORD_RABBIT_RESTART', example: 'bash scripts/restart-broker.sh rabbit', enables: 'the broker restart test (with POLYRECORD_NATS_RESTART and both broker URLs)' },
 ];
 /** Required in CI (`CI=true`): a CI run never passes with the server dialects, the replicas or the brokers silently skipped. */
-const REQUIRED_IN_CI = ['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL', 'POLYRECORD_PG_REPLICA_URL', 'POLYRECORD_MYSQL_REPLICA_URL', 'POLYRECORD_MYSQL_PRIMARY_URL', 'POLYRECORD_REPLICA_SCRIPT', 'POLYRECORD_NATS_URL', 'POLYRECORD_AMQP_URL'];
+const REQUIRED_IN_CI = ['POLYRECORD_PG_URL', 'POLYRECORD_MYSQL_URL', 'POLYRECORD_PG_REPLICA_URL', 'POLYRECORD_MYSQL_REPLICA_URL', 'POLYRECORD_MYSQL_PRIMARY_URL', 'POLYRECORD_REPLICA_SCRIPT', 'POLYRECORD_NATS_URL', 'POLYRECORD_AMQP_URL', 'POLYRECORD_NATS_RESTART', 'POLYRECORD_RABBIT_RESTART'];
 
 /** The end-of-run notice: what was skipped and how to enable it; undefined when nothing was. */
 export function skipNotice(env: NodeJS.ProcessEnv): string | undefined {
