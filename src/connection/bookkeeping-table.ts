@@ -18,6 +18,7 @@ export async function ensureBookkeepingTable(connection: Connection, table: stri
   }
 }
 
-async function tableExists(connection: Connection, table: string): Promise<boolean> {
+/** Whether `table` exists on the connection (in its current database or schema). */
+export async function tableExists(connection: Connection, table: string): Promise<boolean> {
   return (await connection.execute(connection.dialect.tableExistsSql, [table])).rows.length > 0;
 }
