@@ -48,7 +48,8 @@ module.exports = {
     notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
     notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
     notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under index.ts.', ['sync/', 'reading/'], ['index\\.ts$', ...TOOLING]),
-    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections and knows nothing of models or migrations.', ['config/'], ['transaction/', 'model/', 'sync/', 'reading/', 'migrations/', 'cli/', 'index\\.ts$']),
+    // sync/: the file's `jobs` are SyncJobs, which the loader checks (instanceof) and types.
+    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections and knows nothing of models or migrations.', ['config/'], ['transaction/', 'model/', 'reading/', 'migrations/', 'cli/', 'index\\.ts$']),
     notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'cli/', 'index\\.ts$']),
     notUp('library-not-cli', 'cli/ is the program on top: the library never imports it.', ['(?!cli/)'], ['cli/']),
     notUp('cli-not-index', 'cli/ imports the layers it uses, not the package entry (which loads every layer).', ['cli/'], ['index\\.ts$']),

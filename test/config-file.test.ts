@@ -16,7 +16,7 @@ describe('defineConfig and configureFrom', () => {
   });
 
   it('configures every connection and alias, and accepts the keys reserved for later (jobs, coordinator, relays)', () => {
-    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: [], coordinator: {}, relays: [] }), manager);
+    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: {}, coordinator: {}, relays: [] }), manager);
     expect(manager.names()).toEqual(['main', 'other']);
     expect(manager.get('primary').name).toBe('main');
   });

@@ -1,4 +1,5 @@
 import type { ConnectionConfig } from '../connection/config.js';
+import type { SyncJob } from '../sync/sync-job.js';
 
 /** Where one connection keeps its migration files and which table records the applied ones. */
 export interface MigrationSettings {
@@ -21,8 +22,12 @@ export interface PolyrecordConfig {
   models?: readonly unknown[];
   /** Connection name → its migrations. Connections without an entry have none. */
   migrations?: Record<string, MigrationSettings>;
-  /** Reserved for a later version of the command line (jobs, the coordinator, relays): accepted and ignored today. */
-  jobs?: unknown;
+  /**
+   * Job name → a {@link SyncJob}, or a function that makes one (called only when the job is
+   * run or inspected, so a config file that imports heavy job modules stays cheap to load).
+   * `polyrecord sync run <name>` and `polyrecord sync status` find them here.
+   */
+  jobs?: Record<string, SyncJob<any, any> | (() => SyncJob<any, any> | Promise<SyncJob<any, any>>)>;
   /** Reserved: accepted and ignored today. */
   coordinator?: unknown;
   /** Reserved: accepted and ignored today. */
