@@ -86,10 +86,7 @@ export function planSyncJob(options: SyncJobOptions<any, any>): SyncJobPlan {
     softDelete = sourceMeta.column(options.deletes.softDeleteColumn);
   }
 
-  const batchSize = options.batchSize ?? 1000;
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
-    throw new ConfigError('batchSize', `sync job "${name}": batchSize must be an integer from 1 to ${MAX_BATCH} (got ${describe(batchSize)})`);
-  }
+  const batchSize = checkBatchSize(name, options.batchSize ?? 1000);
   const { stateConnection } = options;
   if (stateConnection !== undefined && (typeof stateConnection !== 'string' || stateConnection === '')) throw new ConfigError('stateConnection', `sync job "${name}": stateConnection must be a connection name`);
   if (options.countTotal !== undefined && typeof options.countTotal !== 'boolean') throw new ConfigError('countTotal', `sync job "${name}": countTotal must be a boolean`);
@@ -111,6 +108,14 @@ export function planSyncJob(options: SyncJobOptions<any, any>): SyncJobPlan {
     countTotal: options.countTotal ?? true,
     filter: options.filter as SyncJobPlan['filter'],
   };
+}
+
+/** @internal A batch size (the job's, or one run's), or a `ConfigError` naming `batchSize`. */
+export function checkBatchSize(job: string, batchSize: unknown): number {
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
+    throw new ConfigError('batchSize', `sync job "${job}": batchSize must be an integer from 1 to ${MAX_BATCH} (got ${describe(batchSize)})`);
+  }
+  return batchSize;
 }
 
 function modelMeta(option: 'source' | 'target', model: unknown): ModelMeta {

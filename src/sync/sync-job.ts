@@ -6,7 +6,7 @@ import { modelOf, resolveTarget } from '../model/target.js';
 import { currentTransaction, runTransaction } from '../connection/session/local-transaction.js';
 import { applyBatch, prepareBatch, type BatchOutcome, type PreparedBatch } from './sync-job-batch.js';
 import { SyncJobAbortedError, SyncJobError } from './sync-job-errors.js';
-import { planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
+import { checkBatchSize, planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
 import { advanceCheckpoint, deleteCheckpoint, type CheckpointAdvance, ensureStateTableOn, readCheckpoint, recordRun, stateTableExists, type StoredCheckpoint, type SyncJobCheckpoint } from './sync-state.js';
 import type { SyncJobLastRun, SyncRunOutcome } from './sync-last-run.js';
 import type { CheckpointValue } from './sync-state-codec.js';
@@ -20,6 +20,8 @@ export interface SyncJobRunOptions {
   onProgress?: (progress: SyncJobProgress) => void | Promise<void>;
   /** Read and map every changed row and report what would be applied, writing nothing (no target row, no checkpoint). */
   dryRun?: boolean;
+  /** Rows per batch for this run, instead of the job's `batchSize` (1 to 100,000). */
+  batchSize?: number;
 }
 
 /** What `onProgress` receives after each batch. */
@@ -51,6 +53,8 @@ export interface SyncJobStatus {
     readonly rows: number;
     /** The newest watermark among them; undefined when there are none. */
     readonly newestWatermark: CheckpointValue | undefined;
+    /** For a date watermark: how much newer that is than the checkpoint's, in milliseconds (undefined without both). */
+    readonly milliseconds: number | undefined;
   };
 }
 
@@ -138,6 +142,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     const plan = this.#plan;
     const { signal, onProgress } = options;
     const dryRun = options.dryRun === true;
+    const batchSize = options.batchSize === undefined ? plan.batchSize : checkBatchSize(plan.name, options.batchSize);
     const totals = { processed: 0, upserted: 0, inserted: (dryRun ? undefined : 0) as number | undefined, updated: (dryRun ? undefined : 0) as number | undefined, deleted: 0, batches: 0 };
     let checkpoint: StoredCheckpoint | null = null;
     const result = (): SyncJobResult => ({ ...totals, dryRun, durationMs: performance.now() - started, checkpoint: publicCheckpoint(checkpoint) });
@@ -164,7 +169,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
       const exact = exactWatermarkSql(plan, resolveTarget(source.meta, source.explicit).connection);
       const total = plan.countTotal ? await this.#changedSince(checkpoint, exact).count() : undefined;
 
-      let page = await this.#page(checkpoint, exact);
+      let page = await this.#page(checkpoint, exact, batchSize);
       for (;;) {
         if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
         const { records } = page;
@@ -177,10 +182,10 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
         assertAdvances(plan, checkpoint, next);
         const batch = prepareBatch(plan, records);
         // A short page was the end at the time it was read; later changes are the next run's.
-        const more = records.length === plan.batchSize;
+        const more = records.length === batchSize;
         // The next page starts after this one whether or not this one commits (if it does not, the page is dropped
         // unread): reading it now overlaps the source's round trip with the target's.
-        if (more) (prefetched = this.#page(next, exact)).catch(() => undefined);
+        if (more) (prefetched = this.#page(next, exact, batchSize)).catch(() => undefined);
 
         let applied: BatchOutcome;
         let position: SyncJobCheckpoint;
@@ -241,7 +246,8 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     const behind = () => this.#changedSince(checkpoint, exact);
     const rows = await behind().count();
     const newest = rows === 0 ? undefined : ((await behind().max(plan.watermark.property as never)) as CheckpointValue | null) ?? undefined;
-    return { name: plan.name, checkpoint: publicCheckpoint(checkpoint), lastRun: checkpoint?.lastRun, lag: { rows, newestWatermark: newest } };
+    const milliseconds = newest instanceof Date && checkpoint?.watermark instanceof Date ? newest.getTime() - checkpoint.watermark.getTime() : undefined;
+    return { name: plan.name, checkpoint: publicCheckpoint(checkpoint), lastRun: checkpoint?.lastRun, lag: { rows, newestWatermark: newest, milliseconds } };
   }
 
   /** The stored checkpoint; `create` makes the state table first, else a missing table reads as no checkpoint (and nothing is written). */
@@ -252,9 +258,9 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
   }
 
   /** The next page of changed source rows after `from`, in (watermark, primary key) order. */
-  async #page(from: PageStart | null, exact: ExactWatermark | undefined): Promise<Page> {
+  async #page(from: PageStart | null, exact: ExactWatermark | undefined, batchSize: number): Promise<Page> {
     const [wm, pk] = [this.#plan.watermark.property, this.#plan.primaryKey.property] as never[];
-    const query = this.#changedSince(from, exact).orderBy(wm).orderBy(pk).limit(this.#plan.batchSize);
+    const query = this.#changedSince(from, exact).orderBy(wm).orderBy(pk).limit(batchSize);
     if (!exact) return { records: await query.all(), lastExact: undefined };
     const [records, texts] = await query.allWith(exact.select);
     return { records, lastExact: texts[texts.length - 1] };
