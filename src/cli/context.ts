@@ -1,6 +1,6 @@
 import { dirname } from 'node:path';
 import Table from 'cli-table3';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { ConnectionManager } from '../connection/manager.js';
 import { configureFrom } from '../config/configure-from.js';
 import { loadConfig, type LoadedConfig } from '../config/load-config.js';
@@ -27,9 +27,16 @@ export function say(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Writes a value as JSON (for `--json`). */
+/** Writes a value as JSON (for `--json`); a bigint (a key, a watermark) is written as its decimal text. */
 export function sayJson(value: unknown): void {
-  say(JSON.stringify(value, null, 2));
+  say(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+
+/** Parses a positive whole number option (`--step`, `--batch-size`); commander reports a bad one as a usage error. */
+export function positive(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
+  return number;
 }
 
 /** Collects a repeatable option's values (`--connection a --connection b`). */

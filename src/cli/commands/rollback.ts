@@ -1,15 +1,8 @@
-import { type Command, InvalidArgumentError } from 'commander';
+import type { Command } from 'commander';
 import type { ConnectionManager } from '../../connection/manager.js';
 import { migrateRollback } from '../../migrations/migrator.js';
-import { collect, loadProject, sayJson } from '../context.js';
+import { collect, loadProject, positive, sayJson } from '../context.js';
 import { printRuns } from './migrate.js';
-
-/** A positive whole number for `--step`. */
-function positive(value: string): number {
-  const step = Number(value);
-  if (!Number.isInteger(step) || step < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
-  return step;
-}
 
 /** `polyrecord migrate:rollback`: reverts the last batch, or the last n migrations. */
 export function rollbackCommand(program: Command, manager: ConnectionManager): void {
