@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,6 +116,7 @@ describe('polyrecord sync run / sync status / copy', () => {
       drops.push(drop);
       connections[dialect.driver] = configs[0]!;
       if (dialect.driver === 'sqlite') connections.spare = configs[1]!;
+      if (dialect.driver === 'sqlite') connections.terminal = { driver: 'sqlite', database: join(work, 'terminal.sqlite') };
     }
     roles = { sqlite: 'sqlite', pg: connections.postgresql ? 'postgresql' : 'spare', maria: connections.mysql ? 'mysql' : 'sqlite', spare: 'spare' };
     for (const [name, config] of Object.entries(connections)) manager.configure(name, config);
@@ -262,6 +264,17 @@ describe('polyrecord sync run / sync status / copy', () => {
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/: 500 rows, 500 upserted \(400 inserted, 100 updated\)/);
     expect(await checksum(Plain, roles.spare)).toEqual(await checksum(Plain, roles.maria));
+  });
+
+  it('on a terminal, progress is a cli-progress bar: rows of the estimate, rate, ETA, watermark', () => {
+    // script(1) gives the command a pseudo-terminal, as an operator's shell does.
+    const command = [process.execPath, cli.main, 'copy', 'Item', '--from', roles.sqlite, '--to', 'terminal', '--create', '--batch-size', '500'].map((arg) => `'${arg}'`).join(' ');
+    const result = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: project, encoding: 'utf8' });
+    expect(result.status, result.stdout).toBe(0);
+    // A copy's watermark is the primary key.
+    expect(result.stdout).toMatch(new RegExp(`copy cs_items ${roles.sqlite} -> terminal \\[[\u2588\u2591]{40}\\] \\d+% \\| \\d+/${ROWS} rows \\| \\d+ rows/s \\| ETA \\S+ \\| watermark \\d+`));
+    expect(result.stdout).toMatch(new RegExp(`\\[\u2588{40}\\] 100% \\| ${ROWS}/${ROWS} rows \\| \\d+ rows/s \\| ETA 0s \\| watermark ${ROWS}`));
+    expect(result.stdout).toContain(`copy cs_items ${roles.sqlite} -> terminal: ${ROWS} rows`);
   });
 
   it('copy exits 2 on an unknown connection or table and creates nothing', async () => {

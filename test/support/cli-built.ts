@@ -12,7 +12,7 @@ const root = resolve(import.meta.dirname, '../..');
  * loader, the command and a config loaded through tsx's require would hold two copies: the
  * config's models would live in a ConnectionManager the command never configured.)
  */
-export function buildCli(): { index: string; run(cwd: string, ...args: string[]): CliResult; start(cwd: string, ...args: string[]): ReturnType<typeof spawn>; remove(): void } {
+export function buildCli(): { index: string; main: string; run(cwd: string, ...args: string[]): CliResult; start(cwd: string, ...args: string[]): ReturnType<typeof spawn>; remove(): void } {
   const out = join(root, '.build', `cli-test-${process.pid}`);
   execFileSync(join(root, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json', '--outDir', out, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'pipe' });
   // The package is "type": "module"; this marks the build as CommonJS, as scripts/build-esm-entry.mjs does for dist/cjs.
@@ -20,6 +20,7 @@ export function buildCli(): { index: string; run(cwd: string, ...args: string[])
   const main = join(out, 'cli', 'main.js');
   return {
     index: join(out, 'index.js'),
+    main,
     run(cwd, ...args) {
       const result = spawnSync(process.execPath, [main, ...args], { cwd, encoding: 'utf8' });
       return { code: result.status, stdout: result.stdout, stderr: result.stderr };
