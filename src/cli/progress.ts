@@ -16,12 +16,13 @@ export function formatValue(value: unknown): string {
   return value instanceof Date ? value.toISOString() : String(value);
 }
 
-/** Seconds as `1h02m03s`, `4m05s`, `6s`; `?` when unknown. */
+/** Seconds as `3d04h`, `1h02m03s`, `4m05s`, `6s`; `?` when unknown. */
 export function formatDuration(seconds: number | undefined): string {
   if (seconds === undefined || !Number.isFinite(seconds)) return '?';
   const s = Math.max(0, Math.round(seconds));
-  const [h, m] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60)];
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
   const pad = (n: number) => String(n).padStart(2, '0');
+  if (d > 0) return `${d}d${pad(h)}h`;
   return h > 0 ? `${h}h${pad(m)}m${pad(s % 60)}s` : m > 0 ? `${m}m${pad(s % 60)}s` : `${s}s`;
 }
 

@@ -44,8 +44,9 @@ export async function runJob(job: SyncJob, options: JobRunOptions): Promise<Sync
 /** One line saying what a run did. */
 export function describeResult(label: string, result: SyncJobResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
-  if (result.dryRun) return `${label} (dry run): would apply ${result.processed} rows: ${result.upserted} upserts, ${result.deleted} deletes, in ${result.batches} batches; nothing was written`;
+  const batches = `${result.batches} ${result.batches === 1 ? 'batch' : 'batches'}`;
+  if (result.dryRun) return `${label} (dry run): would apply ${result.processed} rows: ${result.upserted} upserts, ${result.deleted} deletes, in ${batches}; nothing was written`;
   const split = result.inserted === undefined ? '' : ` (${result.inserted} inserted, ${result.updated} updated)`;
   const at = result.checkpoint ? `; checkpoint at watermark ${formatValue(result.checkpoint.watermark)}, key ${formatValue(result.checkpoint.lastKey)}` : '';
-  return `${label}: ${result.processed} rows, ${result.upserted} upserted${split}, ${result.deleted} deleted, in ${result.batches} batches, ${seconds}s${at}`;
+  return `${label}: ${result.processed} rows, ${result.upserted} upserted${split}, ${result.deleted} deleted, in ${batches}, ${seconds}s${at}`;
 }
