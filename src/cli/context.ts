@@ -39,6 +39,11 @@ export function positive(value: string): number {
   return number;
 }
 
+/** An argument as a shell reads it back (for a command line printed to run again): quoted when it holds anything but plain characters. */
+export function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
+}
+
 /** Collects a repeatable option's values (`--connection a --connection b`). */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

@@ -40,7 +40,7 @@ function eta(progress: SyncJobProgress): number | undefined {
 export function progressView(label: string, stream: NodeJS.WriteStream): ProgressView {
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
-      { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {etaText} | watermark {watermark}`, hideCursor: true, etaBuffer: 50 },
+      { stream, format: `${label} [{bar}] {percentage}% | {value}/{total} rows | {rate} rows/s | ETA {etaText} | watermark {watermark}`, hideCursor: true },
       cliProgress.Presets.shades_classic,
     );
     let started = false;

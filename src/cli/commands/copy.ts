@@ -8,7 +8,7 @@ import { createTableFromModel } from '../../model/create-table.js';
 import { metaOf, modelsNamed } from '../../model/metadata.js';
 import { modelForTable } from '../../model/table-model.js';
 import { SyncJob } from '../../sync/sync-job.js';
-import { loadProject, positive, say, sayJson } from '../context.js';
+import { loadProject, positive, say, sayJson, shellWord } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { describeResult, runJob } from '../run-job.js';
 
@@ -62,7 +62,7 @@ export function copyCommand(program: Command, manager: ConnectionManager): void 
         filter: where === undefined ? undefined : (query) => query.whereRaw(where),
       });
       const label = `copy ${meta.table} ${from.name} -> ${to.name}`;
-      const resume = `polyrecord ${process.argv.slice(2).join(' ')}`;
+      const resume = `polyrecord ${process.argv.slice(2).map(shellWord).join(' ')}`;
       const result = await runJob(job, { label, resume, json: options.json });
       if (options.json) sayJson({ table: meta.table, from: from.name, to: to.name, ...result });
       else say(describeResult(label, result));

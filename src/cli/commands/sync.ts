@@ -3,7 +3,7 @@ import type { ConnectionManager } from '../../connection/manager.js';
 import { resolveJob } from '../../config/config-jobs.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { SyncJob } from '../../sync/sync-job.js';
-import { loadProject, positive, say, sayJson, table } from '../context.js';
+import { loadProject, positive, say, sayJson, shellWord, table } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { formatDuration, formatValue } from '../progress.js';
 import { describeResult, runJob } from '../run-job.js';
@@ -30,7 +30,7 @@ export function syncCommand(program: Command, manager: ConnectionManager): void 
       const loaded = await loadProject(command, manager);
       const job = await configuredJob(loaded, name);
       const label = `sync ${name}`;
-      const result = await runJob(job, { label, resume: `polyrecord sync run ${name}`, batchSize: options.batchSize, dryRun: options.dryRun, json: options.json });
+      const result = await runJob(job, { label, resume: `polyrecord sync run ${shellWord(name)}`, batchSize: options.batchSize, dryRun: options.dryRun, json: options.json });
       if (options.json) sayJson({ job: name, ...result });
       else say(describeResult(label, result));
     });
