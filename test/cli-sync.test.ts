@@ -182,13 +182,18 @@ describe('polyrecord sync run / sync status / copy', () => {
     expect(await ItemCopy.using(roles.pg).count()).toBe(0);
   });
 
-  it('a job whose config entry is neither a SyncJob nor a function exits 2 naming the field', () => {
+  it('a job whose config entry is neither a SyncJob nor a function, or whose function makes something else, exits 2 naming the field', () => {
     const dir = join(work, 'bad-job');
     mkdirSync(dir);
     writeFileSync(join(dir, 'polyrecord.config.mjs'), `export default { connections: {}, jobs: { nightly: 42 } }\n`);
     const bad = cli.run(dir, 'sync', 'status');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('jobs.nightly must be a SyncJob or a function returning one');
+
+    writeFileSync(join(dir, 'polyrecord.config.mjs'), `export default { connections: {}, jobs: { nightly: () => ({ run() {} }) } }\n`);
+    const made = cli.run(dir, 'sync', 'run', 'nightly');
+    expect(made.code).toBe(2);
+    expect(made.stderr).toContain('jobs.nightly() must return a SyncJob (got Object)');
   });
 
   it('sync run stopped by SIGINT checkpoints its batch, says so, and a second run finishes: target identical to the source', async () => {
@@ -234,12 +239,12 @@ describe('polyrecord sync run / sync status / copy', () => {
     expect(status('killed')[0]).toMatchObject({ checkpoint: { rowsProcessed: ROWS }, lag: { rows: 0 }, lastRun: { outcome: 'completed' } });
   });
 
-  it('copy of a model SQLite → PostgreSQL creates the table, survives SIGINT, resumes, and the checksums match', async () => {
+  it('copy of a model SQLite → PostgreSQL creates the table, survives SIGTERM, resumes, and the checksums match', async () => {
     const args = ['copy', 'Item', '--from', roles.sqlite, '--to', roles.pg, '--batch-size', BATCH, '--create'];
-    const stopped = await interrupt('SIGINT', ...args);
-    expect(stopped.code, stopped.stderr).toBe(130);
+    const stopped = await interrupt('SIGTERM', ...args);
+    expect(stopped.code, stopped.stderr).toBe(143);
     expect(stopped.stdout).toContain(`created table "cs_items" on "${roles.pg}"`);
-    expect(stopped.stderr).toContain(`copy cs_items ${roles.sqlite} -> ${roles.pg}: stopped by SIGINT`);
+    expect(stopped.stderr).toMatch(new RegExp(`copy cs_items ${roles.sqlite} -> ${roles.pg}: stopped by SIGTERM: \\d+ rows in \\d+ batches committed, checkpoint at watermark \\d+, key \\d+; \`polyrecord copy Item --from ${roles.sqlite} --to ${roles.pg} --batch-size 8 --create\` resumes`));
     const copied = await Item.using(roles.pg).count();
     expect(copied).toBeGreaterThan(0);
     expect(copied).toBeLessThan(ROWS);
