@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionManager, SYNC_STATE_TABLE, SyncJob, type SyncJobOptions } from '../src/index.js';
+import { ConnectionManager, SYNC_STATE_TABLE, SyncJob, SyncJobAbortedError, type SyncJobOptions } from '../src/index.js';
 import { createSourceTable, createTargetTable, mapPerson, Person, PersonCopy } from './fixtures/sync-job-models.js';
 import { describeEachDialect } from './support/dialects.js';
 
@@ -64,6 +64,13 @@ describeEachDialect('SyncJob dry run, filter, status and last run', (dialect) =>
     const failing = job({ map: (person) => (person.score === 15 ? (null as never) : mapPerson(person)) });
     await expect(failing.run()).rejects.toThrow(/map\(\) must return an object/);
     expect(await failing.status()).toMatchObject({ checkpoint: { lastKey: 10 }, lag: { rows: 15 }, lastRun: { rows: 10, outcome: 'failed', error: expect.stringContaining('map() must return an object') } });
+  });
+
+  it('an abort the event loop delivers (a timer, a signal handler) stops the run after the batch, also where SQLite answers synchronously', async () => {
+    const controller = new AbortController();
+    const stopped = job().run({ signal: controller.signal, batchSize: 2, onProgress: () => void setImmediate(() => controller.abort('stop')) });
+    await expect(stopped).rejects.toThrow(SyncJobAbortedError);
+    await expect(stopped).rejects.toMatchObject({ cause: 'stop', result: { processed: 2, batches: 1 } });
   });
 
   it('filter narrows the rows read, counted and behind', async () => {

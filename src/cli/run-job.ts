@@ -34,17 +34,21 @@ export async function runJob(job: SyncJob, options: JobRunOptions): Promise<Sync
     const signal = error.cause as StopSignal;
     const { processed, batches, checkpoint } = error.result as SyncJobResult;
     const at = checkpoint ? `checkpoint at watermark ${formatValue(checkpoint.watermark)}, key ${formatValue(checkpoint.lastKey)}` : 'no checkpoint yet';
-    const done = options.dryRun ? `read ${processed} rows (dry run, nothing written)` : `${processed} rows in ${batches} batches committed, ${at}; \`${options.resume}\` resumes`;
+    const done = options.dryRun ? `read ${processed} rows (dry run, nothing written)` : `${processed} rows in ${batchCount(batches)} committed, ${at}; \`${options.resume}\` resumes`;
     throw new StoppedError(`${options.label}: stopped by ${signal}: ${done}`, signalExitCode(signal));
   } finally {
     stop.release();
   }
 }
 
+function batchCount(count: number): string {
+  return `${count} ${count === 1 ? 'batch' : 'batches'}`;
+}
+
 /** One line saying what a run did. */
 export function describeResult(label: string, result: SyncJobResult): string {
   const seconds = (result.durationMs / 1000).toFixed(1);
-  const batches = `${result.batches} ${result.batches === 1 ? 'batch' : 'batches'}`;
+  const batches = batchCount(result.batches);
   if (result.dryRun) return `${label} (dry run): would apply ${result.processed} rows: ${result.upserted} upserts, ${result.deleted} deletes, in ${batches}; nothing was written`;
   const split = result.inserted === undefined ? '' : ` (${result.inserted} inserted, ${result.updated} updated)`;
   const at = result.checkpoint ? `; checkpoint at watermark ${formatValue(result.checkpoint.watermark)}, key ${formatValue(result.checkpoint.lastKey)}` : '';

@@ -171,6 +171,9 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
 
       let page = await this.#page(checkpoint, exact, batchSize);
       for (;;) {
+        // SQLite answers synchronously: a run on it alone would never let the event loop deliver a
+        // timer or a SIGINT that aborts the signal. One turn of the loop per batch lets them in.
+        if (signal) await new Promise((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
         const { records } = page;
         if (records.length === 0) break;
