@@ -83,7 +83,8 @@ interface JobStatus {
   lastRun?: { startedAt: string; finishedAt?: string; rows: number; outcome: string; error?: string };
 }
 
-describe('polyrecord sync run / sync status / copy', () => {
+// Child processes on a shared machine: generous bounds, never what a test measures.
+describe('polyrecord sync run / sync status / copy', { timeout: 180_000 }, () => {
   const cli = buildCli();
   const work = mkdtempSync(join(tmpdir(), 'polyrecord-cli-sync-'));
   const project = join(work, 'project');
