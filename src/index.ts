@@ -14,6 +14,7 @@ export type { ReplicaStatus } from './connection/replicas/replica.js';
 export type { HealthReport } from './connection/health-report.js';
 export type { DialectAdapter, DriverConnection, ExecOptions, ExecResult, PoolStats, PreparePolicy } from './connection/dialects/dialect.js';
 export type { ReplicationSupport } from './connection/dialects/replication.js';
+export type { SchemaSupport, LiveColumn, LiveTable, TypeFit, SqlRunner } from './connection/dialects/schema-support.js';
 // What DialectAdapter (the type of `connection.dialect`) names, so the public types are complete.
 export type { BoundList, ConnectionLender, LikeSupport, ListElementType, OpenedDriver, PreparedBranch, PreparedStatement, ReplyCounts, ReportStatement, TwoPhaseSupport, ValueCodec, Xid } from './connection/dialects/dialect.js';
 export type { DriverFailure, DriverFailureKind } from './errors.js';
@@ -140,7 +141,12 @@ export { configureFrom } from './config/configure-from.js';
 export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
 export { ConfigFileError } from './config/config-errors.js';
 export { migrate, migrateRollback, migrationStatus } from './migrations/migrator.js';
-export { makeMigration, type MigrationFileKind } from './migrations/make-migration.js';
+export { makeMigration, type MigrationFileKind, type MakeMigrationOptions } from './migrations/make-migration.js';
 export { MigrationError } from './migrations/migration-error.js';
 export { DEFAULT_MIGRATIONS_TABLE } from './migrations/targets.js';
 export type { MigrationOptions, MigrationRun, MigrationStatus } from './migrations/migration-types.js';
+
+// Models compared with their tables, and migrations written from models (docs/migrations.md#checking-models-against-tables).
+export { schemaCheck } from './schema/schema-check.js';
+export { makeMigrationFromModels, type ModelMigrationOptions } from './schema/model-migration.js';
+export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind, CheckedModel } from './schema/schema-types.js';

@@ -1,6 +1,6 @@
 import { EXPECTED } from './data.js';
 
-export type RelationContenderName = 'raw' | 'knex' | 'polyrecord' | 'objection';
+export type RelationContenderName = 'raw' | 'knex' | 'polyrecord' | 'objection' | 'lucid';
 
 /** Called once per page or per 1,000 pairs during R5, so the bench can sample the resident set. */
 export type Tick = () => void;
@@ -12,6 +12,11 @@ export type Tick = () => void;
  */
 export interface RelationContender {
   readonly name: RelationContenderName;
+  /**
+   * Timed once, without a warm-up, and reported as that time × the workload's repeats: for
+   * a contender so slow on this data that the full run would take most of an hour.
+   */
+  readonly oneCall?: boolean;
   /** R1: the first `parents` parents with their children (same connection). */
   preload(parents: number): Promise<number>;
   /** R2: the same, children on the second database. Resolves with the children attached. */

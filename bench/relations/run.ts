@@ -7,6 +7,7 @@ import { provisionTarget, type BenchTarget } from '../targets.js';
 import type { RelationContender, RelationContenderName } from './contender.js';
 import { seedChildren, seedRelations, SIZES } from './data.js';
 import { openKnexRelations } from './knex.js';
+import { openLucidRelations } from './lucid.js';
 import { openObjectionRelations } from './objection.js';
 import { openPolyrecordRelations } from './polyrecord.js';
 import { openRawRelations } from './raw.js';
@@ -42,13 +43,13 @@ async function seed(target: BenchTarget, onlyChildren: boolean): Promise<void> {
   }
 }
 
-/** Opens the contenders the run asked for (raw, knex, polyrecord) and Objection. */
+/** Opens the contenders the run asked for (raw, knex, polyrecord), Objection and Lucid. */
 function openAll(main: BenchTarget, second: BenchTarget, names: readonly ContenderName[]): RelationContender[] {
   const page = SIZES.eventPage;
   const out: RelationContender[] = [];
   if (names.includes('raw')) out.push(openRawRelations(main, second, page));
   if (names.includes('knex')) out.push(openKnexRelations(main, second, page));
-  out.push(openObjectionRelations(main));
+  out.push(openObjectionRelations(main), openLucidRelations(main));
   if (names.includes('polyrecord')) out.push(openPolyrecordRelations(main, second, page));
   return out;
 }

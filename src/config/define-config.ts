@@ -18,8 +18,12 @@ export interface PolyrecordConfig {
   connections: Record<string, ConnectionConfig>;
   /** Alias → connection name. */
   aliases?: Record<string, string>;
-  /** Model classes the application defines; importing the config loads them. */
-  models?: readonly unknown[];
+  /**
+   * The application's models, which `polyrecord schema:check` compares with their tables and
+   * `make:migration --from-models` creates: the classes, or a glob of the files that export them
+   * (relative to the config file's folder, e.g. `'src/models/*.ts'`).
+   */
+  models?: readonly unknown[] | string;
   /** Connection name → its migrations. Connections without an entry have none. */
   migrations?: Record<string, MigrationSettings>;
   /**

@@ -28,12 +28,16 @@ export class DirectoryMigrationSource implements Knex.MigrationSource<string> {
     return file;
   }
 
-  async getMigration(file: string): Promise<Knex.Migration> {
+  // knex reads `config` from what this returns although its type does not declare it.
+  async getMigration(file: string): Promise<Knex.Migration & { config?: { transaction?: boolean } }> {
     const module = await importFile(join(this.directory, file));
     const up = module.up as Step | undefined;
     const down = module.down as Step | undefined;
     if (typeof up !== 'function' || typeof down !== 'function') throw new MigrationFileFailure(file, new Error('a migration file must export functions up(knex) and down(knex)'));
-    return { up: tagged(file, up), down: tagged(file, down) };
+    // knex's per-file settings: `export const config = { transaction: false }` runs this file outside a transaction.
+    const config = module.config as { transaction?: boolean } | undefined;
+    if (config !== undefined && (typeof config !== 'object' || config === null)) throw new MigrationFileFailure(file, new Error('a migration file\'s `config` export must be an object, e.g. { transaction: false }'));
+    return { up: tagged(file, up), down: tagged(file, down), ...(config === undefined ? {} : { config }) };
   }
 }
 

@@ -23,6 +23,14 @@ export interface ColumnOptions {
   name?: string;
   /** Declared type; wins over compiler-emitted `design:type` metadata. */
   type?: ColumnType;
+  /**
+   * Whether the column may hold NULL. Declared for `polyrecord schema:check` (which compares it
+   * with the table) and `make:migration --from-models` (which creates the column so); writes are
+   * not checked against it (the database refuses a NULL in a NOT NULL column). Default: not
+   * declared (not compared; created nullable), except `@PrimaryKey` (never null) and
+   * `@DeletedAt` (nullable).
+   */
+  nullable?: boolean;
 }
 
 /** One mapped column. */
@@ -32,6 +40,8 @@ export interface ColumnMeta {
   readonly type: ResolvedType;
   readonly primary: boolean;
   readonly role: 'createdAt' | 'updatedAt' | 'deletedAt' | undefined;
+  /** Declared nullability (`ColumnOptions.nullable`), undefined when not declared. */
+  readonly nullable?: boolean;
 }
 
 /** Which rows a query of a soft-deleting model sees: live ones (the default), all, or only soft-deleted ones. */
@@ -314,5 +324,8 @@ export function columnFromOptions(target: object | undefined, property: string |
     throw new ModelDefinitionError(`${property}: standard decorators carry no type information; declare the column type, e.g. { type: 'string' } (one of ${COLUMN_TYPES.join(', ')})`);
   }
   const inferred = target === undefined ? 'any' : inferType(Reflect.getMetadata('design:type', target, property));
-  return { property, column: name, type: type ?? (inferred === 'any' ? defaultType : inferred), primary: extra.primary ?? false, role: extra.role };
+  const nullable = options?.nullable ?? (extra.primary ? false : extra.role === 'deletedAt' ? true : undefined);
+  if (nullable !== undefined && typeof nullable !== 'boolean') throw new ModelDefinitionError(`${property}: nullable must be true or false`);
+  const column: ColumnMeta = { property, column: name, type: type ?? (inferred === 'any' ? defaultType : inferred), primary: extra.primary ?? false, role: extra.role };
+  return nullable === undefined ? column : { ...column, nullable };
 }

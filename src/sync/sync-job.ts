@@ -91,6 +91,14 @@ type PageStart = Pick<StoredCheckpoint, 'watermark' | 'exactWatermark' | 'lastKe
 // One run per job name and state connection at a time in this process.
 const running = new WeakMap<Connection, Set<string>>();
 
+// What tools outside the job read of it (`schema:check` wants the target and its conflict keys), without a public accessor.
+const plans = new WeakMap<object, SyncJobPlan>();
+
+/** @internal The validated options of a job, or undefined for anything that is not a SyncJob. */
+export function syncJobPlan(job: unknown): SyncJobPlan | undefined {
+  return typeof job === 'object' && job !== null ? plans.get(job) : undefined;
+}
+
 /**
  * Copies rows that changed in a source model into a target model, in batches, resuming
  * from a checkpoint. Each batch reads the next `batchSize` source rows in
@@ -126,6 +134,7 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
   constructor(options: SyncJobOptions<S, T>) {
     this.#plan = planSyncJob(options);
     this.name = this.#plan.name;
+    plans.set(this, this.#plan);
   }
 
   /**

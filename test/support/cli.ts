@@ -1,14 +1,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { ConnectionConfig } from '../../src/index.js';
 import { tableMigration, writeMigrations } from './migration-files.js';
 
 const root = resolve(import.meta.dirname, '../..');
-// The command runs from its sources through tsx's loader, the way it loads users' TypeScript:
-// no build step, and what is tested is the code in src/. test/package.test.ts runs the built bin.
-const COMMAND = ['--import', pathToFileURL(join(root, 'node_modules/tsx/dist/loader.mjs')).href, join(root, 'src/cli/main.ts')];
+// The command runs from its sources through tsx, the way it loads users' TypeScript: no build
+// step, and what is tested is the code in src/ (cli-entry.cjs says why as CommonJS).
+// test/package.test.ts runs the built bin.
+const COMMAND = [join(root, 'test/support/cli-entry.cjs')];
 
 /** What one run of the command printed, and its exit code. */
 export interface CliResult {

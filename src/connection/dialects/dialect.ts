@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { ReplicationSupport } from './replication.js';
+import type { SchemaSupport } from './schema-support.js';
 import type { ConnectionSettings, DriverName } from '../config.js';
 import type { DriverFailure } from '../../errors.js';
 import type { DriverConnection } from './driver-connection.js';
@@ -219,6 +220,8 @@ export interface DialectAdapter {
   readonly twoPhase: TwoPhaseSupport | undefined;
   /** Replication positions and lag for read replicas (`replicas`), where the database streams to them (SQLite does not). */
   readonly replication: ReplicationSupport | undefined;
+  /** Reading live tables and judging declared types against them (`schema:check`), and creating columns (`make:migration --from-models`). */
+  readonly schema: SchemaSupport;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
   analyzeStatement(table: string): string;
   /** Returns a row when the table named by its one binding exists in the current database (schema, on PostgreSQL). */

@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import { mysqlReplication } from './replication.js';
 import type { ConnectionSettings } from '../../config.js';
 import { mysqlXa } from './xa.js';
+import { mysqlSchema } from './schema.js';
 import { classifyMysqlError } from './errors.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from '../dialect.js';
 
@@ -126,6 +127,7 @@ export const mysqlDialect: DialectAdapter = {
   transactionalDdl: false,
   twoPhase: mysqlXa,
   replication: mysqlReplication,
+  schema: mysqlSchema,
   statementCancel: { cancelRunning: killQuery },
   upsertInsertedFlag: undefined,
   supportsUpdateReturning: false,

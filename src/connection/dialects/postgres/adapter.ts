@@ -5,6 +5,7 @@ import type { ConnectionSettings } from '../../config.js';
 import { postgresTwoPhase } from './two-phase.js';
 import { parseTimestamptz, parseUtcTimestamp } from './dates.js';
 import { closePreparedStatement } from './statements.js';
+import { postgresSchema } from './schema.js';
 import { classifyPostgresError } from './errors.js';
 import { WAIT_CLAUSE, driverErrorCode, knexLogger, knexPoolLender, onKnexSessionClosed, utcDateString, type DialectAdapter, type DriverConnection, type ExecOptions, type ExecResult, type PreparedStatement } from '../dialect.js';
 
@@ -104,6 +105,7 @@ export const postgresDialect: DialectAdapter = {
   transactionalDdl: true,
   twoPhase: postgresTwoPhase,
   replication: postgresReplication,
+  schema: postgresSchema,
   statementCancel: { cancelRunning: cancelBackend },
   upsertInsertedFlag: '(xmax = 0)',
   supportsUpdateReturning: true,

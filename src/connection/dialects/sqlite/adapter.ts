@@ -6,6 +6,7 @@ import createKnex, { type Knex } from 'knex';
 import type { ConnectionSettings } from '../../config.js';
 import { ConfigError, PolyrecordError, TransactionError } from '../../../errors.js';
 import { CancelScope } from '../statement-cancel.js';
+import { sqliteSchema } from './schema.js';
 import { classifySqliteError } from './errors.js';
 import { knexLogger, utcDateString, type ConnectionLender, type DialectAdapter, type DriverConnection, type ExecResult, type PoolStats, type PreparedStatement } from '../dialect.js';
 
@@ -206,6 +207,7 @@ export const sqliteDialect: DialectAdapter = {
   transactionalDdl: true,
   twoPhase: undefined,
   replication: undefined,
+  schema: sqliteSchema,
   // Statements run synchronously in this process: nothing can interrupt one from outside.
   statementCancel: undefined,
   upsertInsertedFlag: undefined,
