@@ -13,14 +13,13 @@ import { register } from 'tsx/cjs/api';
  * The hook is not namespaced (tsx's `require` API would be): what the file imports goes
  * through Node's one module cache, so a config file's `import 'polyrecord'` is the very copy
  * the `polyrecord` command runs, and the models and SyncJobs it defines live in the
- * ConnectionManager the command configures. The file itself is read afresh on every call.
+ * ConnectionManager the command configures, and a model file that both the config imports and
+ * a `models` glob names is one module, its classes defined once.
  */
 export async function importFile(path: string): Promise<Record<string, unknown>> {
   const unregister = register();
   try {
-    const load = createRequire(path);
-    delete load.cache[path];
-    return load(path) as Record<string, unknown>;
+    return createRequire(path)(path) as Record<string, unknown>;
   } finally {
     unregister();
   }
