@@ -31,15 +31,14 @@ export function columnTypeOf(sqlType: string): ColumnType | undefined {
  * @throws {ModelDefinitionError} when the table does not exist or has no single-column primary key.
  */
 export async function modelForTable(connection: Connection, table: string, manager: ConnectionManager): Promise<ModelClass<ActiveRecord>> {
-  const { rows } = await connection.execute(connection.dialect.tableColumnsSql, [table]);
-  if (rows.length === 0) throw new ModelDefinitionError(`no model and no table named "${table}" on connection "${connection.name}"`);
-  const primary = rows.filter((row) => Boolean(Number(row.primary)) || row.primary === true);
-  if (primary.length !== 1) throw new ModelDefinitionError(`table "${table}" on "${connection.name}" has ${primary.length === 0 ? 'no primary key' : `a primary key of ${primary.length} columns`}; copying needs a single-column primary key to page by`);
+  const live = await connection.dialect.schema.readTable(async (sql, bindings) => (await connection.execute(sql, bindings)).rows, undefined, table);
+  if (live === undefined) throw new ModelDefinitionError(`no model and no table named "${table}" on connection "${connection.name}"`);
+  const key = live.primaryKey ?? [];
+  if (key.length !== 1) throw new ModelDefinitionError(`table "${table}" on "${connection.name}" has ${key.length === 0 ? 'no primary key' : `a primary key of ${key.length} columns`}; copying needs a single-column primary key to page by`);
   const columns = Object.fromEntries(
-    rows.map((row) => {
-      const name = String(row.name);
-      const options = { name, type: columnTypeOf(String(row.type)) };
-      return [name, row === primary[0] ? PrimaryKey(options) : Column(options)];
+    live.columns.map(({ name, type }) => {
+      const options = { name, type: columnTypeOf(type) };
+      return [name, name === key[0] ? PrimaryKey(options) : Column(options)];
     }),
   );
   // A class of its own per table, named after it (errors and outbox events name models by class).

@@ -226,13 +226,6 @@ export interface DialectAdapter {
   analyzeStatement(table: string): string;
   /** Returns a row when the table named by its one binding exists in the current database (schema, on PostgreSQL). */
   readonly tableExistsSql: string;
-  /**
-   * Reads the columns of the table named by its one binding, in the current database (schema,
-   * on PostgreSQL), in their order: rows of `name`, `type` (the declared SQL type, e.g.
-   * `integer`, `character varying`, `datetime(6)`, `tinyint(1)`) and `primary` (truthy for a
-   * primary-key column). No rows when there is no such table.
-   */
-  readonly tableColumnsSql: string;
   /** Statement that opens a transaction. */
   readonly beginStatement: string;
   /** Statement that probes liveness in `health()`. */

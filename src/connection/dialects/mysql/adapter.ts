@@ -136,8 +136,6 @@ export const mysqlDialect: DialectAdapter = {
     "select COLUMN_NAME as name, DATA_TYPE as type, case when DATA_TYPE in ('datetime', 'timestamp') then DATETIME_PRECISION end as digits from information_schema.COLUMNS where TABLE_SCHEMA = coalesce(?, database()) and TABLE_NAME = ?",
   analyzeStatement: (table) => `ANALYZE TABLE ${table}`,
   tableExistsSql: 'select 1 from information_schema.tables where table_schema = database() and table_name = ?',
-  tableColumnsSql:
-    "select COLUMN_NAME as name, COLUMN_TYPE as type, COLUMN_KEY = 'PRI' as `primary` from information_schema.COLUMNS where TABLE_SCHEMA = database() and TABLE_NAME = ? order by ORDINAL_POSITION",
   beginStatement: 'START TRANSACTION',
   pingStatement: 'select 1',
   codec: {

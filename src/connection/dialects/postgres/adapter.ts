@@ -115,8 +115,6 @@ export const postgresDialect: DialectAdapter = {
     "select column_name as name, data_type as type, case when data_type like 'timestamp%' then datetime_precision end as digits from information_schema.columns where table_schema = coalesce($1, current_schema()) and table_name = $2",
   analyzeStatement: (table) => `ANALYZE ${table}`,
   tableExistsSql: 'select 1 from information_schema.tables where table_schema = current_schema() and table_name = $1',
-  tableColumnsSql:
-    'select a.attname as name, format_type(a.atttypid, a.atttypmod) as type, coalesce(a.attnum = any(i.indkey), false) as "primary" from pg_attribute a join pg_class c on c.oid = a.attrelid and c.relnamespace = current_schema()::regnamespace left join pg_index i on i.indrelid = c.oid and i.indisprimary where c.relname = $1 and a.attnum > 0 and not a.attisdropped order by a.attnum',
   beginStatement: 'BEGIN',
   pingStatement: 'select 1',
   codec: {

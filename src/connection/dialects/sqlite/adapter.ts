@@ -217,7 +217,6 @@ export const sqliteDialect: DialectAdapter = {
   columnDigitsSql: undefined,
   analyzeStatement: (table) => `ANALYZE ${table}`,
   tableExistsSql: "select 1 from sqlite_master where type = 'table' and name = ?",
-  tableColumnsSql: 'select name, type, pk > 0 as "primary" from pragma_table_info(?) order by cid',
   beginStatement: 'BEGIN IMMEDIATE',
   pingStatement: 'select 1',
   codec: {
