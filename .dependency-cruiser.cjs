@@ -12,9 +12,9 @@
 //
 // Layers, bottom to top (docs/architecture.md): util/, errors.ts, context/ → connection/
 // (itself: the core → session/ → manager.ts) → transaction/ → model/ → sync/, reading/ →
-// config/ (the configuration file) → migrations/ → schema/ (models compared with their tables,
-// migrations written from models) → index.ts, and cli/ (the `polyrecord` command) on top of
-// everything but index.ts. A module may import its own layer and those
+// config/ (the configuration file) → migrations/, ops/ → schema/ (models compared with their
+// tables, migrations written from models) → index.ts, and cli/ (the `polyrecord` command) on top
+// of everything but index.ts. A module may import its own layer and those
 // below it, never one above.
 
 const SRC = '^src/';
@@ -30,7 +30,7 @@ function notUp(name, comment, from, to) {
   };
 }
 
-const TOOLING = ['config/', 'migrations/', 'schema/', 'cli/'];
+const TOOLING = ['config/', 'migrations/', 'ops/', 'schema/', 'cli/'];
 const ABOVE_CONNECTION = ['transaction/', 'model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING];
 
 module.exports = {
@@ -49,9 +49,9 @@ module.exports = {
     notUp('transaction-not-up', 'transaction/ (cross-database transactions, sagas, logs, recovery) builds on connections, not models.', ['transaction/'], ['model/', 'sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
     notUp('model-not-up', 'model/ offers registration points (option-participants.ts) instead of importing sync/ or reading/.', ['model/'], ['sync/', 'reading/', 'index\\.ts$', ...TOOLING]),
     notUp('sync-reading-not-up', 'sync/ and reading/ sit side by side under index.ts.', ['sync/', 'reading/'], ['index\\.ts$', ...TOOLING]),
-    // sync/: the file's `jobs` are SyncJobs, which the loader checks (instanceof) and types.
-    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections and knows nothing of models or migrations.', ['config/'], ['transaction/', 'model/', 'reading/', 'migrations/', 'schema/', 'cli/', 'index\\.ts$']),
-    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('config-not-up', 'config/ (the configuration file: defineConfig, configureFrom, loading) applies settings to connections; it names the types of the coordinator, relays and sagas it declares (transaction/, sync/) but knows nothing of models or migrations.', ['config/'], ['model/', 'reading/', 'migrations/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('migrations-not-up', 'migrations/ runs knex migrations per connection; it needs config/ and connection/ only.', ['migrations/'], ['transaction/', 'model/', 'sync/', 'reading/', 'ops/', 'schema/', 'cli/', 'index\\.ts$']),
+    notUp('ops-not-up', 'ops/ (outbox, in-doubt branches, sagas for operators) composes config/, sync/ and transaction/; the command line and a dashboard call it.', ['ops/'], ['migrations/', 'schema/', 'cli/', 'index\\.ts$']),
     notUp('schema-not-up', 'schema/ reads models, sync declarations, the config and writes migrations; only the package entry and cli/ sit above it.', ['schema/'], ['cli/', 'index\\.ts$']),
     notUp('library-not-cli', 'cli/ is the program on top: the library never imports it.', ['(?!cli/)'], ['cli/']),
     notUp('cli-not-index', 'cli/ imports the layers it uses, not the package entry (which loads every layer).', ['cli/'], ['index\\.ts$']),

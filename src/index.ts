@@ -110,7 +110,7 @@ export { Saga } from './transaction/saga.js';
 export type { SagaOptions, SagaResumeOptions } from './transaction/saga-options.js';
 export type { SagaStepContext, SagaStepFn, SagaUndoFn } from './transaction/saga-steps.js';
 export type { SagaResumeSummary } from './transaction/saga-resume.js';
-export type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
+export type { SagaLog, SagaRunFilter, SagaRunRecord, SagaRunStatus, SagaRunUpdate, SagaOwner } from './transaction/saga-log.js';
 export { TableSagaLog, ensureSagaLogTable, SAGA_LOG_TABLE } from './transaction/saga-table-log.js';
 export { DEFAULT_SAGA_RETRY, type SagaRetryPolicy } from './transaction/saga-retry.js';
 export type { RetryPolicy } from './util/retry.js';
@@ -136,7 +136,7 @@ export type { LimitStats } from './connection/limiter.js';
 export type { ConnectionLimits } from './connection/config.js';
 
 // The configuration file and migrations per connection (docs/cli.md, docs/migrations.md).
-export { defineConfig, type PolyrecordConfig, type MigrationSettings } from './config/define-config.js';
+export { defineConfig, type PolyrecordConfig, type MigrationSettings, type CoordinatorSettings, type RelaySettings, type SagaDefinition, type ConfiguredSaga } from './config/define-config.js';
 export { configureFrom } from './config/configure-from.js';
 export { loadConfig, findConfigFile, CONFIG_FILE_NAMES, type LoadedConfig } from './config/load-config.js';
 export { ConfigFileError } from './config/config-errors.js';
@@ -150,3 +150,12 @@ export type { MigrationOptions, MigrationRun, MigrationStatus } from './migratio
 export { schemaCheck } from './schema/schema-check.js';
 export { makeMigrationFromModels, type ModelMigrationOptions } from './schema/model-migration.js';
 export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind, CheckedModel } from './schema/schema-types.js';
+
+// Operations: what the `polyrecord` outbox, tx and saga commands (and a dashboard) call (docs/cli.md).
+export { outboxStats, deadEvents, retryDead, type OutboxStats, type OutboxModelStats, type DeadEvent } from './ops/outbox.js';
+export type { OutboxBacklog, DeadOutboxEvent } from './sync/outbox-report.js';
+export { inDoubtBranches, recoverInDoubt, type InDoubtBranch, type InDoubtReport } from './ops/in-doubt.js';
+export { sagaRuns, resumeSaga, SAGA_RUN_STATUSES } from './ops/sagas.js';
+export { startRelays, type RunningRelays } from './ops/relays.js';
+export type { OpsOptions } from './ops/ops-options.js';
+export { OperationInputError } from './ops/ops-errors.js';

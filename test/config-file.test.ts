@@ -15,8 +15,8 @@ describe('defineConfig and configureFrom', () => {
     expect(defineConfig(config)).toBe(config);
   });
 
-  it('configures every connection and alias, and accepts the keys reserved for later (jobs, coordinator, relays)', () => {
-    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: {}, coordinator: {}, relays: [] }), manager);
+  it('configures every connection and alias, and accepts jobs, the coordinator, relays and sagas', () => {
+    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: {}, coordinator: { log: { connection: 'other' } }, relays: [{ connection: 'main' }], sagas: {} }), manager);
     expect(manager.names()).toEqual(['main', 'other']);
     expect(manager.get('primary').name).toBe('main');
   });

@@ -32,13 +32,6 @@ export function sayJson(value: unknown): void {
   say(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
 }
 
-/** Parses a positive whole number option (`--step`, `--batch-size`); commander reports a bad one as a usage error. */
-export function positive(value: string): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('must be a whole number of 1 or more');
-  return number;
-}
-
 /** An argument as a shell reads it back (for a command line printed to run again): quoted when it holds anything but plain characters. */
 export function shellWord(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
@@ -52,4 +45,27 @@ export function collect(value: string, previous: string[] | undefined): string[]
 /** A table for the terminal; plain (no colour codes) when the output goes to a file or a pipe. */
 export function table(head: string[]): InstanceType<typeof Table> {
   return new Table({ head, ...(process.stdout.isTTY ? {} : { style: { head: [], border: [] } }) });
+}
+
+/** A duration for people: `850 ms`, `12 s`, `4 min`, `3 h`, `2 d`; empty for null. */
+export function formatAge(ms: number | null): string {
+  if (ms === null) return '';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000]] as const) if (ms >= size) return `${Math.floor(ms / size)} ${unit}`;
+  return `${Math.floor(ms / 1_000)} s`;
+}
+
+/** The first line of a text, cut to `max` characters (for a table cell). */
+export function cell(text: string | null | undefined, max = 60): string {
+  const line = (text ?? '').split('\n')[0]!;
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
+/** Parses a whole number option (`--limit 20`) of at least `min`; a bad value exits 2 naming the flag. */
+export function wholeNumber(min: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min) throw new InvalidArgumentError(`must be a whole number of ${min} or more`);
+    return number;
+  };
 }

@@ -12,7 +12,7 @@ export interface AppliedConfig {
 // manager, so `migrate({ manager })` finds what `configureFrom` applied to that manager.
 const applied = new WeakMap<ConnectionManager, AppliedConfig>();
 
-const KNOWN_KEYS = new Set(['connections', 'aliases', 'models', 'migrations', 'jobs', 'coordinator', 'relays']);
+const KNOWN_KEYS = new Set(['connections', 'aliases', 'models', 'migrations', 'jobs', 'coordinator', 'relays', 'sagas']);
 
 /**
  * Applies a configuration (the default export of `polyrecord.config.ts`) to a manager:

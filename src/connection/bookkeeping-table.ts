@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { ConfigError } from '../errors.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -18,7 +19,19 @@ export async function ensureBookkeepingTable(connection: Connection, table: stri
   }
 }
 
-/** Whether `table` exists on the connection (in its current database or schema). */
+/** Whether `table` exists in the connection's database (its current schema on PostgreSQL). */
 export async function tableExists(connection: Connection, table: string): Promise<boolean> {
   return (await connection.execute(connection.dialect.tableExistsSql, [table])).rows.length > 0;
+}
+
+/**
+ * `table` when it is a plain SQL identifier (letters, digits, `_`; at most 63 characters),
+ * safe to name a bookkeeping table a user chose; else a ConfigError on field `table`
+ * naming `what` (e.g. "saga log table").
+ */
+export function plainTableName(table: unknown, what: string): string {
+  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+    throw new ConfigError('table', `${what} must be a plain SQL identifier (letters, digits, _), got ${JSON.stringify(table)}`);
+  }
+  return table;
 }

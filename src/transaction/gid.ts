@@ -37,12 +37,26 @@ export function branchXid(nodeId: string, transactionId: string, index: number, 
   return { gtrid: `${GID_PREFIX}:${nodeId}:${transactionId}`, bqual: lastResource ? `b${index}~${lastResource}` : `b${index}` };
 }
 
+// prefix:node:transaction, as branchXid writes it (node ids as resolveNodeId allows them).
+const OUR_GTRID = new RegExp(`^${GID_PREFIX}:([A-Za-z0-9_-]{1,24}):([0-9a-z]{19})$`);
+
+/** What a polyrecord xid says: the coordinator node that made it, the transaction, the SQLite last resource holding its decision. */
+export interface XidParts {
+  nodeId: string;
+  transactionId: string;
+  lastResource: string | undefined;
+}
+
+/** Parses any node's polyrecord xid (`polyrec:<node>:<tx>`); undefined for one polyrecord did not make. */
+export function describeXid(xid: Xid): XidParts | undefined {
+  const match = OUR_GTRID.exec(xid.gtrid);
+  if (!match) return undefined;
+  const tilde = xid.bqual.indexOf('~');
+  return { nodeId: match[1]!, transactionId: match[2]!, lastResource: tilde < 0 ? undefined : xid.bqual.slice(tilde + 1) };
+}
+
 /** Parses one of this node's xids; undefined for anybody else's. */
 export function parseXid(xid: Xid, nodeId: string): { transactionId: string; lastResource: string | undefined } | undefined {
-  const prefix = `${GID_PREFIX}:${nodeId}:`;
-  if (!xid.gtrid.startsWith(prefix)) return undefined;
-  const transactionId = xid.gtrid.slice(prefix.length);
-  if (!/^[0-9a-z]{19}$/.test(transactionId)) return undefined;
-  const tilde = xid.bqual.indexOf('~');
-  return { transactionId, lastResource: tilde < 0 ? undefined : xid.bqual.slice(tilde + 1) };
+  const parts = describeXid(xid);
+  return parts?.nodeId === nodeId ? { transactionId: parts.transactionId, lastResource: parts.lastResource } : undefined;
 }

@@ -1,4 +1,4 @@
-import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
+import { ensureBookkeepingTable, tableExists } from '../connection/bookkeeping-table.js';
 import type { Connection } from '../connection/connection.js';
 import type { DriverConnection } from '../connection/dialects/dialect.js';
 import type { TxState } from './coordinator-log.js';
@@ -52,4 +52,15 @@ export async function refereeDecision(connection: Connection, transactionId: str
   await connection.runBuilder(insertDecision(connection, transactionId, 'aborted', true));
   const { rows } = await connection.runBuilder(connection.knex(DECISION_TABLE).select('state').where({ id: transactionId }));
   return rows[0]!.state as TxState;
+}
+
+/**
+ * The decision a last resource holds for a transaction, without recording one (for
+ * operators looking at in-doubt branches); undefined when there is none yet, or no
+ * decision table.
+ */
+export async function lookupDecision(connection: Connection, transactionId: string): Promise<TxState | undefined> {
+  if (!(await tableExists(connection, DECISION_TABLE))) return undefined;
+  const found = await connection.runBuilder(connection.knex(DECISION_TABLE).select('state').where({ id: transactionId }));
+  return found.rows[0]?.state as TxState | undefined;
 }

@@ -1,6 +1,6 @@
 import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
-import type { PreparedBranch } from '../connection/dialects/dialect.js';
+import { xidText, type PreparedBranch } from '../connection/dialects/dialect.js';
 import { TransactionCoordinator } from './coordinator.js';
 import { crashPoint, crashTesting } from './crash-points.js';
 import type { CoordinatorLog, TxState } from './coordinator-log.js';
@@ -59,7 +59,7 @@ export async function recover(options: RecoveryOptions = {}): Promise<RecoveryRe
       continue;
     }
     for (const branch of branches) {
-      const gid = `${branch.xid.gtrid}:${branch.xid.bqual}`;
+      const gid = xidText(branch.xid);
       const parsed = parseXid(branch.xid, nodeId);
       const age = Date.now() - (branch.preparedAt?.getTime() ?? (parsed ? transactionTime(parsed.transactionId) : Date.now()));
       if (age >= warnAfterMs) {

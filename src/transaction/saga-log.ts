@@ -78,6 +78,20 @@ export interface SagaLog {
   unfinished(sagaName: string): Promise<SagaRunRecord[]>;
   /** One run, if the log has it. */
   get(runId: string): Promise<SagaRunRecord | undefined>;
+  /**
+   * Optional, for operators (`polyrecord saga list`): runs of every saga and status (or
+   * those `filter` names), most recently updated first. Where a log lacks it, only the
+   * unfinished runs of the sagas the config names can be listed.
+   */
+  runs?(filter: SagaRunFilter): Promise<SagaRunRecord[]>;
+}
+
+/** Which runs {@link SagaLog.runs} lists. */
+export interface SagaRunFilter {
+  readonly sagaName?: string;
+  readonly status?: SagaRunStatus;
+  /** At most this many (the most recently updated). */
+  readonly limit?: number;
 }
 
 /** Whether `value` looks like a {@link SagaLog}. */

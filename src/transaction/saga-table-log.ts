@@ -1,9 +1,9 @@
-import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
+import { ensureBookkeepingTable, plainTableName } from '../connection/bookkeeping-table.js';
 import type { Connection } from '../connection/connection.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
 import { decoders } from '../connection/column-codecs.js';
-import type { SagaLog, SagaRunRecord, SagaRunStatus, SagaRunUpdate } from './saga-log.js';
+import type { SagaLog, SagaRunFilter, SagaRunRecord, SagaRunStatus, SagaRunUpdate } from './saga-log.js';
 import type { SagaOwner } from './saga-owner.js';
 
 /** The default table of {@link TableSagaLog}. */
@@ -29,7 +29,7 @@ const MAX_ERROR_TEXT = 8_000;
  * ```
  */
 export async function ensureSagaLogTable(connection: string, manager: ConnectionManager = ConnectionManager.default, table: string = SAGA_LOG_TABLE): Promise<void> {
-  await createTable(manager.get(connection), validTable(table));
+  await createTable(manager.get(connection), plainTableName(table, 'saga log table'));
 }
 
 /**
@@ -53,7 +53,7 @@ export class TableSagaLog implements SagaLog {
   constructor(connection: string, options: { manager?: ConnectionManager; table?: string } = {}) {
     if (typeof connection !== 'string' || connection === '') throw new ConfigError('log', 'a saga log needs the name of a configured connection');
     this.connectionName = connection;
-    this.table = validTable(options.table ?? SAGA_LOG_TABLE);
+    this.table = plainTableName(options.table ?? SAGA_LOG_TABLE, 'saga log table');
     this.#manager = options.manager ?? ConnectionManager.default;
   }
 
@@ -105,6 +105,15 @@ export class TableSagaLog implements SagaLog {
     return (await connection.runBuilder(builder)).rows.map((row) => this.#decode(row));
   }
 
+  async runs(filter: SagaRunFilter = {}): Promise<SagaRunRecord[]> {
+    const connection = await this.#connection();
+    let builder = connection.knex(this.table).select('*').orderBy([{ column: 'updated_at', order: 'desc' }, { column: 'run_id' }]);
+    if (filter.sagaName !== undefined) builder = builder.where('saga_name', filter.sagaName);
+    if (filter.status !== undefined) builder = builder.where('status', filter.status);
+    if (filter.limit !== undefined) builder = builder.limit(filter.limit);
+    return (await connection.runBuilder(builder)).rows.map((row) => this.#decode(row));
+  }
+
   async get(runId: string): Promise<SagaRunRecord | undefined> {
     const connection = await this.#connection();
     const row = (await connection.runBuilder(connection.knex(this.table).select('*').where('run_id', runId))).rows[0];
@@ -140,13 +149,6 @@ export class TableSagaLog implements SagaLog {
       updatedAt: decoders.datetime(row.updated_at) as Date,
     };
   }
-}
-
-function validTable(table: unknown): string {
-  if (typeof table !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
-    throw new ConfigError('table', `saga log table must be a plain SQL identifier (letters, digits, _), got ${JSON.stringify(table)}`);
-  }
-  return table;
 }
 
 function errorText(error: string | null): string | null {

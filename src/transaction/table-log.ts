@@ -1,11 +1,11 @@
-import { ensureBookkeepingTable } from '../connection/bookkeeping-table.js';
+import { ensureBookkeepingTable, plainTableName } from '../connection/bookkeeping-table.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { decoders } from '../connection/column-codecs.js';
 import type { Connection } from '../connection/connection.js';
 import type { CoordinatorLog, ParticipantRecord, TxRecord, TxState } from './coordinator-log.js';
 import { WriteGroup } from './write-group.js';
 
-/** The coordinator log table's name. */
+/** The coordinator log table's default name. */
 export const TX_LOG_TABLE = 'polyrecord_tx_log';
 
 /** Most decisions (or done marks) one statement carries. */
@@ -32,7 +32,7 @@ interface Row {
 }
 
 /**
- * The coordinator log as a `polyrecord_tx_log` table on a named connection. Each
+ * The coordinator log as a table (`polyrecord_tx_log` unless `table` names another) on a named connection. Each
  * decision is an autocommitted INSERT (its own local transaction, on a pooled
  * connection, never a branch's), so it is durable before any branch commits. The
  * primary key makes the first decision for a transaction win. Decisions made while an
@@ -47,18 +47,20 @@ interface Row {
  */
 export class TableLog implements CoordinatorLog {
   readonly connection: string;
+  readonly table: string;
   readonly #manager: ConnectionManager;
   readonly #decisions = new WriteGroup<Decision, TxRecord>((batch) => this.#insertDecisions(batch), { maxItems: MAX_GROUP });
   readonly #doneMarks = new WriteGroup<string, void>((ids) => this.#markCommitted(ids), { maxItems: MAX_GROUP, gatherMs: DONE_MARK_GATHER_MS });
   #ready: Promise<void> | undefined;
 
-  constructor(options: { connection: string; manager?: ConnectionManager }) {
+  constructor(options: { connection: string; table?: string; manager?: ConnectionManager }) {
     this.connection = options.connection;
+    this.table = plainTableName(options.table ?? TX_LOG_TABLE, 'coordinator log table');
     this.#manager = options.manager ?? ConnectionManager.default;
   }
 
   get description(): string {
-    return `table ${TX_LOG_TABLE} on "${this.connection}"`;
+    return `table ${this.table} on "${this.connection}"`;
   }
 
   ensure(): Promise<void> {
@@ -70,13 +72,13 @@ export class TableLog implements CoordinatorLog {
   }
 
   #create(): Promise<void> {
-    return ensureBookkeepingTable(this.#manager.get(this.connection), TX_LOG_TABLE, (t) => {
+    return ensureBookkeepingTable(this.#manager.get(this.connection), this.table, (t) => {
       t.string('id', 64).primary();
       t.string('state', 16).notNullable();
       t.text('participants').notNullable();
       t.datetime('created_at', { precision: 3 }).notNullable();
       t.datetime('updated_at', { precision: 3 }).notNullable();
-      t.index(['state'], 'polyrecord_tx_log_state');
+      t.index(['state'], `${this.table.slice(0, 50)}_state`);
     });
   }
 
@@ -89,7 +91,7 @@ export class TableLog implements CoordinatorLog {
     const connection = this.#manager.get(this.connection);
     if (batch.length > 1) {
       try {
-        await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(batch.map((d) => decisionRow(connection, d))));
+        await connection.runBuilder(connection.knex(this.table).insert(batch.map((d) => decisionRow(connection, d))));
         return batch.map((d) => ({ id: d.id, state: d.state, participants: d.participants, createdAt: d.at, updatedAt: d.at }));
       } catch {
         // A decision of the group met one already standing (or the write failed, its fate unknown): the
@@ -103,7 +105,7 @@ export class TableLog implements CoordinatorLog {
 
   async #insertDecision(connection: Connection, decision: Decision): Promise<TxRecord> {
     try {
-      await connection.runBuilder(connection.knex(TX_LOG_TABLE).insert(decisionRow(connection, decision)));
+      await connection.runBuilder(connection.knex(this.table).insert(decisionRow(connection, decision)));
     } catch (error) {
       // A duplicate key means another decision landed first: that one stands.
       const existing = await this.get(decision.id);
@@ -119,7 +121,7 @@ export class TableLog implements CoordinatorLog {
 
   async #markCommitted(ids: string[]): Promise<void[]> {
     const connection = this.#manager.get(this.connection);
-    const committed = connection.knex(TX_LOG_TABLE).whereIn('id', ids).where({ state: 'committing' }).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
+    const committed = connection.knex(this.table).whereIn('id', ids).where({ state: 'committing' }).update({ state: 'committed', updated_at: connection.dialect.codec.datetime(new Date()) as string });
     await connection.runBuilder(committed);
     return ids.map(() => undefined);
   }
@@ -127,14 +129,14 @@ export class TableLog implements CoordinatorLog {
   async get(id: string): Promise<TxRecord | undefined> {
     await this.ensure();
     const connection = this.#manager.get(this.connection);
-    const row = (await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ id }).first())).rows[0] as unknown as Row | undefined;
+    const row = (await connection.runBuilder(connection.knex(this.table).where({ id }).first())).rows[0] as unknown as Row | undefined;
     return row && toRecord(row);
   }
 
   async pending(): Promise<TxRecord[]> {
     await this.ensure();
     const connection = this.#manager.get(this.connection);
-    const { rows } = await connection.runBuilder(connection.knex(TX_LOG_TABLE).where({ state: 'committing' }));
+    const { rows } = await connection.runBuilder(connection.knex(this.table).where({ state: 'committing' }));
     return (rows as unknown as Row[]).map(toRecord);
   }
 }

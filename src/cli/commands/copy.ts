@@ -8,7 +8,7 @@ import { createTableFromModel } from '../../model/create-table.js';
 import { metaOf, modelsNamed } from '../../model/metadata.js';
 import { modelForTable } from '../../model/table-model.js';
 import { SyncJob } from '../../sync/sync-job.js';
-import { loadProject, positive, say, sayJson, shellWord } from '../context.js';
+import { loadProject, say, sayJson, shellWord, wholeNumber } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { describeResult, runJob } from '../run-job.js';
 
@@ -34,7 +34,7 @@ export function copyCommand(program: Command, manager: ConnectionManager): void 
     .requiredOption('--from <connection>', 'the connection to read from')
     .requiredOption('--to <connection>', 'the connection to write to')
     .option('--where <sql>', 'a raw SQL condition on the source rows, run on the --from connection only, e.g. "created_at >= \'2026-01-01\'"')
-    .option('--batch-size <n>', 'rows per batch (default 1000)', positive)
+    .option('--batch-size <n>', 'rows per batch (default 1000)', wholeNumber(1))
     .option('--create', 'create the table on --to from the model (or the source columns) when it is missing')
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .action(async (name: string, options: CopyOptions, command: Command) => {

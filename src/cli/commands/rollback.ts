@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ConnectionManager } from '../../connection/manager.js';
 import { migrateRollback } from '../../migrations/migrator.js';
-import { collect, loadProject, positive, sayJson } from '../context.js';
+import { collect, loadProject, sayJson, wholeNumber } from '../context.js';
 import { printRuns } from './migrate.js';
 
 /** `polyrecord migrate:rollback`: reverts the last batch, or the last n migrations. */
@@ -10,7 +10,7 @@ export function rollbackCommand(program: Command, manager: ConnectionManager): v
     .command('migrate:rollback')
     .description('revert the last batch of migrations (or the last --step n) on each connection, last configured first')
     .option('-c, --connection <name>', 'only this connection (repeatable)', collect)
-    .option('--step <n>', 'revert the last n migrations instead of the last batch', positive)
+    .option('--step <n>', 'revert the last n migrations instead of the last batch', wholeNumber(1))
     .option('--json', 'print what was reverted as JSON')
     .action(async (options: { connection?: string[]; step?: number; json?: boolean }, command: Command) => {
       await loadProject(command, manager);

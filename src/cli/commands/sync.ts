@@ -3,7 +3,7 @@ import type { ConnectionManager } from '../../connection/manager.js';
 import { resolveJob } from '../../config/config-jobs.js';
 import type { LoadedConfig } from '../../config/load-config.js';
 import type { SyncJob } from '../../sync/sync-job.js';
-import { loadProject, positive, say, sayJson, shellWord, table } from '../context.js';
+import { loadProject, say, sayJson, shellWord, table, wholeNumber } from '../context.js';
 import { UsageError } from '../exit-codes.js';
 import { formatDuration, formatValue } from '../progress.js';
 import { describeResult, runJob } from '../run-job.js';
@@ -23,7 +23,7 @@ export function syncCommand(program: Command, manager: ConnectionManager): void 
     .command('run')
     .description('run a job until nothing is left to sync, batch by batch, resuming from its checkpoint; SIGINT/SIGTERM stop it after the current batch')
     .argument('<job>', 'a job name from the config file')
-    .option('--batch-size <n>', "rows per batch for this run (default: the job's batchSize)", positive)
+    .option('--batch-size <n>', "rows per batch for this run (default: the job's batchSize)", wholeNumber(1))
     .option('--dry-run', 'read and map the changed rows and report what would be applied; write nothing')
     .option('--json', 'print the result as JSON (progress goes to stderr)')
     .action(async (name: string, options: { batchSize?: number; dryRun?: boolean; json?: boolean }, command: Command) => {

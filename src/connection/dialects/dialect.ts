@@ -326,8 +326,13 @@ export interface TwoPhaseSupport {
   rollbackPrepared(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<'done' | 'notFound'>;
   /** Abandons a branch that was never prepared. */
   rollbackActive(connection: DriverConnection, xid: Xid, report?: ReportStatement): Promise<void>;
-  /** In-doubt branches on the server (this database, for PostgreSQL). */
+  /** In-doubt branches on the server (this database, for PostgreSQL), polyrecord's and anybody else's. */
   listPrepared(connection: DriverConnection, report?: ReportStatement): Promise<PreparedBranch[]>;
+}
+
+/** How a branch is named on the server and to people: `gtrid:bqual`, or the gtrid alone when the bqual is empty. */
+export function xidText(xid: Xid): string {
+  return xid.bqual === '' ? xid.gtrid : `${xid.gtrid}:${xid.bqual}`;
 }
 
 /** Characters allowed in gtrid/bqual: they are written into SQL text by PostgreSQL. */

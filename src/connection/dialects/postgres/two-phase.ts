@@ -55,9 +55,11 @@ export const postgresTwoPhase: TwoPhaseSupport = {
   async listPrepared(connection, report = unreported): Promise<PreparedBranch[]> {
     const { rows } = await query(connection, 'select gid, prepared from pg_prepared_xacts where database = current_database()', false, report);
     // gid = gtrid:bqual where the gtrid is `prefix:node:transaction` (two colons); the bqual may hold more (a last resource's name).
-    return rows.flatMap((row: { gid: string; prepared: Date }) => {
+    // Anybody else's gid is listed whole as the gtrid, with an empty bqual (as XA lists an xid without one).
+    return rows.map((row: { gid: string; prepared: Date }) => {
       const parts = row.gid.split(':');
-      return parts.length < 4 ? [] : [{ xid: { gtrid: parts.slice(0, 3).join(':'), bqual: parts.slice(3).join(':') }, preparedAt: row.prepared }];
+      const xid = parts.length < 4 ? { gtrid: row.gid, bqual: '' } : { gtrid: parts.slice(0, 3).join(':'), bqual: parts.slice(3).join(':') };
+      return { xid, preparedAt: row.prepared };
     });
   },
 };
