@@ -114,7 +114,8 @@ export { BrokerPackageMissingError, BrokerPublishError, EnvelopeError } from './
 export type { RecordPayload } from './sync/payload.js';
 
 // Batch sync jobs (docs/sync-job.md).
-export { SyncJob, type SyncJobRunOptions, type SyncJobProgress, type SyncJobResult } from './sync/sync-job.js';
+export { SyncJob, type SyncJobRunOptions, type SyncJobProgress, type SyncJobResult, type SyncJobStatus } from './sync/sync-job.js';
+export type { SyncJobLastRun, SyncRunOutcome } from './sync/sync-last-run.js';
 export type { SyncJobOptions } from './sync/sync-job-options.js';
 export { SyncJobError, SyncJobAbortedError } from './sync/sync-job-errors.js';
 export { ensureSyncStateTable, SYNC_STATE_TABLE, type SyncJobCheckpoint } from './sync/sync-state.js';

@@ -16,7 +16,7 @@ describe('defineConfig and configureFrom', () => {
   });
 
   it('configures every connection and alias, and accepts jobs, the coordinator, relays and sagas', () => {
-    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: [], coordinator: { log: { connection: 'other' } }, relays: [{ connection: 'main' }], sagas: {} }), manager);
+    configureFrom(defineConfig({ connections: { main: SQLITE, other: SQLITE }, aliases: { primary: 'main' }, jobs: {}, coordinator: { log: { connection: 'other' } }, relays: [{ connection: 'main' }], sagas: {} }), manager);
     expect(manager.names()).toEqual(['main', 'other']);
     expect(manager.get('primary').name).toBe('main');
   });

@@ -64,7 +64,8 @@ describeEachDialect('schemaCheck() and makeMigrationFromModels() from code', (di
   it('refuses, naming the field, what the config gets wrong, and unknown connections', async () => {
     await expect(schemaCheck({ manager, models: [class NotAModel {}] })).rejects.toThrow(ConfigError);
     await expect(schemaCheck({ manager, models: [Widget], connections: ['nope'] })).rejects.toThrow(ConnectionNotFoundError);
-    const config = defineConfig({ connections: {}, jobs: { broken: 42 } });
+    // Typed jobs refuse 42 at compile time; a JavaScript config can still hold it.
+    const config = defineConfig({ connections: {}, jobs: { broken: 42 as never } });
     await expect(schemaCheck({ manager, config, models: [Widget] })).rejects.toThrow(/jobs\.broken/);
     await expect(makeMigrationFromModels('x', { manager, connection: 'main', kind: 'ts', models: ['Nobody'] })).rejects.toThrow(ConfigError);
   });

@@ -27,9 +27,14 @@ export function say(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-/** Writes a value as JSON (for `--json`). */
+/** Writes a value as JSON (for `--json`); a bigint (a key, a watermark) is written as its decimal text. */
 export function sayJson(value: unknown): void {
-  say(JSON.stringify(value, null, 2));
+  say(JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
+}
+
+/** An argument as a shell reads it back (for a command line printed to run again): quoted when it holds anything but plain characters. */
+export function shellWord(arg: string): string {
+  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`;
 }
 
 /** Collects a repeatable option's values (`--connection a --connection b`). */

@@ -1,4 +1,5 @@
 import type { ConnectionConfig } from '../connection/config.js';
+import type { SyncJob } from '../sync/sync-job.js';
 import type { OutboxRelayOptions } from '../sync/outbox-relay.js';
 import type { CoordinatorLog } from '../transaction/coordinator-log.js';
 import type { Saga } from '../transaction/saga.js';
@@ -28,8 +29,12 @@ export interface PolyrecordConfig {
   models?: readonly unknown[] | string;
   /** Connection name → its migrations. Connections without an entry have none. */
   migrations?: Record<string, MigrationSettings>;
-  /** Reserved for a later version of the command line (jobs, the coordinator, relays): accepted and ignored today. */
-  jobs?: unknown;
+  /**
+   * Job name → a {@link SyncJob}, or a function that makes one (called only when the job is
+   * run or inspected, so a config file that imports heavy job modules stays cheap to load).
+   * `polyrecord sync run <name>` and `polyrecord sync status` find them here.
+   */
+  jobs?: Record<string, SyncJob<any, any> | (() => SyncJob<any, any> | Promise<SyncJob<any, any>>)>;
   /** The cross-database transaction coordinator that `tx in-doubt` and `tx recover` act for. */
   coordinator?: CoordinatorSettings;
   /** The outbox relays `outbox relay` runs, one entry per outbox (several may name one connection). */

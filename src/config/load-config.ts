@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ConfigFileError } from './config-errors.js';
+import { checkJobs } from './config-jobs.js';
 import type { PolyrecordConfig } from './define-config.js';
 import { importFile } from './import-file.js';
 import { validateOperations } from './validate-operations.js';
@@ -31,8 +32,9 @@ export function findConfigFile(from: string = process.cwd()): string | undefined
  * const { file, config } = await loadConfig()
  * configureFrom(config, ConnectionManager.default, { baseDir: dirname(file) })
  * ```
- * @throws {ConfigFileError} when there is no file, it fails to load, exports no object, or
- * its `coordinator`, `relays` or `sagas` are malformed (the error names the field).
+ * @throws {ConfigFileError} when there is no file, it fails to load, exports no object, a job
+ * in `jobs` is neither a SyncJob nor a function, or its `coordinator`, `relays` or `sagas`
+ * are malformed (the error names the field).
  */
 export async function loadConfig(file?: string): Promise<LoadedConfig> {
   const path = file === undefined ? findConfigFile() : resolve(file);
@@ -47,6 +49,7 @@ export async function loadConfig(file?: string): Promise<LoadedConfig> {
   // A CommonJS file (`module.exports = defineConfig(...)`) has no default export: its exports are the config.
   const config = 'default' in module ? module.default : module;
   if (typeof config !== 'object' || config === null || !('connections' in config)) throw new ConfigFileError(`config file ${path} has no default export with connections; export default defineConfig({ connections: { ... } })`, { file: path, field: 'default' });
+  checkJobs(config as PolyrecordConfig, path);
   validateOperations(config as PolyrecordConfig, path);
   return { file: path, config: config as PolyrecordConfig };
 }

@@ -18,10 +18,10 @@ export interface KeyRequirement {
 
 /**
  * The unique keys that the `@SyncTo` declarations of `models` and the config's `jobs` upsert by.
- * `jobs` is read tolerantly: `{ name: SyncJob | () => SyncJob }`; anything else there is a
+ * `jobs` is read tolerantly: `{ name: SyncJob | () => SyncJob | Promise<SyncJob> }`; anything else there is a
  * ConfigError naming the entry.
  */
-export function keyRequirements(models: readonly ModelMeta[], jobs: unknown, manager: ConnectionManager): KeyRequirement[] {
+export async function keyRequirements(models: readonly ModelMeta[], jobs: unknown, manager: ConnectionManager): Promise<KeyRequirement[]> {
   const requirements: KeyRequirement[] = [];
   for (const meta of models) {
     for (const target of syncTargetsOf(meta)) {
@@ -37,7 +37,7 @@ export function keyRequirements(models: readonly ModelMeta[], jobs: unknown, man
   if (jobs === undefined || jobs === null) return requirements;
   if (typeof jobs !== 'object') throw new ConfigError('jobs', 'must be an object of job name → SyncJob (or a function returning one)');
   for (const [name, entry] of Object.entries(jobs)) {
-    const plan = syncJobPlan(entry) ?? (typeof entry === 'function' ? syncJobPlan((entry as () => unknown)()) : undefined);
+    const plan = syncJobPlan(entry) ?? (typeof entry === 'function' ? syncJobPlan(await (entry as () => unknown)()) : undefined);
     if (!plan) throw new ConfigError(`jobs.${name}`, 'must be a SyncJob or a function returning one');
     const target = modelOf(plan.target);
     requirements.push({

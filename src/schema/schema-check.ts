@@ -24,7 +24,7 @@ export async function schemaScope(options: SchemaOptions): Promise<{ models: Pla
   const metas = await configModels(options.models ?? config?.models, options.baseDir ?? applied?.baseDir ?? process.cwd());
   const wanted = options.connections === undefined ? undefined : new Set(options.connections.map((name) => manager.get(name).name));
   const place = (meta: ModelMeta, name = meta.connection!): PlacedModel => ({ meta, connection: (meta.manager ?? manager).get(name) });
-  const requirements = keyRequirements(metas, config?.jobs, manager).filter((r) => wanted === undefined || wanted.has(r.connection));
+  const requirements = (await keyRequirements(metas, config?.jobs, manager)).filter((r) => wanted === undefined || wanted.has(r.connection));
   // The copies that @SyncTo and jobs write are models too: compared even when the config does not list them.
   const placed = [...metas.map((meta) => place(meta)), ...requirements.map((r) => place(r.meta, r.connection))];
   const seen = new Set<string>();

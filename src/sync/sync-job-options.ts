@@ -1,6 +1,7 @@
 import { ConfigError } from '../errors.js';
 import type { ActiveRecord, ModelClass } from '../model/active-record.js';
 import type { ColumnMeta, ModelMeta } from '../model/metadata.js';
+import type { ModelQuery } from '../model/query-builder.js';
 import { modelOf } from '../model/target.js';
 import type { Attributes, Prop } from '../model/types.js';
 
@@ -29,6 +30,12 @@ export interface SyncJobOptions<S extends ActiveRecord, T extends ActiveRecord> 
   deletes?: { softDeleteColumn: Prop<S> };
   /** Count the rows left to sync once at the start of `run()` (one `count()`), reported as `total` in progress. Default true. */
   countTotal?: boolean;
+  /**
+   * Narrows the source rows the job reads (and counts): it receives the job's source query
+   * and returns it with conditions added, e.g. `(q) => q.where('region', 'eu')`. Change it only
+   * with a `reset()`: the checkpoint does not know which rows it skipped.
+   */
+  filter?: (query: ModelQuery<S>) => ModelQuery<S>;
 }
 
 /** @internal Validated options. */
@@ -46,6 +53,7 @@ export interface SyncJobPlan {
   readonly batchSize: number;
   readonly stateConnection: string | undefined;
   readonly countTotal: boolean;
+  readonly filter: ((query: ModelQuery<ActiveRecord>) => ModelQuery<ActiveRecord>) | undefined;
 }
 
 const MAX_BATCH = 100_000;
@@ -78,13 +86,11 @@ export function planSyncJob(options: SyncJobOptions<any, any>): SyncJobPlan {
     softDelete = sourceMeta.column(options.deletes.softDeleteColumn);
   }
 
-  const batchSize = options.batchSize ?? 1000;
-  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
-    throw new ConfigError('batchSize', `sync job "${name}": batchSize must be an integer from 1 to ${MAX_BATCH} (got ${describe(batchSize)})`);
-  }
+  const batchSize = checkBatchSize(name, options.batchSize ?? 1000);
   const { stateConnection } = options;
   if (stateConnection !== undefined && (typeof stateConnection !== 'string' || stateConnection === '')) throw new ConfigError('stateConnection', `sync job "${name}": stateConnection must be a connection name`);
   if (options.countTotal !== undefined && typeof options.countTotal !== 'boolean') throw new ConfigError('countTotal', `sync job "${name}": countTotal must be a boolean`);
+  if (options.filter !== undefined && typeof options.filter !== 'function') throw new ConfigError('filter', `sync job "${name}": filter must be a function (query) => query`);
 
   return {
     name,
@@ -100,7 +106,16 @@ export function planSyncJob(options: SyncJobOptions<any, any>): SyncJobPlan {
     batchSize,
     stateConnection,
     countTotal: options.countTotal ?? true,
+    filter: options.filter as SyncJobPlan['filter'],
   };
+}
+
+/** @internal A batch size (the job's, or one run's), or a `ConfigError` naming `batchSize`. */
+export function checkBatchSize(job: string, batchSize: unknown): number {
+  if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > MAX_BATCH) {
+    throw new ConfigError('batchSize', `sync job "${job}": batchSize must be an integer from 1 to ${MAX_BATCH} (got ${describe(batchSize)})`);
+  }
+  return batchSize;
 }
 
 function modelMeta(option: 'source' | 'target', model: unknown): ModelMeta {

@@ -6,8 +6,10 @@ import { modelOf, resolveTarget } from '../model/target.js';
 import { currentTransaction, runTransaction } from '../connection/session/local-transaction.js';
 import { applyBatch, prepareBatch, type BatchOutcome, type PreparedBatch } from './sync-job-batch.js';
 import { SyncJobAbortedError, SyncJobError } from './sync-job-errors.js';
-import { planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
-import { advanceCheckpoint, deleteCheckpoint, type CheckpointAdvance, ensureStateTableOn, readCheckpoint, type StoredCheckpoint, type SyncJobCheckpoint } from './sync-state.js';
+import { checkBatchSize, planSyncJob, type SyncJobOptions, type SyncJobPlan } from './sync-job-options.js';
+import { advanceCheckpoint, deleteCheckpoint, type CheckpointAdvance, ensureStateTableOn, readCheckpoint, recordRun, stateTableExists, type StoredCheckpoint, type SyncJobCheckpoint } from './sync-state.js';
+import type { SyncJobLastRun, SyncRunOutcome } from './sync-last-run.js';
+import type { CheckpointValue } from './sync-state-codec.js';
 import { assertAdvances, exactText, exactWatermarkSql, type ExactWatermark } from './sync-job-watermark.js';
 
 /** Options of {@link SyncJob.run}. */
@@ -16,6 +18,10 @@ export interface SyncJobRunOptions {
   signal?: AbortSignal;
   /** Called after each committed and checkpointed batch; an async callback is awaited before the next batch. */
   onProgress?: (progress: SyncJobProgress) => void | Promise<void>;
+  /** Read and map every changed row and report what would be applied, writing nothing (no target row, no checkpoint). */
+  dryRun?: boolean;
+  /** Rows per batch for this run, instead of the job's `batchSize` (1 to 100,000). */
+  batchSize?: number;
 }
 
 /** What `onProgress` receives after each batch. */
@@ -30,8 +36,26 @@ export interface SyncJobProgress {
   readonly batch: number;
   /** Source rows in the batch just finished. */
   readonly batchRows: number;
-  /** The checkpoint after the batch. */
+  /** The checkpoint after the batch (in a dry run: the one the batch would have written). */
   readonly checkpoint: SyncJobCheckpoint;
+}
+
+/** What {@link SyncJob.status} resolves with. */
+export interface SyncJobStatus {
+  readonly name: string;
+  /** The stored checkpoint; null before the first batch. */
+  readonly checkpoint: SyncJobCheckpoint | null;
+  /** What the last run recorded (undefined before any run that committed a batch). */
+  readonly lastRun: SyncJobLastRun | undefined;
+  /** How far the target is behind the source. */
+  readonly lag: {
+    /** Source rows changed after the checkpoint (all rows with a watermark, without a checkpoint). */
+    readonly rows: number;
+    /** The newest watermark among them; undefined when there are none. */
+    readonly newestWatermark: CheckpointValue | undefined;
+    /** For a date watermark: how much newer that is than the checkpoint's, in milliseconds (undefined without both). */
+    readonly milliseconds: number | undefined;
+  };
 }
 
 /** What {@link SyncJob.run} resolves with. */
@@ -40,7 +64,9 @@ export interface SyncJobResult {
   readonly processed: number;
   /** Rows sent to the target's upsert. */
   readonly upserted: number;
-  /** Upserted rows whose conflict key was new. Undefined with composite conflict keys, where only `upserted` is counted. */
+  /** Whether this was a dry run: the counts are then what would have been applied (`inserted`/`updated` undefined, `deleted` counts keys). */
+  readonly dryRun: boolean;
+  /** Upserted rows whose conflict key was new. Undefined with composite conflict keys (and in a dry run), where only `upserted` is counted. */
   readonly inserted: number | undefined;
   /** Upserted rows whose conflict key already existed. Undefined with composite conflict keys. */
   readonly updated: number | undefined;
@@ -114,15 +140,21 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
   /**
    * Syncs everything that changed since the checkpoint, batch by batch, until no
    * changed row is left. Creates the state table if needed. Must not be called inside
-   * a transaction on the target's or the state's connection.
+   * a transaction on the target's or the state's connection. Records the run (start, rows,
+   * outcome) on the checkpoint's row, for {@link SyncJob.status}.
+   *
+   * With `dryRun: true` it reads and maps the same pages and reports what it would apply,
+   * but writes nothing: no target row, no checkpoint, not even the state table.
    */
   async run(options: SyncJobRunOptions = {}): Promise<SyncJobResult> {
     const started = performance.now();
     const plan = this.#plan;
     const { signal, onProgress } = options;
-    const totals = { processed: 0, upserted: 0, inserted: 0 as number | undefined, updated: 0 as number | undefined, deleted: 0, batches: 0 };
+    const dryRun = options.dryRun === true;
+    const batchSize = options.batchSize === undefined ? plan.batchSize : checkBatchSize(plan.name, options.batchSize);
+    const totals = { processed: 0, upserted: 0, inserted: (dryRun ? undefined : 0) as number | undefined, updated: (dryRun ? undefined : 0) as number | undefined, deleted: 0, batches: 0 };
     let checkpoint: StoredCheckpoint | null = null;
-    const result = (): SyncJobResult => ({ ...totals, durationMs: performance.now() - started, checkpoint: publicCheckpoint(checkpoint) });
+    const result = (): SyncJobResult => ({ ...totals, dryRun, durationMs: performance.now() - started, checkpoint: publicCheckpoint(checkpoint) });
     if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
 
     const { target, state } = this.#connections();
@@ -134,61 +166,113 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
     const names = running.get(state) ?? new Set<string>();
     if (names.has(plan.name)) throw new SyncJobError(plan.name, 'is already running in this process');
     running.set(state, names.add(plan.name));
+    const startedAt = new Date();
+    let outcome: SyncRunOutcome = 'failed';
+    let failure: unknown;
     // The next page, read from the source while the current batch is written to the target.
     let prefetched: Promise<Page> | undefined;
     try {
-      await ensureStateTableOn(state);
-      checkpoint = await readCheckpoint(state, plan.name);
+      checkpoint = await this.#readCheckpoint(state, !dryRun);
+      if (checkpoint && !dryRun) await recordRun(state, plan.name, { startedAt, rows: 0 }, 'running');
       const source = modelOf(plan.source);
       const exact = exactWatermarkSql(plan, resolveTarget(source.meta, source.explicit).connection);
       const total = plan.countTotal ? await this.#changedSince(checkpoint, exact).count() : undefined;
 
-      let page = await this.#page(checkpoint, exact);
+      let page = await this.#page(checkpoint, exact, batchSize);
       for (;;) {
+        // SQLite answers synchronously: a run on it alone would never let the event loop deliver a
+        // timer or a SIGINT that aborts the signal. One turn of the loop per batch lets them in.
+        if (signal) await new Promise((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new SyncJobAbortedError(plan.name, result(), signal.reason);
         const { records } = page;
         if (records.length === 0) break;
         const last = records[records.length - 1] as unknown as Record<string, unknown>;
         const lastKey = last[plan.primaryKey.property];
         const exactWatermark = exact ? exactText(plan, page.lastExact, lastKey) : undefined;
-        const next = { watermark: last[plan.watermark.property], exactWatermark, lastKey, rows: records.length } as CheckpointAdvance;
+        const run = dryRun ? undefined : { startedAt, rows: totals.processed + records.length };
+        const next = { watermark: last[plan.watermark.property], exactWatermark, lastKey, rows: records.length, run } as CheckpointAdvance;
         assertAdvances(plan, checkpoint, next);
         const batch = prepareBatch(plan, records);
         // A short page was the end at the time it was read; later changes are the next run's.
-        const more = records.length === plan.batchSize;
+        const more = records.length === batchSize;
         // The next page starts after this one whether or not this one commits (if it does not, the page is dropped
         // unread): reading it now overlaps the source's round trip with the target's.
-        if (more) (prefetched = this.#page(next, exact)).catch(() => undefined);
+        if (more) (prefetched = this.#page(next, exact, batchSize)).catch(() => undefined);
 
-        let outcome: BatchOutcome;
-        [checkpoint, outcome] = await this.#commit(target, state, checkpoint, next, batch);
+        let applied: BatchOutcome;
+        let position: SyncJobCheckpoint;
+        if (dryRun) {
+          applied = { upserted: batch.upserts.length, inserted: undefined, updated: undefined, deleted: batch.deletes.length };
+          position = { name: plan.name, watermark: next.watermark, lastKey: next.lastKey, rowsProcessed: (checkpoint?.rowsProcessed ?? 0) + totals.processed + records.length, updatedAt: new Date() };
+        } else {
+          [checkpoint, applied] = await this.#commit(target, state, checkpoint, next, batch);
+          position = publicCheckpoint(checkpoint)!;
+        }
 
         totals.batches++;
         totals.processed += records.length;
-        totals.upserted += outcome.upserted;
-        totals.deleted += outcome.deleted;
-        totals.inserted = outcome.inserted === undefined || totals.inserted === undefined ? undefined : totals.inserted + outcome.inserted;
-        totals.updated = outcome.updated === undefined || totals.updated === undefined ? undefined : totals.updated + outcome.updated;
+        totals.upserted += applied.upserted;
+        totals.deleted += applied.deleted;
+        totals.inserted = applied.inserted === undefined || totals.inserted === undefined ? undefined : totals.inserted + applied.inserted;
+        totals.updated = applied.updated === undefined || totals.updated === undefined ? undefined : totals.updated + applied.updated;
         if (onProgress) {
           const seconds = (performance.now() - started) / 1000;
-          await onProgress({ processed: totals.processed, total, rate: seconds > 0 ? totals.processed / seconds : 0, batch: totals.batches, batchRows: records.length, checkpoint: publicCheckpoint(checkpoint)! });
+          await onProgress({ processed: totals.processed, total, rate: seconds > 0 ? totals.processed / seconds : 0, batch: totals.batches, batchRows: records.length, checkpoint: position });
         }
         if (!prefetched) break;
         page = await prefetched;
         prefetched = undefined;
       }
+      outcome = 'completed';
       return result();
+    } catch (error) {
+      outcome = error instanceof SyncJobAbortedError ? 'aborted' : 'failed';
+      failure = error;
+      throw error;
     } finally {
       // A page still being read when the run stops must not outlive it (its caller may close the connection next).
       await prefetched?.catch(() => undefined);
+      // Best effort: a run that failed because the state's database went away cannot record that, and its own error is what the caller needs.
+      if (!dryRun) await recordRun(state, plan.name, { startedAt, rows: totals.processed }, outcome, outcome === 'failed' ? failure : undefined).catch(() => undefined);
       names.delete(plan.name);
     }
   }
 
+  /**
+   * Where the job stands, read without writing anything: its checkpoint, what its last run
+   * did, and its lag (the source rows changed after the checkpoint, and the newest
+   * watermark among them), in two queries on the source that the (watermark, primary key)
+   * index answers.
+   *
+   * @example
+   * ```ts
+   * const { checkpoint, lag, lastRun } = await job.status()
+   * console.log(checkpoint?.watermark, lag.rows, lastRun?.outcome)
+   * ```
+   */
+  async status(): Promise<SyncJobStatus> {
+    const plan = this.#plan;
+    const checkpoint = await this.#readCheckpoint(this.#connections().state, false);
+    const source = modelOf(plan.source);
+    const exact = exactWatermarkSql(plan, resolveTarget(source.meta, source.explicit).connection);
+    const behind = () => this.#changedSince(checkpoint, exact);
+    const rows = await behind().count();
+    const newest = rows === 0 ? undefined : ((await behind().max(plan.watermark.property as never)) as CheckpointValue | null) ?? undefined;
+    const milliseconds = newest instanceof Date && checkpoint?.watermark instanceof Date ? newest.getTime() - checkpoint.watermark.getTime() : undefined;
+    return { name: plan.name, checkpoint: publicCheckpoint(checkpoint), lastRun: checkpoint?.lastRun, lag: { rows, newestWatermark: newest, milliseconds } };
+  }
+
+  /** The stored checkpoint; `create` makes the state table first, else a missing table reads as no checkpoint (and nothing is written). */
+  async #readCheckpoint(state: Connection, create: boolean): Promise<StoredCheckpoint | null> {
+    if (create) await ensureStateTableOn(state);
+    else if (!(await stateTableExists(state))) return null;
+    return readCheckpoint(state, this.#plan.name);
+  }
+
   /** The next page of changed source rows after `from`, in (watermark, primary key) order. */
-  async #page(from: PageStart | null, exact: ExactWatermark | undefined): Promise<Page> {
+  async #page(from: PageStart | null, exact: ExactWatermark | undefined, batchSize: number): Promise<Page> {
     const [wm, pk] = [this.#plan.watermark.property, this.#plan.primaryKey.property] as never[];
-    const query = this.#changedSince(from, exact).orderBy(wm).orderBy(pk).limit(this.#plan.batchSize);
+    const query = this.#changedSince(from, exact).orderBy(wm).orderBy(pk).limit(batchSize);
     if (!exact) return { records: await query.all(), lastExact: undefined };
     const [records, texts] = await query.allWith(exact.select);
     return { records, lastExact: texts[texts.length - 1] };
@@ -241,7 +325,8 @@ export class SyncJob<S extends ActiveRecord = ActiveRecord, T extends ActiveReco
   #changedSince(checkpoint: PageStart | null, exact: ExactWatermark | undefined): ModelQuery<ActiveRecord> {
     const plan = this.#plan;
     const [wm, pk] = [plan.watermark.property, plan.primaryKey.property] as never[];
-    const query = (plan.source as ModelClass<ActiveRecord>).withTrashed().whereNotNull(wm);
+    const all = (plan.source as ModelClass<ActiveRecord>).withTrashed().whereNotNull(wm);
+    const query = plan.filter ? plan.filter(all) : all;
     if (!checkpoint) return query;
     const text = checkpoint.exactWatermark;
     // A checkpoint written before exact texts were kept compares its Date once; the next one is exact.

@@ -17,6 +17,8 @@ export interface LiveTable {
    * deferrable and prefix indexes are left out, because an upsert cannot rely on them.
    */
   readonly uniqueKeys: readonly (readonly string[])[];
+  /** The primary key's columns in key order (also among `uniqueKeys`), or undefined when the table has none. */
+  readonly primaryKey: readonly string[] | undefined;
 }
 
 /**
@@ -82,6 +84,15 @@ export function groupKeys(rows: readonly Record<string, unknown>[], key = 'key',
     keys.set(name, [...(keys.get(name) ?? []), String(row[column])]);
   }
   return [...keys.values()];
+}
+
+/**
+ * Unique keys from (key name, column) rows as {@link groupKeys} reads them, and the primary key
+ * among them: the rows whose `primary` is true, or the key named `primaryName` (MySQL's `PRIMARY`).
+ */
+export function keysOf(rows: readonly Record<string, unknown>[], primaryName?: string): Pick<LiveTable, 'uniqueKeys' | 'primaryKey'> {
+  const primary = rows.filter((row) => (primaryName === undefined ? row.primary === true : row.key === primaryName)).map((row) => String(row.column));
+  return { uniqueKeys: groupKeys(rows), primaryKey: primary.length > 0 ? primary : undefined };
 }
 
 /** A string as a single-quoted JavaScript literal, for the source of a generated migration. */

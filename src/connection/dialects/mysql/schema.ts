@@ -1,4 +1,4 @@
-import { OK, groupKeys, standardColumnBuilder, type SchemaSupport } from '../schema-support.js';
+import { OK, keysOf, standardColumnBuilder, type SchemaSupport } from '../schema-support.js';
 import { serverTypeFit, type ServerTypeFamily } from '../server-type-fit.js';
 
 const COLUMNS_SQL = `select COLUMN_NAME as name, COLUMN_TYPE as type, IS_NULLABLE = 'YES' as nullable
@@ -60,7 +60,7 @@ export const mysqlSchema: SchemaSupport = {
     if (columns.length === 0) return undefined;
     return {
       columns: columns.map((row) => ({ name: String(row.name), type: String(row.type), nullable: Number(row.nullable) === 1 })),
-      uniqueKeys: groupKeys(await run(UNIQUE_KEYS_SQL, [schema ?? null, table, schema ?? null, table])),
+      ...keysOf(await run(UNIQUE_KEYS_SQL, [schema ?? null, table, schema ?? null, table]), 'PRIMARY'),
     };
   },
   fit: (declared, column) => serverTypeFit(declared, family(column.type), column.type, OK),

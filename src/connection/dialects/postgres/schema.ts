@@ -1,4 +1,4 @@
-import { groupKeys, sourceText, standardColumnBuilder, warning, type SchemaSupport } from '../schema-support.js';
+import { keysOf, sourceText, standardColumnBuilder, warning, type SchemaSupport } from '../schema-support.js';
 import { serverTypeFit, type ServerTypeFamily } from '../server-type-fit.js';
 
 // From the catalogue rather than information_schema: format_type gives the type as written
@@ -9,7 +9,7 @@ where n.nspname = coalesce($1, current_schema()) and c.relname = $2 and c.relkin
 order by a.attnum`;
 
 // ON CONFLICT infers only immediate, non-partial unique indexes on plain columns (INCLUDE columns are not part of the key).
-const UNIQUE_KEYS_SQL = `select ic.relname as key, a.attname as column
+const UNIQUE_KEYS_SQL = `select ic.relname as key, a.attname as column, i.indisprimary as "primary"
 from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace join pg_class ic on ic.oid = i.indexrelid
 cross join lateral unnest(i.indkey::int2[]) with ordinality as k(attnum, position)
 join pg_attribute a on a.attrelid = c.oid and a.attnum = k.attnum
@@ -59,7 +59,7 @@ export const postgresSchema: SchemaSupport = {
     if (columns.length === 0) return undefined;
     return {
       columns: columns.map((row) => ({ name: String(row.name), type: String(row.type), nullable: row.nullable === true })),
-      uniqueKeys: groupKeys(await run(UNIQUE_KEYS_SQL, [schema ?? null, table])),
+      ...keysOf(await run(UNIQUE_KEYS_SQL, [schema ?? null, table])),
     };
   },
   fit: (declared, column) => serverTypeFit(declared, family(column.type), column.type, warning(`the ${column.type} column holds JSON as text, unchecked and without JSON operators; jsonb is the usual type`)),

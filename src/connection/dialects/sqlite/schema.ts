@@ -42,6 +42,7 @@ export const sqliteSchema: SchemaSupport = {
     return {
       columns: columns.map((row) => ({ name: String(row.name), type: String(row.type), nullable: Number(row.notnull) === 0 && Number(row.pk) === 0 })),
       uniqueKeys: [...(primary.length > 0 ? [primary.map((row) => String(row.name))] : []), ...groupKeys(indexes)],
+      primaryKey: primary.length > 0 ? primary.map((row) => String(row.name)) : undefined,
     };
   },
   fit(declared, column) {
