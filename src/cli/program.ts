@@ -4,6 +4,7 @@ import { CONFIG_FILE_NAMES } from '../config/load-config.js';
 import { healthCommand } from './commands/health.js';
 import { makeMigrationCommand } from './commands/make-migration.js';
 import { migrateCommand } from './commands/migrate.js';
+import { inboxCommand } from './commands/inbox.js';
 import { outboxCommand } from './commands/outbox.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { schemaCheckCommand } from './commands/schema-check.js';
@@ -20,6 +21,6 @@ export function buildProgram(manager: ConnectionManager): Command {
     // Commander exits by itself on a bad flag; this hands the decision (exit code 2) to runCli.
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const add of [migrateCommand, statusCommand, rollbackCommand, makeMigrationCommand, schemaCheckCommand, healthCommand, outboxCommand, txCommand, sagaCommand]) add(program, manager);
+  for (const add of [migrateCommand, statusCommand, rollbackCommand, makeMigrationCommand, schemaCheckCommand, healthCommand, outboxCommand, inboxCommand, txCommand, sagaCommand]) add(program, manager);
   return program;
 }
