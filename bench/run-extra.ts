@@ -7,16 +7,20 @@
  * - cross-db: CrossDbTransaction.run vs two local transactions, PostgreSQL + MariaDB (bench/cross-db/transfer.ts);
  * - resilience: what a circuit breaker and limits cost a find, and how fast a call fails while the breaker is open (bench/resilience/resilience.ts);
  * - replicas: read throughput with the primary alone and with a streaming standby, and with read-your-writes (bench/resilience/replicas.ts;
- *   needs POLYRECORD_PG_REPLICA_URL from `scripts/replicas.sh env`).
+ *   needs POLYRECORD_PG_REPLICA_URL from `scripts/replicas.sh env`);
+ * - brokers: PostgreSQL outbox → NATS JetStream / RabbitMQ → MariaDB inbox, events/s with 1, 2 and 4 relays and
+ *   consumers and p50/p99 latency at a steady rate (bench/brokers/brokers.ts; needs POLYRECORD_NATS_URL and POLYRECORD_AMQP_URL too).
  *
  * Each runs only when the servers it needs are given: POLYRECORD_PG_URL and POLYRECORD_MYSQL_URL
  * (outbox, cross-db); batch-sync runs each route whose servers are set and names the others. Each
  * creates fresh databases named `polyrecord_bench_x_<pid>…` and drops them at the end.
  *
- * - `BENCH_EXTRA=outbox,batch-sync,cross-db,resilience,replicas`: which benchmarks (default: every one whose servers are set).
+ * - `BENCH_EXTRA=outbox,batch-sync,cross-db,resilience,replicas,brokers`: which benchmarks (default: every one whose servers are set).
  * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; runs at a quarter of it too, except with `BENCH_SYNC_QUARTER=0`.
  * - `BENCH_SYNC_ROUTES=sqlite-pg,sqlite-mysql,pg-mysql`: which batch-sync routes (default: every one whose servers are set).
  * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
+ * - `BENCH_BROKERS_RECORDS=2000`: records of the brokers backlog (4 events each); `BENCH_BROKERS_RATE=1000`,
+ *   `BENCH_BROKERS_LOW_RATE=100` and `BENCH_BROKERS_LATENCY_S=10`: the latency runs' steady rates and length. Default timeout 900 s.
  * - `BENCH_EXTRA_TIMEOUT_S=300`: a benchmark still running after this long is reported as failed
  *   (its databases are dropped) and the process exits at the end instead of waiting for it.
  *   Default 300 s; batch-sync's own default is 1,200 s (three routes of 1,000,000 rows).
@@ -30,6 +34,7 @@ import { cpus, totalmem } from 'node:os';
 import Database from 'better-sqlite3';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { benchBrokers } from './brokers/brokers.js';
 import { benchCrossDb } from './cross-db/transfer.js';
 import { benchReplicas } from './resilience/replicas.js';
 import { benchResilience } from './resilience/resilience.js';
@@ -52,6 +57,7 @@ const BENCHMARKS: readonly Benchmark[] = [
   { id: 'cross-db', needs: ['pg', 'mysql'], run: benchCrossDb },
   { id: 'resilience', needs: ['pg'], run: benchResilience },
   { id: 'replicas', needs: ['pg', 'pgReplica'], run: benchReplicas },
+  { id: 'brokers', needs: ['pg', 'mysql', 'nats', 'amqp'], timeoutS: 900, run: benchBrokers },
 ];
 
 
@@ -120,7 +126,7 @@ export function renderExtra(result: ExtraResult): string {
 }
 
 async function main(): Promise<void> {
-  const urls: ServerUrls = { pg: process.env.POLYRECORD_PG_URL || undefined, mysql: process.env.POLYRECORD_MYSQL_URL || undefined, pgReplica: process.env.POLYRECORD_PG_REPLICA_URL || undefined };
+  const urls: ServerUrls = { pg: process.env.POLYRECORD_PG_URL || undefined, mysql: process.env.POLYRECORD_MYSQL_URL || undefined, pgReplica: process.env.POLYRECORD_PG_REPLICA_URL || undefined, nats: process.env.POLYRECORD_NATS_URL || undefined, amqp: process.env.POLYRECORD_AMQP_URL || undefined };
   const { run, skipped } = chosen(urls);
   if (!(globalThis as { gc?: unknown }).gc) process.emitWarning('run node with --expose-gc so memory measurements start from a collected heap');
   const cpu = cpus();

@@ -105,7 +105,8 @@ export { natsPublisher, type NatsPublisherOptions } from './brokers/nats-publish
 export { rabbitPublisher, type RabbitPublisherOptions } from './brokers/rabbit-publisher.js';
 export { natsSource, type NatsSourceOptions } from './brokers/nats-source.js';
 export { rabbitSource, type RabbitSourceOptions } from './brokers/rabbit-source.js';
-export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents, type InboxEvent, type InboxHandler, type DeadInboxEvent } from './brokers/inbox-consumer.js';
+export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents, type InboxEvent, type InboxHandler } from './brokers/inbox-consumer.js';
+export type { DeadInboxEvent } from './brokers/inbox-dead.js';
 export type { InboxMessage, InboxSource } from './brokers/inbox-source.js';
 export { ensureInboxTable, INBOX_TABLE } from './brokers/inbox-table.js';
 export { ENVELOPE_SCHEMA_VERSION, type OutboxEnvelope } from './brokers/envelope.js';
@@ -169,6 +170,7 @@ export type { SchemaOptions, SchemaCheckReport, SchemaProblem, SchemaProblemKind
 
 // Operations: what the `polyrecord` outbox, tx and saga commands (and a dashboard) call (docs/cli.md).
 export { outboxStats, deadEvents, retryDead, type OutboxStats, type OutboxModelStats, type DeadEvent } from './ops/outbox.js';
+export { inboxDeadEvents, retryInboxDead, type DeadInboxEventAt, type InboxScope } from './ops/inbox.js';
 export type { OutboxBacklog, DeadOutboxEvent } from './sync/outbox-report.js';
 export { inDoubtBranches, recoverInDoubt, type InDoubtBranch, type InDoubtReport } from './ops/in-doubt.js';
 export { sagaRuns, resumeSaga, SAGA_RUN_STATUSES } from './ops/sagas.js';

@@ -25,10 +25,14 @@ export interface ServerUrls {
   readonly mysql: string | undefined;
   /** A streaming standby of `pg` (scripts/replicas.sh). */
   readonly pgReplica: string | undefined;
+  /** NATS with JetStream, e.g. nats://127.0.0.1:4222. */
+  readonly nats: string | undefined;
+  /** RabbitMQ, e.g. amqp://guest:guest@127.0.0.1:5672. */
+  readonly amqp: string | undefined;
 }
 
 /** The variable that gives each server's URL. */
-export const SERVER_VARIABLES: Readonly<Record<keyof ServerUrls, string>> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL', pgReplica: 'POLYRECORD_PG_REPLICA_URL' };
+export const SERVER_VARIABLES: Readonly<Record<keyof ServerUrls, string>> = { pg: 'POLYRECORD_PG_URL', mysql: 'POLYRECORD_MYSQL_URL', pgReplica: 'POLYRECORD_PG_REPLICA_URL', nats: 'POLYRECORD_NATS_URL', amqp: 'POLYRECORD_AMQP_URL' };
 
 export const log = (message: string) => process.stderr.write(`${message}\n`);
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -9,6 +9,7 @@ import { positiveOption } from '../sync/positive-option.js';
 import { applyToTarget, syncTargetsOf } from '../sync/sync-to.js';
 import { backoffMs } from '../util/retry.js';
 import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
+import { listDeadInboxEvents, type DeadInboxEvent } from './inbox-dead.js';
 import { ensureInboxTable, INBOX_TABLE } from './inbox-table.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
 
@@ -50,6 +51,8 @@ export interface InboxConsumerOptions {
   retentionMs?: number;
   /** How often a started consumer prunes, in ms. Default 1 hour. */
   pruneIntervalMs?: number;
+  /** How often a started consumer looks for dead events handed back by `polyrecord inbox retry` (status `retry`), in ms. Default 5 000. */
+  retryPollMs?: number;
   manager?: ConnectionManager;
 }
 
@@ -67,15 +70,7 @@ export interface InboxConsumerEvents {
   error: (error: unknown) => void;
 }
 
-/** A dead event as `deadEvents()` lists it. */
-export interface DeadInboxEvent {
-  id: string;
-  model: string;
-  key: string;
-  attempts: number;
-  lastError: string | null;
-  deadAt: Date;
-}
+export type { DeadInboxEvent };
 
 /** Thrown out of the inbox transaction to roll it back when the event is already recorded. */
 class AlreadyInInbox extends Error {}
@@ -111,9 +106,12 @@ export class InboxConsumer {
   readonly #backoff: { attempts: number; baseMs: number; maxMs: number };
   readonly #retentionMs: number;
   readonly #pruneIntervalMs: number;
+  readonly #retryPollMs: number;
   #running = false;
   #stopping = false;
   #pruner: NodeJS.Timeout | undefined;
+  #retryPoller: NodeJS.Timeout | undefined;
+  #polling: Promise<unknown> = Promise.resolve();
 
   constructor(options: InboxConsumerOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'InboxConsumer needs the connection the events are applied on');
@@ -128,10 +126,14 @@ export class InboxConsumer {
     this.#backoff = { attempts: this.#maxAttempts, baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 200), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 10_000) };
     this.#retentionMs = positiveOption('retentionMs', options.retentionMs, 7 * 24 * 3600_000);
     this.#pruneIntervalMs = positiveOption('pruneIntervalMs', options.pruneIntervalMs, 3600_000);
+    this.#retryPollMs = positiveOption('retryPollMs', options.retryPollMs, 5_000);
     this.#manager.get(options.connection);
   }
 
-  /** Creates the inbox table if needed, subscribes, and resolves once messages flow. Prunes now and every `pruneIntervalMs`. */
+  /**
+   * Creates the inbox table if needed, subscribes, and resolves once messages flow. Prunes now and
+   * every `pruneIntervalMs`; applies events handed back by `polyrecord inbox retry` every `retryPollMs`.
+   */
   async start(): Promise<void> {
     if (this.#running) return;
     await ensureInboxTable(this.#connection, this.#manager);
@@ -142,12 +144,19 @@ export class InboxConsumer {
     void prune();
     this.#pruner = setInterval(prune, this.#pruneIntervalMs);
     this.#pruner.unref();
+    // One poll at a time: a slow one is not overtaken by the next.
+    this.#retryPoller = setInterval(() => {
+      this.#polling = this.#polling.then(() => this.#revive('retry').catch((error: unknown) => this.#report(error)));
+    }, this.#retryPollMs);
+    this.#retryPoller.unref();
   }
 
   /** Lets the message being handled finish (its ack included), gives back what was not started, and disconnects. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#pruner);
+    clearInterval(this.#retryPoller);
+    await this.#polling;
     await this.#source.close();
     this.#running = false;
   }
@@ -161,9 +170,7 @@ export class InboxConsumer {
 
   /** The dead events of this consumer, oldest first. */
   async deadEvents(): Promise<DeadInboxEvent[]> {
-    const connection = this.#manager.get(this.#connection);
-    const rows = await connection.knex(INBOX_TABLE).where({ consumer: this.name, status: 'dead' }).orderBy('processed_at').select('event_id', 'model', 'event_key', 'attempts', 'last_error', 'processed_at');
-    return rows.map((r) => ({ id: r.event_id, model: r.model, key: r.event_key, attempts: Number(r.attempts), lastError: r.last_error ?? null, deadAt: new Date(Number(r.processed_at)) }));
+    return listDeadInboxEvents(this.#manager.get(this.#connection), { consumer: this.name });
   }
 
   /**
@@ -172,8 +179,17 @@ export class InboxConsumer {
    * that fails again stays dead with the new error.
    */
   async retryDead(ids?: readonly string[]): Promise<number> {
+    return this.#revive('dead', ids);
+  }
+
+  /**
+   * Applies the `status` rows (`dead`, or `retry`: handed back by `polyrecord inbox retry`) from
+   * their kept envelopes, each in its own transaction that turns its row `done`. One that fails
+   * again is (again) `dead`, with the new error.
+   */
+  async #revive(status: 'dead' | 'retry', ids?: readonly string[]): Promise<number> {
     const connection = this.#manager.get(this.#connection);
-    let query = connection.knex(INBOX_TABLE).where({ consumer: this.name, status: 'dead' }).whereNotNull('envelope');
+    let query = connection.knex(INBOX_TABLE).where({ consumer: this.name, status }).whereNotNull('envelope');
     if (ids) query = query.whereIn('event_id', [...ids]);
     let applied = 0;
     for (const row of await query.orderBy('processed_at').select('event_id', 'envelope')) {
@@ -181,8 +197,8 @@ export class InboxConsumer {
       const event = this.#toEvent(envelope, 1);
       try {
         const revived = await this.#manager.transaction(this.#connection, async (trx) => {
-          const claim = connection.knex.raw(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = 'dead'`, [Date.now(), this.name, envelope.id]);
-          // Another retryDead() took this event first.
+          const claim = connection.knex.raw(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = ?`, [Date.now(), this.name, envelope.id, status]);
+          // Another consumer or retryDead() took this event first.
           if ((await trx.runBuilder(claim)).affected === 0) return false;
           await this.#apply(event, trx);
           return true;
@@ -191,7 +207,7 @@ export class InboxConsumer {
         applied += 1;
         this.#notify('applied', event);
       } catch (error) {
-        await connection.runBuilder(connection.knex.raw(`update ${INBOX_TABLE} set last_error = ? where consumer = ? and event_id = ?`, [describe(error), this.name, envelope.id]));
+        await connection.runBuilder(connection.knex.raw(`update ${INBOX_TABLE} set status = 'dead', last_error = ? where consumer = ? and event_id = ? and status = ?`, [describe(error), this.name, envelope.id, status]));
       }
     }
     return applied;

@@ -6,6 +6,7 @@ import { copyCommand } from './commands/copy.js';
 import { healthCommand } from './commands/health.js';
 import { makeMigrationCommand } from './commands/make-migration.js';
 import { migrateCommand } from './commands/migrate.js';
+import { inboxCommand } from './commands/inbox.js';
 import { outboxCommand } from './commands/outbox.js';
 import { rollbackCommand } from './commands/rollback.js';
 import { schemaCheckCommand } from './commands/schema-check.js';
@@ -23,6 +24,6 @@ export function buildProgram(manager: ConnectionManager): Command {
     // Commander exits by itself on a bad flag; this hands the decision (exit code 2) to runCli.
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)');
-  for (const add of [migrateCommand, statusCommand, rollbackCommand, makeMigrationCommand, schemaCheckCommand, healthCommand, syncCommand, copyCommand, outboxCommand, txCommand, sagaCommand, dashboardCommand]) add(program, manager);
+  for (const add of [migrateCommand, statusCommand, rollbackCommand, makeMigrationCommand, schemaCheckCommand, healthCommand, syncCommand, copyCommand, outboxCommand, inboxCommand, txCommand, sagaCommand, dashboardCommand]) add(program, manager);
   return program;
 }

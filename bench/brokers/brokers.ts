@@ -1,0 +1,365 @@
+/**
+ * The outbox through a broker, end to end (issue 11): a PostgreSQL outbox published by
+ * `OutboxRelay`s to NATS JetStream or RabbitMQ, applied by `InboxConsumer`s to a MariaDB inbox
+ * whose handler upserts a copy row.
+ *
+ * - Throughput: a backlog written once through the model API (creates, then updates of every
+ *   record), restored before each run, drained by N relays (each its own `runOnce()` loop and
+ *   its own broker connection) into N consumers, N = 1, 2, 4. The publisher spreads records over
+ *   N partitions and each consumer reads one (JetStream: a durable per partition subject with
+ *   `max_ack_pending` 1; RabbitMQ: a single-active-consumer queue per partition), so each
+ *   record's events stay in order. Timed from the relays' start to the last event applied.
+ * - Latency: an open-loop producer saves new records through the model API at a steady rate
+ *   while 4 started relays and 4 consumers run; latency is the consumer's commit (its `applied`
+ *   event) minus the event's `occurredAt` (the outbox row's creation), both on this machine's clock.
+ *
+ * Every run ends with a check that the copies equal the source records, every outbox event is
+ * done and every event is in the inbox once. Streams, exchanges and queues are named per run and
+ * deleted after it.
+ */
+import type { Knex } from 'knex';
+import { ConnectionManager, ensureInboxTable, INBOX_TABLE, InboxConsumer, OUTBOX_TABLE, OutboxRelay, ensureOutboxTable, type InboxEvent, type InboxHandler } from 'polyrecord';
+import { collectGarbage } from '../measure.js';
+import { check, envInt, fmt, freshMysql, freshPostgres, log, percentile, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from '../sync/support.js';
+import { BROKER_SOURCE, BROKER_TARGET, BrokerBenchItem, COMPARED, COPY_TABLE, ITEM_TABLE, createBrokerTables } from './models.js';
+import { transports, type BrokerRun, type Transport } from './transports.js';
+
+const RECORDS = envInt('BENCH_BROKERS_RECORDS', 2_000);
+const UPDATES = 3;
+const EVENTS = RECORDS * (1 + UPDATES);
+const SEED_LOOPS = 16;
+const COUNTS = [1, 2, 4];
+const BATCH_SIZE = 200;
+const POOL = { min: 0, max: 20 };
+const CONSUMER_NAME = 'bench';
+const LATENCY_RATE = envInt('BENCH_BROKERS_RATE', 1_000);
+/** A lower rate too, that the pipeline can keep up with on a small machine: its own latency, without a backlog. */
+const LOW_RATE = envInt('BENCH_BROKERS_LOW_RATE', 100);
+const LATENCY_SECONDS = envInt('BENCH_BROKERS_LATENCY_S', 10);
+const LATENCY_WORKERS = 4;
+/** Relays of the latency run poll this often when a round found less than a full batch. */
+const POLL_MS = 20;
+/** A run not finished by then is reported as failed. */
+const RUN_LIMIT_MS = 300_000;
+export const BROKERS_GOAL_EVENTS_PER_S = 5_000;
+export const BROKERS_GOAL_P99_MS = 1_000;
+
+const SEED_TABLE = 'broker_outbox_seed';
+
+/** Where one consumer's time went: `work` from its handler's start to its commit, `between` from one commit to the next handler start. */
+interface ConsumerClock {
+  lastApplied: number | undefined;
+  handlerStart: number;
+  workMs: number;
+  betweenMs: number;
+  samples: number;
+}
+
+/** What the consumers of one run saw. */
+interface Tally {
+  applied: number;
+  duplicates: number;
+  failed: number;
+  dead: number;
+  latencies: number[];
+  clocks: ConsumerClock[];
+  /** Resolves once `applied` reaches the target. */
+  reached: Promise<void>;
+}
+
+interface ThroughputRun {
+  transport: Transport;
+  n: number;
+  ms: number;
+  relaysMs: number;
+  relayFailed: number;
+  tally: Tally;
+}
+
+interface LatencyRun {
+  transport: Transport;
+  offered: number;
+  achieved: number;
+  events: number;
+  sorted: number[];
+}
+
+function itemValues(n: number, version: number) {
+  return { name: `Item ${n} v${version}`, score: version * 100_000 + n, version };
+}
+
+async function seed(): Promise<number> {
+  const started = performance.now();
+  const loop = async (first: number) => {
+    for (let n = first; n < RECORDS; n += SEED_LOOPS) {
+      const item = await BrokerBenchItem.create(itemValues(n, 0));
+      for (let version = 1; version <= UPDATES; version++) {
+        Object.assign(item, itemValues(n, version));
+        await item.save();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SEED_LOOPS }, (_, i) => loop(i)));
+  return performance.now() - started;
+}
+
+async function pendingEvents(source: Knex): Promise<number> {
+  const [row] = await source(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' });
+  return Number(row?.n ?? 0);
+}
+
+async function emptyTarget(target: Knex): Promise<void> {
+  await target.raw(`TRUNCATE TABLE ${COPY_TABLE}`);
+  await target.raw(`TRUNCATE TABLE ${INBOX_TABLE}`);
+}
+
+/** Puts the seeded backlog back in place and empties the copies and the inbox. */
+async function restoreBacklog(source: Knex, target: Knex, events = EVENTS): Promise<void> {
+  await emptyTarget(target);
+  await source.raw(`TRUNCATE ${OUTBOX_TABLE}`);
+  await source.raw(`INSERT INTO ${OUTBOX_TABLE} SELECT * FROM ${SEED_TABLE}`);
+  // A smaller backlog (the warm-up): only the first `events` stay pending.
+  if (events < EVENTS) await source.raw(`UPDATE ${OUTBOX_TABLE} SET status = 'done' WHERE id >= (SELECT min(id) + ? FROM ${OUTBOX_TABLE})`, [events]);
+  await source.raw(`VACUUM ANALYZE ${OUTBOX_TABLE}`);
+  await source.raw('CHECKPOINT');
+  check((await pendingEvents(source)) === events, `restored backlog should hold ${events} pending events`);
+}
+
+function newTally(consumers: number, target: number): Tally & { reach(): void } {
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const clocks = Array.from({ length: consumers }, () => ({ lastApplied: undefined, handlerStart: 0, workMs: 0, betweenMs: 0, samples: 0 }));
+  const tally = { applied: 0, duplicates: 0, failed: 0, dead: 0, latencies: [] as number[], clocks, reached, reach: () => (tally.applied >= target ? reach() : undefined) };
+  return tally;
+}
+
+/** The handler: upsert the copy row through the inbox transaction. */
+function copyHandler(clock: ConsumerClock): InboxHandler {
+  return async (event: InboxEvent, trx) => {
+    clock.handlerStart = performance.now();
+    const p = event.payload as { id: number; name: string; score: number; version: number };
+    await trx.table(COPY_TABLE).insert({ item_id: p.id, name: p.name, score: p.score, version: p.version }).onConflict('item_id').merge();
+  };
+}
+
+/** One consumer per partition, all under one inbox name; started (subscribed) before it resolves. */
+async function startConsumers(run: BrokerRun, count: number, tally: Tally & { reach(): void }): Promise<InboxConsumer[]> {
+  const consumers = tally.clocks.map((clock, p) => {
+    const consumer = new InboxConsumer({ connection: BROKER_TARGET, name: CONSUMER_NAME, source: run.source(p), handlers: { BrokerBenchItem: copyHandler(clock) } });
+    consumer.events.on('applied', (event) => {
+      const now = performance.now();
+      tally.latencies.push(Date.now() - event.occurredAt.getTime());
+      if (clock.lastApplied !== undefined) {
+        clock.betweenMs += clock.handlerStart - clock.lastApplied;
+        clock.workMs += now - clock.handlerStart;
+        clock.samples++;
+      }
+      clock.lastApplied = now;
+      tally.applied++;
+      tally.reach();
+    });
+    consumer.events.on('duplicate', () => tally.duplicates++);
+    consumer.events.on('failed', () => tally.failed++);
+    consumer.events.on('dead', () => tally.dead++);
+    consumer.events.on('error', (error) => log(`  consumer error: ${String(error)}`));
+    return consumer;
+  });
+  await Promise.all(consumers.map((c) => c.start()));
+  return consumers;
+}
+
+function within<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} not done within ${RUN_LIMIT_MS / 1000} s`)), RUN_LIMIT_MS)))]).finally(() => clearTimeout(timer));
+}
+
+/** One relay's loop: rounds until nothing is pending any more. */
+async function drain(relay: OutboxRelay, source: Knex): Promise<void> {
+  for (;;) {
+    const result = await relay.runOnce();
+    if (result.delivered + result.failed + result.dead > 0) continue;
+    if ((await pendingEvents(source)) === 0) return;
+    await sleep(5);
+  }
+}
+
+async function throughputRun(transport: Transport, n: number, tag: string, source: Knex, events: number): Promise<ThroughputRun> {
+  const run = transport.run(tag, n);
+  try {
+    const tally = newTally(n, events);
+    const consumers = await startConsumers(run, n, tally);
+    const relays = Array.from({ length: n }, () => new OutboxRelay({ connection: BROKER_SOURCE, publish: run.publisher(), batchSize: BATCH_SIZE }));
+    let relayFailed = 0;
+    for (const relay of relays) relay.events.on('failed', () => relayFailed++);
+    try {
+      collectGarbage();
+      const started = performance.now();
+      let relaysMs = 0;
+      const relaysDone = Promise.all(relays.map((relay) => drain(relay, source))).then(() => (relaysMs = performance.now() - started));
+      await within(Promise.all([relaysDone, tally.reached]), `${transport.label}, ${n} relay(s) and consumer(s)`);
+      const ms = performance.now() - started;
+      return { transport, n, ms, relaysMs, relayFailed, tally };
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    }
+  } finally {
+    await run.remove();
+  }
+}
+
+/** Every outbox event done, each applied once, and every copy equal to its source item (items with id > `afterId`). */
+async function verify(source: Knex, target: Knex, events: number, afterId = 0): Promise<void> {
+  const statuses = (await source(OUTBOX_TABLE).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: string | number }>;
+  const byStatus = Object.fromEntries(statuses.map((s) => [s.status, Number(s.n)]));
+  check(Object.keys(byStatus).length === 1 && byStatus.done !== undefined, `outbox events not all done: ${JSON.stringify(byStatus)}`);
+  const inbox = (await target(INBOX_TABLE).select('status').count({ n: '*' }).groupBy('status')) as Array<{ status: string; n: string | number }>;
+  const inboxBy = Object.fromEntries(inbox.map((s) => [s.status, Number(s.n)]));
+  check(inboxBy.done === events && Object.keys(inboxBy).length === 1, `expected ${events} done inbox rows, found ${JSON.stringify(inboxBy)}`);
+  const items = (await source(ITEM_TABLE).where('id', '>', afterId).orderBy('id').select(...COMPARED)) as Record<string, unknown>[];
+  const copies = (await target(COPY_TABLE).where('item_id', '>', afterId).orderBy('item_id').select({ id: 'item_id' }, 'name', 'score', 'version')) as Record<string, unknown>[];
+  const line = (r: Record<string, unknown> | undefined) => (r ? COMPARED.map((c) => String(r[c])).join('|') : 'none');
+  check(items.length > 0 && copies.length === items.length, `expected ${items.length} copies, found ${copies.length}`);
+  const mismatched = items.filter((item, i) => line(item) !== line(copies[i])).length;
+  check(mismatched === 0, `${mismatched} copies differ from their source item (first: ${line(items[0])} vs ${line(copies[0])})`);
+}
+
+async function waitUntilDrained(source: Knex): Promise<void> {
+  while ((await pendingEvents(source)) > 0) await sleep(20);
+}
+
+/** Saves new records at `rate` per second for `seconds`, on schedule whatever the saves' latency (open loop). */
+async function produce(rate: number, seconds: number, firstNumber: number): Promise<number> {
+  const total = rate * seconds;
+  const inFlight = new Set<Promise<unknown>>();
+  const started = performance.now();
+  let issued = 0;
+  while (issued < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - started) / 1000) * rate));
+    for (; issued < due; issued++) {
+      const save = BrokerBenchItem.create(itemValues(firstNumber + issued, 0));
+      inFlight.add(save);
+      void save.finally(() => inFlight.delete(save));
+    }
+    await sleep(2);
+  }
+  await Promise.all(inFlight);
+  return total / ((performance.now() - started) / 1000);
+}
+
+async function latencyRun(transport: Transport, rate: number, tag: string, source: Knex, target: Knex): Promise<LatencyRun> {
+  const events = rate * LATENCY_SECONDS;
+  await emptyTarget(target);
+  await source.raw(`TRUNCATE ${OUTBOX_TABLE}`);
+  const [{ max }] = (await source(ITEM_TABLE).max({ max: 'id' })) as Array<{ max: number | null }>;
+  const afterId = Number(max ?? 0);
+  const run = transport.run(tag, LATENCY_WORKERS);
+  try {
+    const tally = newTally(LATENCY_WORKERS, events);
+    const consumers = await startConsumers(run, LATENCY_WORKERS, tally);
+    const relays = Array.from({ length: LATENCY_WORKERS }, () => new OutboxRelay({ connection: BROKER_SOURCE, publish: run.publisher(), batchSize: BATCH_SIZE, pollIntervalMs: POLL_MS }));
+    try {
+      for (const relay of relays) relay.start();
+      collectGarbage();
+      const achieved = await produce(rate, LATENCY_SECONDS, 1_000_000);
+      await within(tally.reached, `${transport.label} latency run`);
+      // A consumer may apply an event before its relay has marked it done (the mark follows the broker's ack).
+      await within(waitUntilDrained(source), `${transport.label} latency run's outbox`);
+      await verify(source, target, events, afterId);
+      // The throughput runs of the next broker compare the seeded items only.
+      await source(ITEM_TABLE).where('id', '>', afterId).delete();
+      return { transport, offered: rate, achieved, events, sorted: [...tally.latencies].sort((a, b) => a - b) };
+    } finally {
+      await Promise.all(relays.map((relay) => relay.stop()));
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+    }
+  } finally {
+    await run.remove();
+  }
+}
+
+function consumerSplit(tally: Tally): { work: number; between: number } {
+  const sum = tally.clocks.reduce((acc, c) => ({ work: acc.work + c.workMs, between: acc.between + c.betweenMs, samples: acc.samples + c.samples }), { work: 0, between: 0, samples: 0 });
+  return { work: sum.work / Math.max(1, sum.samples), between: sum.between / Math.max(1, sum.samples) };
+}
+
+export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
+  if (!urls.pg || !urls.mysql || !urls.nats || !urls.amqp) throw new Error('the brokers benchmark needs POLYRECORD_PG_URL, POLYRECORD_MYSQL_URL, POLYRECORD_NATS_URL and POLYRECORD_AMQP_URL');
+  return withCleanup(async (defer) => {
+    const pgDb = await freshPostgres(urls.pg!, 'brk');
+    defer(() => pgDb.drop());
+    const myDb = await freshMysql(urls.mysql!, 'brk');
+    defer(() => myDb.drop());
+    const source = pgDb.knex();
+    defer(() => source.destroy());
+    const target = myDb.knex();
+    defer(() => target.destroy());
+    ConnectionManager.configure(BROKER_SOURCE, { url: pgDb.url, pool: POOL });
+    defer(() => ConnectionManager.remove(BROKER_SOURCE));
+    ConnectionManager.configure(BROKER_TARGET, { url: myDb.url, pool: POOL });
+    defer(() => ConnectionManager.remove(BROKER_TARGET));
+    await createBrokerTables(source, target);
+    await ensureOutboxTable(BROKER_SOURCE);
+    await ensureInboxTable(BROKER_TARGET);
+
+    log(`\nbrokers: seeding ${RECORDS.toLocaleString('en')} items x ${1 + UPDATES} saves through the model API`);
+    const seedMs = await seed();
+    check((await pendingEvents(source)) === EVENTS, `seeding should leave ${EVENTS} pending events`);
+    await source.raw(`CREATE TABLE ${SEED_TABLE} AS SELECT * FROM ${OUTBOX_TABLE}`);
+    log(`  seeded ${EVENTS.toLocaleString('en')} events in ${fmt.s(seedMs)} s`);
+
+    const tagOf = (what: string) => `pbb_${process.pid}_${what}`;
+    const runs: ThroughputRun[] = [];
+    const latencies: LatencyRun[] = [];
+    for (const transport of transports({ nats: urls.nats!, amqp: urls.amqp! })) {
+      // Warm-up (JIT, pools, broker connections): 1,000 events through 1 relay and 1 consumer.
+      await restoreBacklog(source, target, 1_000);
+      await throughputRun(transport, 1, tagOf(`${transport.id}_warm`), source, 1_000);
+      for (const n of COUNTS) {
+        await restoreBacklog(source, target);
+        const run = await throughputRun(transport, n, tagOf(`${transport.id}_${n}`), source, EVENTS);
+        await verify(source, target, EVENTS);
+        runs.push(run);
+        const split = consumerSplit(run.tally);
+        log(`  ${transport.label}, ${n} relay(s) + ${n} consumer(s): ${fmt.int(EVENTS / (run.ms / 1000))} events/s (relays done after ${fmt.s(run.relaysMs)} s of ${fmt.s(run.ms)} s; consumer ${fmt.ms(split.work)} ms upsert+commit, ${fmt.ms(split.between)} ms between; ${run.tally.duplicates} dup); verified`);
+      }
+      for (const rate of [LATENCY_RATE, LOW_RATE]) {
+        const latency = await latencyRun(transport, rate, tagOf(`${transport.id}_lat${rate}`), source, target);
+        latencies.push(latency);
+        log(`  ${transport.label} at ${fmt.int(latency.achieved)} events/s: p50 ${fmt.ms(percentile(latency.sorted, 50))} ms, p99 ${fmt.ms(percentile(latency.sorted, 99))} ms; verified`);
+      }
+    }
+
+    const rate = (run: ThroughputRun) => EVENTS / (run.ms / 1000);
+    const goals: GoalCheck[] = [];
+    for (const transport of transports({ nats: urls.nats!, amqp: urls.amqp! })) {
+      const four = runs.find((r) => r.transport.id === transport.id && r.n === 4);
+      goals.push({ goal: `${transport.label}: at least ${fmt.int(BROKERS_GOAL_EVENTS_PER_S)} events/s end to end with 4 relays and 4 consumers`, met: four ? rate(four) >= BROKERS_GOAL_EVENTS_PER_S : undefined, detail: four ? `${fmt.int(rate(four))} events/s` : 'not measured' });
+    }
+    for (const latency of latencies.filter((l) => l.offered === LATENCY_RATE)) {
+      const p99 = percentile(latency.sorted, 99);
+      goals.push({ goal: `${latency.transport.label}: p99 under ${fmt.int(BROKERS_GOAL_P99_MS)} ms at ${fmt.int(latency.offered)} events/s`, met: p99 < BROKERS_GOAL_P99_MS, detail: `p99 ${fmt.ms(p99)} ms` });
+    }
+    goals.push({ goal: 'after each run every outbox event done, each applied once, every copy equal to its source', met: true, detail: `${runs.length + latencies.length} runs verified` });
+    const latencyTable = [
+      '| Broker | Offered events/s | Produced events/s | Events | p50 ms | p99 ms | max ms |',
+      '|---|---:|---:|---:|---:|---:|---:|',
+      ...latencies.map((l) => `| ${l.transport.label} | ${fmt.int(l.offered)} | ${fmt.int(l.achieved)} | ${fmt.int(l.events)} | ${fmt.ms(percentile(l.sorted, 50))} | ${fmt.ms(percentile(l.sorted, 99))} | ${fmt.ms(l.sorted[l.sorted.length - 1] ?? NaN)} |`),
+    ].join('\n');
+    return {
+      title: 'Outbox through brokers (PostgreSQL outbox → broker → MariaDB inbox)',
+      notes: [
+        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (one per partition, publisher partitions: N; NATS: durable per partition subject, max_ack_pending 1; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; the handler upserts the copy row in the inbox transaction. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
+        'Seconds: from the relays\' start to the last event applied. "Relays done": when the outbox had no pending event left. Consumer ms/event: "upsert+commit" from the handler\'s start to the commit; "between" from one commit to the next handler\'s start (the ack and its receipt, the next message, BEGIN and the inbox insert).',
+        `Latency: ${LATENCY_WORKERS} started relays (pollIntervalMs ${POLL_MS}) and ${LATENCY_WORKERS} consumers; an open-loop producer saves new records through the model API at ${fmt.int(LATENCY_RATE)}/s, then at ${fmt.int(LOW_RATE)}/s, for ${LATENCY_SECONDS} s each; latency = the consumer's commit minus the event's occurredAt.`,
+        latencyTable,
+      ],
+      columns: ['Broker', 'Relays + consumers', 'Events', 'Seconds', 'Events/s', 'Relays done (s)', 'Consumer ms/event: upsert+commit / between', 'Relay failed / inbox dup / dead'],
+      rows: runs.map((run) => {
+        const split = consumerSplit(run.tally);
+        return [run.transport.label, `${run.n} + ${run.n}`, fmt.int(EVENTS), fmt.s(run.ms), fmt.int(rate(run)), fmt.s(run.relaysMs), `${fmt.ms(split.work)} / ${fmt.ms(split.between)}`, `${run.relayFailed} / ${run.tally.duplicates} / ${run.tally.dead}`];
+      }),
+      goals,
+    };
+  });
+}
