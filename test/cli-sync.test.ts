@@ -256,6 +256,12 @@ describe('polyrecord sync run / sync status / copy', { timeout: 180_000 }, () =>
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ table: 'cs_items', from: roles.sqlite, to: roles.pg, processed: ROWS - copied });
     expect(await checksum(Item, roles.pg)).toEqual(await checksum(Item, roles.sqlite));
+
+    // The copied rows kept their keys and the created key generates the next ones past them (a PostgreSQL sequence is moved after the copy).
+    const highest = (await Item.using(roles.pg).orderBy('id', 'desc').first())!.id;
+    const added = await Item.using(roles.pg).create({ name: 'after the copy', qty: 1, updatedAt: new Date() });
+    expect(added.id).toBe(highest + 1);
+    await added.destroy();
   });
 
   it('copy of a table without a model MariaDB → SQLite: --where on the source, --create from its columns, checksums match', async () => {

@@ -19,8 +19,8 @@ const DECLARE: Record<ResolvedType, (t: Knex.CreateTableBuilder, column: ColumnM
 
 /**
  * Creates a model's table on a connection, in that connection's dialect: one column per
- * mapped property, typed after its declared type, the primary key as declared, every other
- * column nullable. No indexes besides the key, no defaults: enough to hold what the model
+ * mapped property, typed after its declared type, the primary key as declared (a single
+ * integer key auto-incrementing), every other column nullable. No indexes besides the key, no defaults: enough to hold what the model
  * holds (what `polyrecord copy --create` needs), not a replacement for a migration.
  *
  * @example
@@ -30,13 +30,18 @@ const DECLARE: Record<ResolvedType, (t: Knex.CreateTableBuilder, column: ColumnM
  */
 export async function createTableFromModel(connection: Connection, meta: ModelMeta): Promise<void> {
   const keys = meta.columns.filter((column) => column.primary).map((column) => column.column);
+  // A single integer key generates its values, as make:migration --from-models declares it: the
+  // copied rows keep theirs, and rows the application inserts afterwards get new ones.
+  const generated = keys.length === 1 ? meta.columns.find((column) => column.primary && (column.type === 'integer' || column.type === 'bigint')) : undefined;
   const builder = connection.knex.schema.createTable(meta.table!, (t) => {
+    if (generated) (generated.type === 'bigint' ? t.bigIncrements(generated.column) : t.increments(generated.column));
     for (const column of meta.columns) {
+      if (column === generated) continue;
       const declared = DECLARE[column.type](t, column);
       if (column.primary) declared.notNullable();
       else declared.nullable();
     }
-    if (keys.length > 0) t.primary(keys);
+    if (keys.length > 0 && !generated) t.primary(keys);
   });
   for (const { sql, bindings } of builder.toSQL()) await connection.execute(sql, bindings);
 }

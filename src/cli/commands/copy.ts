@@ -64,6 +64,9 @@ export function copyCommand(program: Command, manager: ConnectionManager): void 
       const label = `copy ${meta.table} ${from.name} -> ${to.name}`;
       const resume = `polyrecord ${process.argv.slice(2).map(shellWord).join(' ')}`;
       const result = await runJob(job, { label, resume, json: options.json });
+      // The rows keep their keys: a PostgreSQL sequence behind the key must move past them.
+      const catchUp = to.dialect.keyGeneratorCatchUp(meta.table!, key.column);
+      if (catchUp) await to.execute(catchUp.sql, catchUp.bindings);
       if (options.json) sayJson({ table: meta.table, from: from.name, to: to.name, ...result });
       else say(describeResult(label, result));
     });

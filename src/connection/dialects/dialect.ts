@@ -222,6 +222,14 @@ export interface DialectAdapter {
   readonly replication: ReplicationSupport | undefined;
   /** Reading live tables and judging declared types against them (`schema:check`), and creating columns (`make:migration --from-models`). */
   readonly schema: SchemaSupport;
+  /**
+   * After rows were written with explicit values in a generated key column: the statement
+   * (and its bindings) that moves the column's generator past the highest value, so the
+   * next insert without a key does not collide. Undefined where the database does that by
+   * itself (MySQL's AUTO_INCREMENT and SQLite's rowid follow the largest key written);
+   * PostgreSQL's sequences do not.
+   */
+  keyGeneratorCatchUp(table: string, column: string): { sql: string; bindings: unknown[] } | undefined;
   /** Statement that refreshes the planner's statistics for a table (queue tables change faster than autovacuum notices). */
   analyzeStatement(table: string): string;
   /** Returns a row when the table named by its one binding exists in the current database (schema, on PostgreSQL). */

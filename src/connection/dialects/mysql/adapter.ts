@@ -134,6 +134,7 @@ export const mysqlDialect: DialectAdapter = {
   updatePickedReturning: () => undefined,
   columnDigitsSql:
     "select COLUMN_NAME as name, DATA_TYPE as type, case when DATA_TYPE in ('datetime', 'timestamp') then DATETIME_PRECISION end as digits from information_schema.COLUMNS where TABLE_SCHEMA = coalesce(?, database()) and TABLE_NAME = ?",
+  keyGeneratorCatchUp: () => undefined,
   analyzeStatement: (table) => `ANALYZE TABLE ${table}`,
   tableExistsSql: 'select 1 from information_schema.tables where table_schema = database() and table_name = ?',
   beginStatement: 'START TRANSACTION',

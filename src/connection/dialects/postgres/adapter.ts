@@ -113,6 +113,14 @@ export const postgresDialect: DialectAdapter = {
   updatePickedReturning: (table, set, pick, columns) => `update ${table} set ${set} where id = any(array(${pick})) returning ${columns}`,
   columnDigitsSql:
     "select column_name as name, data_type as type, case when data_type like 'timestamp%' then datetime_precision end as digits from information_schema.columns where table_schema = coalesce($1, current_schema()) and table_name = $2",
+  // setval(…, max, true): the next value is max + 1; an empty table restarts the sequence at 1. A column without a sequence matches no row.
+  keyGeneratorCatchUp: (table, column) => {
+    const name = table.split('.').map(quoteIdentifier).join('.');
+    return {
+      sql: `select setval(seq, coalesce(top, 1), top is not null) from (select pg_get_serial_sequence($1, $2) as seq, (select max(${quoteIdentifier(column)}) from ${name}) as top) as s where seq is not null`,
+      bindings: [name, column],
+    };
+  },
   analyzeStatement: (table) => `ANALYZE ${table}`,
   tableExistsSql: 'select 1 from information_schema.tables where table_schema = current_schema() and table_name = $1',
   beginStatement: 'BEGIN',
@@ -165,3 +173,8 @@ export const postgresDialect: DialectAdapter = {
 
   discard: endClient,
 };
+
+/** A PostgreSQL identifier in double quotes (its case kept, a quote doubled). */
+function quoteIdentifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

@@ -215,6 +215,7 @@ export const sqliteDialect: DialectAdapter = {
   // Rows cannot be locked, so a claim runs in one transaction, whose BEGIN IMMEDIATE takes the write lock first.
   updatePickedReturning: () => undefined,
   columnDigitsSql: undefined,
+  keyGeneratorCatchUp: () => undefined,
   analyzeStatement: (table) => `ANALYZE ${table}`,
   tableExistsSql: "select 1 from sqlite_master where type = 'table' and name = ?",
   beginStatement: 'BEGIN IMMEDIATE',
