@@ -8,7 +8,6 @@ import {
   BrokerPublishError,
   ConnectionManager,
   ensureInboxTable,
-  ensureOutboxTable,
   INBOX_TABLE,
   InboxConsumer,
   natsPublisher,
@@ -20,26 +19,17 @@ import {
   rabbitSource,
   type ConnectionConfig,
   type InboxEvent,
-  type InboxSource,
-  type OutboxPublisher,
   type Transaction,
 } from '../src/index.js';
 import amqp from 'amqplib';
 import { replacePackageImporter } from '../src/brokers/optional-package.js';
-import { AMQP_URL, BROKERS_AVAILABLE, brokerNames, closeRabbitConnections, HAS_RABBITMQCTL, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
+import { AMQP_URL, BROKERS_AVAILABLE, brokerNames, closeRabbitConnections, expectDeliveredOnceInOrder, logAndCopyMember, publisherFor, sourceFor, type Broker, HAS_RABBITMQCTL, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
 import { compileFixture } from './support/compile-fixture.js';
 import { describeEachDialect } from './support/dialects.js';
-import { createMemberTables, Member, MemberCopy } from './support/sync-models.js';
+import { Member, setUpMemberPair } from './support/sync-models.js';
 import { waitFor } from './support/wait.js';
 
-type Broker = 'nats' | 'rabbit';
 const BROKERS: Broker[] = ['nats', 'rabbit'];
-
-const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
-  broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
-
-const sourceFor = (broker: Broker, names: BrokerNames): InboxSource =>
-  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
 
 const consumerName = (broker: Broker, names: BrokerNames) => (broker === 'nats' ? names.durable : names.queue);
 
@@ -73,18 +63,7 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
   const cleanup: Array<() => Promise<void>> = [];
 
   beforeAll(async () => {
-    const provisioned = await dialect.provision(2);
-    drop = provisioned.drop;
-    configs = provisioned.configs;
-    ConnectionManager.configure('src', configs[0]!);
-    ConnectionManager.configure('dst', configs[1]!);
-    await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
-    await ConnectionManager.get('dst').knex.schema.createTable('deliveries', (t) => {
-      t.increments('id');
-      t.bigInteger('event_id');
-      t.string('member_key', 32);
-    });
-    await ensureOutboxTable('src');
+    ({ drop, configs } = await setUpMemberPair(dialect));
     await ensureInboxTable('dst');
   });
   afterEach(async () => {
@@ -132,24 +111,11 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     expect(await inboxDone(consumer)).toBe(events);
     const expected = (await src()('members').orderBy('id').select('id', 'email', 'visits')).map((m) => ({ member_id: m.id, email: m.email, visits: m.visits }));
     expect(await dst()('member_copies').orderBy('member_id').select('member_id', 'email', 'visits')).toEqual(expected);
-    if (!logged) return;
-    const log = await dst()('deliveries').orderBy('id').select('event_id', 'member_key');
-    expect(log.length).toBe(events);
-    expect(new Set(log.map((d) => Number(d.event_id))).size).toBe(events);
-    const lastByKey = new Map<string, number>();
-    for (const { event_id, member_key } of log) {
-      expect(Number(event_id), `member ${member_key}: event ${event_id} applied after ${lastByKey.get(member_key)}`).toBeGreaterThan(lastByKey.get(member_key) ?? 0);
-      lastByKey.set(member_key, Number(event_id));
-    }
+    if (logged) await expectDeliveredOnceInOrder(events);
   }
 
   /** A handler that logs each applied event inside the inbox transaction, then copies the member. */
-  const loggingHandler = async (event: InboxEvent, trx: Transaction) => {
-    await trx.table('deliveries').insert({ event_id: Number(event.id), member_key: event.key });
-    const member = event.record<Member>();
-    if (event.kind === 'destroyed') await MemberCopy.using('dst').where({ memberId: member.id }).delete();
-    else await MemberCopy.using('dst').bulkInsertOrUpdate([{ memberId: member.id, email: member.email, visits: member.visits }], { conflictKeys: ['memberId'] });
-  };
+  const loggingHandler = logAndCopyMember;
 
   async function startConsumer(broker: Broker, names: BrokerNames, handlers?: Record<string, (event: InboxEvent, trx: Transaction) => unknown>) {
     const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers, backoff: { baseMs: 10, maxMs: 50 } });

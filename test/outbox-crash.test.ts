@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ConnectionManager, ensureOutboxTable, OutboxRelay, OUTBOX_TABLE, type ConnectionConfig } from '../src/index.js';
+import { ConnectionManager, OutboxRelay, OUTBOX_TABLE, type ConnectionConfig } from '../src/index.js';
 import { compileFixture } from './support/compile-fixture.js';
 import { describeEachDialect } from './support/dialects.js';
-import { createMemberTables, Member } from './support/sync-models.js';
+import { Member, setUpMemberPair } from './support/sync-models.js';
 import { waitFor } from './support/wait.js';
 
 /**
@@ -52,18 +52,7 @@ describeEachDialect('outbox relay crash and concurrency', (dialect) => {
   let drop: () => Promise<void>;
   let configs: ConnectionConfig[];
   beforeAll(async () => {
-    const provisioned = await dialect.provision(2);
-    drop = provisioned.drop;
-    configs = provisioned.configs;
-    ConnectionManager.configure('src', configs[0]!);
-    ConnectionManager.configure('dst', configs[1]!);
-    await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
-    await ConnectionManager.get('dst').knex.schema.createTable('deliveries', (t) => {
-      t.increments('id');
-      t.bigInteger('event_id');
-      t.string('member_key', 32);
-    });
-    await ensureOutboxTable('src');
+    ({ drop, configs } = await setUpMemberPair(dialect));
   });
   afterAll(async () => {
     await ConnectionManager.closeAll();

@@ -3,6 +3,9 @@ import { randomBytes } from 'node:crypto';
 import { connect as natsConnect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import amqp from 'amqplib';
+import { expect } from 'vitest';
+import { ConnectionManager, natsPublisher, natsSource, rabbitPublisher, rabbitSource, type InboxEvent, type InboxSource, type OutboxPublisher, type Transaction } from '../../src/index.js';
+import { Member, MemberCopy } from './sync-models.js';
 
 /** The brokers of this run (both needed by the broker suites, which are skipped without them). */
 export const NATS_URL = process.env.POLYRECORD_NATS_URL ?? '';
@@ -69,3 +72,33 @@ export function closeRabbitConnections(part: string): number {
   for (const pid of pids) execFileSync('rabbitmqctl', ['close_connection', pid, 'closed by a polyrecord test'], { stdio: 'ignore', timeout: 30_000 });
   return pids.length;
 }
+
+/** An inbox handler for `Member` events: logs the event in `deliveries` inside the inbox transaction, then copies (or deletes) the member on `dst`. */
+export async function logAndCopyMember(event: InboxEvent, trx: Transaction): Promise<void> {
+  await trx.table('deliveries').insert({ event_id: Number(event.id), member_key: event.key });
+  const member = event.record<Member>();
+  if (event.kind === 'destroyed') await MemberCopy.using('dst').where({ memberId: member.id }).delete();
+  else await MemberCopy.using('dst').bulkInsertOrUpdate([{ memberId: member.id, email: member.email, visits: member.visits }], { conflictKeys: ['memberId'] });
+}
+
+/** The `deliveries` log holds every one of `events` exactly once, each member's events in the order they were written. */
+export async function expectDeliveredOnceInOrder(events: number): Promise<void> {
+  const log = await ConnectionManager.get('dst').knex('deliveries').orderBy('id').select('event_id', 'member_key');
+  expect(log.length).toBe(events);
+  expect(new Set(log.map((d) => Number(d.event_id))).size).toBe(events);
+  const lastByKey = new Map<string, number>();
+  for (const { event_id, member_key } of log) {
+    expect(Number(event_id), `member ${member_key}: event ${event_id} applied after ${lastByKey.get(member_key)}`).toBeGreaterThan(lastByKey.get(member_key) ?? 0);
+    lastByKey.set(member_key, Number(event_id));
+  }
+}
+
+export type Broker = 'nats' | 'rabbit';
+
+/** The outbox publisher of a test's names on one broker. */
+export const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
+  broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
+
+/** The inbox source that reads what {@link publisherFor} publishes. */
+export const sourceFor = (broker: Broker, names: BrokerNames): InboxSource =>
+  broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: names.durable, ackWaitMs: 1_000 }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });

@@ -1,5 +1,6 @@
-import { ActiveRecord, Column, Model, Outbox, PrimaryKey, SyncTo, UpdatedAt } from '../../src/index.js';
+import { ActiveRecord, Column, ConnectionManager, ensureOutboxTable, Model, Outbox, PrimaryKey, SyncTo, UpdatedAt, type ConnectionConfig } from '../../src/index.js';
 import type { Knex } from 'knex';
+import type { DialectFixture } from './dialects.js';
 
 /** The analytics copy of a member, on connection `dst`. */
 @Model({ connection: 'dst', table: 'member_copies' })
@@ -34,4 +35,23 @@ export async function createMemberTables(src: Knex, dst: Knex): Promise<void> {
     t.string('email', 191);
     t.integer('visits');
   });
+}
+
+/**
+ * Two fresh databases of one dialect as connections `src` (members and their outbox) and
+ * `dst` (the copies, and a `deliveries` table where a test's handler logs each event it
+ * applies, with the member's key). Resolves with their configs and what drops them.
+ */
+export async function setUpMemberPair(dialect: DialectFixture): Promise<{ configs: ConnectionConfig[]; drop: () => Promise<void> }> {
+  const provisioned = await dialect.provision(2);
+  ConnectionManager.configure('src', provisioned.configs[0]!);
+  ConnectionManager.configure('dst', provisioned.configs[1]!);
+  await createMemberTables(ConnectionManager.get('src').knex, ConnectionManager.get('dst').knex);
+  await ConnectionManager.get('dst').knex.schema.createTable('deliveries', (t) => {
+    t.increments('id');
+    t.bigInteger('event_id');
+    t.string('member_key', 32);
+  });
+  await ensureOutboxTable('src');
+  return provisioned;
 }
