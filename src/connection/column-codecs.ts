@@ -1,4 +1,3 @@
-import type { ValueCodec } from './dialects/dialect.js';
 import { ValidationError } from '../errors.js';
 
 // The value codecs sit in the connection layer, not in model/: code below the model layer
@@ -124,4 +123,15 @@ function encodeUntyped(value: unknown, codec: ValueCodec): unknown {
 export function encodeRawBinding(value: unknown, codec: ValueCodec): unknown {
   if (Array.isArray(value)) return value.map((item) => encodeRawBinding(item, codec));
   return encodeValue('any', value, codec);
+}
+
+/** Turns JS values into what each database stores for a column type. */
+export interface ValueCodec {
+  /** Most arrays/objects nested in one another that a JSON column accepts (MariaDB refuses 32). */
+  readonly maxJsonDepth: number;
+  boolean(value: boolean): unknown;
+  datetime(value: Date): unknown;
+  date(value: Date): unknown;
+  json(value: unknown): unknown;
+  bigint(value: bigint): unknown;
 }

@@ -1,4 +1,4 @@
-import type { OutboxEvent } from './outbox-relay.js';
+import type { OutboxEvent } from './outbox-event.js';
 
 /**
  * Where an {@link OutboxRelay} with a `publish` option sends its events instead of handlers:

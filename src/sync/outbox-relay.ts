@@ -6,31 +6,16 @@ import { runInFrame } from '../context/scope.js';
 import { ConnectionManager } from '../connection/manager.js';
 import { ConfigError, PolyrecordError } from '../errors.js';
 import { decoders } from '../connection/column-codecs.js';
-import type { WriteContext } from '../model/lifecycle.js';
 import { modelsNamed, type ModelMeta } from '../model/metadata.js';
 import { claimEvents, markDone, markFailed, releaseClaims, reviveDead, type OutboxRow } from './outbox-claim.js';
 import { ensureOutboxTable, OUTBOX_TABLE } from './outbox-table.js';
 import { fromPayload, type RecordPayload } from './payload.js';
 import { positiveOption } from './positive-option.js';
 import type { OutboxPublisher } from './outbox-publisher.js';
+import type { OutboxEvent } from './outbox-event.js';
 import { applyBatchToTarget, applyToTarget, syncTargetsOf } from './sync-to.js';
 
-/** One outbox event handed to a handler. */
-export interface OutboxEvent {
-  id: string;
-  /** Model class name. */
-  aggregate: string;
-  /** The record's primary key, as text. */
-  key: string;
-  type: WriteContext['operation'];
-  /** The record's column values after the write (before it, for `destroyed`), JSON-safe. */
-  payload: RecordPayload;
-  /** Deliveries started so far, this one included. */
-  attempts: number;
-  createdAt: Date;
-  /** The payload as an instance of the model (not persisted). */
-  record<T = unknown>(): T;
-}
+export type { OutboxEvent } from './outbox-event.js';
 
 export type OutboxHandler = (event: OutboxEvent) => unknown;
 

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { ReplicationSupport } from './replication.js';
 import type { SchemaSupport } from './schema-support.js';
+import type { ValueCodec } from '../column-codecs.js';
 import type { ConnectionSettings, DriverName } from '../config.js';
 import type { DriverFailure } from '../../errors.js';
 import type { DriverConnection } from './driver-connection.js';
@@ -103,16 +104,8 @@ export interface RowLock {
 /** How a row lock waits, written alike by PostgreSQL and MySQL/MariaDB. */
 export const WAIT_CLAUSE: Readonly<Record<RowLock['wait'], string>> = { wait: '', skipLocked: ' skip locked', noWait: ' nowait' };
 
-/** Turns JS values into what each database stores for a column type. */
-export interface ValueCodec {
-  /** Most arrays/objects nested in one another that a JSON column accepts (MariaDB refuses 32). */
-  readonly maxJsonDepth: number;
-  boolean(value: boolean): unknown;
-  datetime(value: Date): unknown;
-  date(value: Date): unknown;
-  json(value: unknown): unknown;
-  bigint(value: bigint): unknown;
-}
+// Column values are encoded by the dialect's codec, declared beside the column types it serves.
+export type { ValueCodec } from '../column-codecs.js';
 
 /**
  * Lends out raw connections. SQLite's lends its single connection synchronously
