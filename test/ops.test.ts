@@ -1,8 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import mysql from 'mysql2/promise';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   ActiveRecord,
@@ -32,7 +30,7 @@ import {
   type ConnectionConfig,
 } from '../src/index.js';
 import { branchXid, newTransactionId } from '../src/transaction/gid.js';
-import { describeEachDialect } from './support/dialects.js';
+import { describeEachDialect, mariadbAdmin, postgresAdmin } from './support/dialects.js';
 import { leavePrepared, rollBackLeftovers, runNodeId } from './support/two-phase.js';
 import { deferred, waitFor } from './support/wait.js';
 
@@ -222,24 +220,9 @@ describeEachDialect('operations: outbox, sagas, in-doubt branches', (dialect) =>
   describe.runIf(dialect.driver !== 'sqlite')('in-doubt branches', () => {
     const foreignGid = `opsforeign_${process.pid}`;
     /** Runs statements in one session of its own, as another program would. */
-    const admin = async (...statements: string[]) => {
+    const admin = (...statements: string[]) => {
       const url = (configs[0] as { url: string }).url;
-      if (dialect.driver === 'postgresql') {
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          for (const sql of statements) await client.query(sql);
-        } finally {
-          await client.end();
-        }
-      } else {
-        const client = await mysql.createConnection(url);
-        try {
-          for (const sql of statements) await client.query(sql);
-        } finally {
-          await client.end();
-        }
-      }
+      return (dialect.driver === 'postgresql' ? postgresAdmin(url) : mariadbAdmin(url))(statements);
     };
     afterAll(async () => {
       await rollBackLeftovers(['ops_src'], nodeId);

@@ -20,14 +20,13 @@
 import type { Knex } from 'knex';
 import { ConnectionManager, ensureInboxTable, INBOX_TABLE, InboxConsumer, OUTBOX_TABLE, OutboxRelay, ensureOutboxTable, type InboxEvent, type InboxHandler } from 'polyrecord';
 import { collectGarbage } from '../measure.js';
-import { check, envInt, fmt, freshMysql, freshPostgres, log, percentile, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from '../sync/support.js';
+import { check, envInt, fmt, freshMysql, freshPostgres, log, pendingEvents, percentile, seedBacklog, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from '../sync/support.js';
 import { BROKER_SOURCE, BROKER_TARGET, BrokerBenchItem, COMPARED, COPY_TABLE, ITEM_TABLE, createBrokerTables } from './models.js';
 import { transports, type BrokerRun, type Transport } from './transports.js';
 
 const RECORDS = envInt('BENCH_BROKERS_RECORDS', 2_000);
 const UPDATES = 3;
 const EVENTS = RECORDS * (1 + UPDATES);
-const SEED_LOOPS = 16;
 const COUNTS = [1, 2, 4];
 const BATCH_SIZE = 200;
 const POOL = { min: 0, max: 20 };
@@ -88,25 +87,6 @@ function itemValues(n: number, version: number) {
   return { name: `Item ${n} v${version}`, score: version * 100_000 + n, version };
 }
 
-async function seed(): Promise<number> {
-  const started = performance.now();
-  const loop = async (first: number) => {
-    for (let n = first; n < RECORDS; n += SEED_LOOPS) {
-      const item = await BrokerBenchItem.create(itemValues(n, 0));
-      for (let version = 1; version <= UPDATES; version++) {
-        Object.assign(item, itemValues(n, version));
-        await item.save();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: SEED_LOOPS }, (_, i) => loop(i)));
-  return performance.now() - started;
-}
-
-async function pendingEvents(source: Knex): Promise<number> {
-  const [row] = await source(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' });
-  return Number(row?.n ?? 0);
-}
 
 async function emptyTarget(target: Knex): Promise<void> {
   await target.raw(`TRUNCATE TABLE ${COPY_TABLE}`);
@@ -303,7 +283,7 @@ export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
     await ensureInboxTable(BROKER_TARGET);
 
     log(`\nbrokers: seeding ${RECORDS.toLocaleString('en')} items x ${1 + UPDATES} saves through the model API`);
-    const seedMs = await seed();
+    const seedMs = await seedBacklog(BrokerBenchItem, RECORDS, UPDATES, itemValues);
     check((await pendingEvents(source)) === EVENTS, `seeding should leave ${EVENTS} pending events`);
     await source.raw(`CREATE TABLE ${SEED_TABLE} AS SELECT * FROM ${OUTBOX_TABLE}`);
     log(`  seeded ${EVENTS.toLocaleString('en')} events in ${fmt.s(seedMs)} s`);

@@ -13,12 +13,11 @@ import type { Knex } from 'knex';
 import { ConnectionManager, OUTBOX_TABLE, OutboxRelay, ensureOutboxTable } from 'polyrecord';
 import { collectGarbage } from '../measure.js';
 import { COPY_TABLE, ITEM_TABLE, OUTBOX_SOURCE, OUTBOX_TARGET, OutboxBenchItem, createOutboxTables } from './outbox-models.js';
-import { check, envInt, fmt, freshMysql, freshPostgres, log, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from './support.js';
+import { check, envInt, fmt, freshMysql, freshPostgres, log, pendingEvents, SEED_LOOPS, seedBacklog, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from './support.js';
 
 const RECORDS = envInt('BENCH_OUTBOX_RECORDS', 5_000);
 const UPDATES = 3;
 const EVENTS = RECORDS * (1 + UPDATES);
-const SEED_LOOPS = 16;
 const RELAY_COUNTS = [1, 2, 4];
 const BATCH_SIZE = 200;
 const CONCURRENCY = 16;
@@ -43,25 +42,6 @@ function itemValues(n: number, version: number) {
   return { name: `Item ${n} v${version}`, email: `item${n}.v${version}@example.com`, score: version * 100_000 + n, version };
 }
 
-async function seed(): Promise<number> {
-  const started = performance.now();
-  const loop = async (first: number) => {
-    for (let n = first; n < RECORDS; n += SEED_LOOPS) {
-      const item = await OutboxBenchItem.create(itemValues(n, 0));
-      for (let version = 1; version <= UPDATES; version++) {
-        Object.assign(item, itemValues(n, version));
-        await item.save();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: SEED_LOOPS }, (_, i) => loop(i)));
-  return performance.now() - started;
-}
-
-async function pendingEvents(source: Knex): Promise<number> {
-  const [row] = await source(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' });
-  return Number(row?.n ?? 0);
-}
 
 /** Puts the seeded backlog back in place and empties the copies. */
 async function restoreBacklog(source: Knex, target: Knex): Promise<void> {
@@ -137,7 +117,7 @@ export async function benchOutbox(urls: ServerUrls): Promise<ExtraResult> {
     await ensureOutboxTable(OUTBOX_SOURCE);
 
     log(`\noutbox: seeding ${RECORDS.toLocaleString('en')} items x ${1 + UPDATES} saves through the model API (${SEED_LOOPS} loops)`);
-    const seedMs = await seed();
+    const seedMs = await seedBacklog(OutboxBenchItem, RECORDS, UPDATES, itemValues);
     const seeded = await pendingEvents(source);
     check(seeded === EVENTS, `seeding should leave ${EVENTS} pending events, found ${seeded}`);
     log(`  seeded ${EVENTS.toLocaleString('en')} events in ${fmt.s(seedMs)} s (${fmt.int(EVENTS / (seedMs / 1000))} saves/s)`);

@@ -3,6 +3,7 @@
  * fresh server databases, the result shape run-extra.ts renders, small statistics.
  */
 import createKnex, { type Knex } from 'knex';
+import { OUTBOX_TABLE } from 'polyrecord';
 import type { GoalCheck } from '../goals.js';
 import { createServerDatabase, type ServerDialect } from '../server-database.js';
 import { serverConnection } from '../targets.js';
@@ -127,4 +128,38 @@ export function envInt(name: string, fallback: number): number {
   const n = Number(value.replace(/_/g, ''));
   if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer (got ${JSON.stringify(value)})`);
   return n;
+}
+
+/** The save loops that write an outbox backlog side by side (several sessions, like an application's requests). */
+export const SEED_LOOPS = 16;
+
+/** A model with an outbox whose records the bench creates and then saves again. */
+interface SeededModel<T> {
+  create(values: Record<string, unknown>): Promise<T>;
+}
+
+/**
+ * Writes an outbox backlog through the model API: `records` records, each created and then
+ * saved `updates` more times with `values(n, version)`, in {@link SEED_LOOPS} loops at once.
+ * Resolves with the milliseconds it took.
+ */
+export async function seedBacklog<T extends { save(): Promise<unknown> }>(model: SeededModel<T>, records: number, updates: number, values: (n: number, version: number) => Record<string, unknown>): Promise<number> {
+  const started = performance.now();
+  const loop = async (first: number) => {
+    for (let n = first; n < records; n += SEED_LOOPS) {
+      const item = await model.create(values(n, 0));
+      for (let version = 1; version <= updates; version++) {
+        Object.assign(item, values(n, version));
+        await item.save();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SEED_LOOPS }, (_, i) => loop(i)));
+  return performance.now() - started;
+}
+
+/** Outbox events not delivered yet. */
+export async function pendingEvents(source: Knex): Promise<number> {
+  const [row] = await source(OUTBOX_TABLE).where({ status: 'pending' }).count({ n: '*' });
+  return Number(row?.n ?? 0);
 }
