@@ -5,6 +5,8 @@
  *   PostgreSQL / MySQL when `POLYRECORD_PG_URL` / `POLYRECORD_MYSQL_URL` are set).
  * - `BENCH_ONLY=W1,W3`: which workloads (default: all), R1–R5 included (relations, warm mode only).
  * - `BENCH_CONTENDERS=raw,polyrecord`: which contenders (default: all four).
+ * - `BENCH_ORMS=objection,lucid`: which other ORMs run the relation workloads (default: both;
+ *   `none` for neither, e.g. while profiling polyrecord against knex).
  * - `BENCH_MODE=warm|cold|both`: long warmed-up runs per contender, short interleaved
  *   runs of all contenders together, or both (default; cold first, per dialect).
  * - `BENCH_COLD_RUNS=5`: cold mode runs this many times, each in a fresh process, and reports
@@ -15,6 +17,9 @@
 export type Dialect = 'sqlite' | 'postgresql' | 'mysql';
 export type ContenderName = 'raw' | 'prepared' | 'knex' | 'polyrecord';
 export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'prepared', 'knex', 'polyrecord'];
+/** Other ORMs measured on the relation workloads. */
+export type OrmName = 'objection' | 'lucid';
+const ORM_NAMES: readonly OrmName[] = ['objection', 'lucid'];
 
 /** `warm`: each contender alone, warmed up, one long timed run; `cold`: all contenders at once, short, interleaved in small rounds. */
 export type BenchMode = 'warm' | 'cold';
@@ -32,6 +37,8 @@ export interface BenchOptions {
   /** Workload ids to run, or undefined for all. */
   readonly only: ReadonlySet<string> | undefined;
   readonly contenders: readonly ContenderName[];
+  /** Other ORMs on the relation workloads. */
+  readonly orms: readonly OrmName[];
   /** The modes to run, in this order. */
   readonly modes: readonly BenchMode[];
   /** Where to write the measurements as JSON, if anywhere. */
@@ -100,6 +107,10 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
   for (const name of contenders) {
     if (!CONTENDER_NAMES.includes(name as ContenderName)) throw new Error(`BENCH_CONTENDERS: unknown contender "${name}"; use ${CONTENDER_NAMES.join(', ')}`);
   }
+  const orms = list(env.BENCH_ORMS)?.map((name) => name.toLowerCase()) ?? ORM_NAMES;
+  for (const name of orms) {
+    if (name !== 'none' && !ORM_NAMES.includes(name as OrmName)) throw new Error(`BENCH_ORMS: unknown ORM "${name}"; use ${ORM_NAMES.join(', ')} or none`);
+  }
   const mode = (env.BENCH_MODE || 'both').trim().toLowerCase();
   const modes = MODES[mode];
   if (!modes) throw new Error(`BENCH_MODE: unknown mode "${env.BENCH_MODE}"; use warm, cold or both`);
@@ -108,6 +119,7 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     modes,
     only: only ? new Set(only) : undefined,
     contenders: CONTENDER_NAMES.filter((name) => contenders.includes(name)),
+    orms: ORM_NAMES.filter((name) => orms.includes(name)),
     json: env.BENCH_JSON || undefined,
     cpuProfile: env.BENCH_CPU_PROFILE || undefined,
     coldRuns: coldRuns(env.BENCH_COLD_RUNS),

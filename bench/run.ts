@@ -9,7 +9,7 @@ import { coldInProcesses } from './cold-processes.js';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
 import { profileSections, rotate } from './measure.js';
-import { readOptions, type BenchMode, type DialectChoice, type ContenderName } from './options.js';
+import { readOptions, type BenchMode, type DialectChoice, type ContenderName, type OrmName } from './options.js';
 import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
 import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
@@ -56,7 +56,7 @@ async function coldRun(target: BenchTarget, contenders: readonly Contender[], db
   }
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: string }> {
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: string }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -78,7 +78,7 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
       results.push({ label: target.label, dialect: target.dialect, mode, version, contenders: ran, workloads });
     }
     // R1–R5 read a seeded set of tables many times over: warm mode only (the first-call costs are W1–W3's cold mode).
-    const relations = modes.includes('warm') && RELATION_IDS.some((id) => !only || only.has(id)) ? await benchRelations(choice, target, only, names, failures) : undefined;
+    const relations = modes.includes('warm') && RELATION_IDS.some((id) => !only || only.has(id)) ? await benchRelations(choice, target, only, names, orms, failures) : undefined;
     return { results, failures, relations };
   } finally {
     for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const inChildren = options.coldRuns > 1 && options.modes.includes('cold');
     const cold = inChildren ? coldInProcesses(choice, options.coldRuns, log) : undefined;
     const here = inChildren ? options.modes.filter((m) => m !== 'cold') : options.modes;
-    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, here, profiler) : { results: [], failures: [] };
+    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, options.orms, here, profiler) : { results: [], failures: [] };
     if (cold) {
       failures.push(...cold.failures);
       if (cold.result) run.results.unshift(cold.result);

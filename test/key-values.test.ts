@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { keyValue } from '../src/model/key-values.js';
 
-const refuse = (kind: string) => new Error(kind);
-const key = (value: unknown, integerColumn = false) => keyValue(value, integerColumn, refuse);
+const refuse = (property: string, kind: string) => new Error(`${property}: ${kind}`);
+const key = (value: unknown, integerColumn = false) => keyValue(value, integerColumn, 'k', refuse);
 
 describe('keys compared by value', () => {
   it('an integer is the same key as a number, a bigint, or (in an integer column) its digits, also beyond 2^53', () => {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import createKnex from 'knex';
 import { rotate } from '../measure.js';
-import type { ContenderName, DialectChoice } from '../options.js';
+import type { ContenderName, DialectChoice, OrmName } from '../options.js';
 import { provisionTarget, type BenchTarget } from '../targets.js';
 import type { RelationContender, RelationContenderName } from './contender.js';
 import { seedChildren, seedRelations, SIZES } from './data.js';
@@ -43,19 +43,20 @@ async function seed(target: BenchTarget, onlyChildren: boolean): Promise<void> {
   }
 }
 
-/** Opens the contenders the run asked for (raw, knex, polyrecord), Objection and Lucid. */
-function openAll(main: BenchTarget, second: BenchTarget, names: readonly ContenderName[]): RelationContender[] {
+/** Opens the contenders the run asked for (raw, knex, polyrecord) and the other ORMs (Objection, Lucid). */
+function openAll(main: BenchTarget, second: BenchTarget, names: readonly ContenderName[], orms: readonly OrmName[]): RelationContender[] {
   const page = SIZES.eventPage;
   const out: RelationContender[] = [];
   if (names.includes('raw')) out.push(openRawRelations(main, second, page));
   if (names.includes('knex')) out.push(openKnexRelations(main, second, page));
-  out.push(openObjectionRelations(main), openLucidRelations(main));
+  if (orms.includes('objection')) out.push(openObjectionRelations(main));
+  if (orms.includes('lucid')) out.push(openLucidRelations(main));
   if (names.includes('polyrecord')) out.push(openPolyrecordRelations(main, second, page));
   return out;
 }
 
 /** R1–R5 on one dialect, warm mode only; resolves with the rendered table. */
-export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], failures: string[]): Promise<string> {
+export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], failures: string[]): Promise<string> {
   const workloads = RELATION_WORKLOADS.filter((w) => !only || only.has(w.id));
   const second = await secondDatabase(choice, main);
   let contenders: RelationContender[] = [];
@@ -64,16 +65,16 @@ export async function benchRelations(choice: DialectChoice, main: BenchTarget, o
     await seed(main, false);
     await seed(second, true);
     log(`\n${main.label}, relations (seeded in ${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    contenders = openAll(main, second, names);
+    contenders = openAll(main, second, names, orms);
     const results: RelationResult[] = [];
     for (const [index, workload] of workloads.entries()) {
       const by: Partial<Record<RelationContenderName, { ms: number; rssMB?: number }>> = {};
       for (const contender of rotate(contenders, index)) {
         try {
-          const m = await measureRelation(workload, contender);
+          const m = await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}`);
           if (!m) continue;
           by[contender.name] = m;
-          log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
+          log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms (cpu ${m.cpuMs?.toFixed(0)} ms)${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
         } catch (error) {
           failures.push(`${main.label} ${workload.id} ${contender.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
           log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);

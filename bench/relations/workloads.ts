@@ -1,10 +1,12 @@
-import { RssPeak, timed } from '../measure.js';
+import { RssPeak, timedWithCpu } from '../measure.js';
 import { EXPECTED, SIZES } from './data.js';
 import type { RelationContender, Tick } from './contender.js';
 
 /** One contender's result on one R workload. */
 export interface RelationMeasurement {
   readonly ms: number;
+  /** This process's CPU time during the timed calls (see {@link timedWithCpu}). */
+  readonly cpuMs?: number;
   /** R5: peak resident-set growth during the timed run. */
   readonly rssMB?: number;
   /** One call timed and multiplied by the repeats (a {@link RelationContender.oneCall} contender). */
@@ -73,7 +75,7 @@ export const RELATION_WORKLOADS: readonly RelationWorkload[] = [
 ];
 
 /** Warms the call up, then times `repeats` calls (checking each result); undefined when the contender cannot do the workload. */
-export async function measureRelation(workload: RelationWorkload, contender: RelationContender): Promise<RelationMeasurement | undefined> {
+export async function measureRelation(workload: RelationWorkload, contender: RelationContender, label?: string): Promise<RelationMeasurement | undefined> {
   const call = workload.call(contender);
   if (!call) return undefined;
   const none = () => undefined;
@@ -82,12 +84,12 @@ export async function measureRelation(workload: RelationWorkload, contender: Rel
   const rss = new RssPeak();
   const sample = () => rss.sample();
   if (workload.sampleRss) rss.start();
-  const ms = await timed(async () => {
+  const { ms, cpuMs } = await timedWithCpu(async () => {
     for (let i = 0; i < repeats; i++) {
       const got = await call(workload.sampleRss ? sample : none, Infinity);
       if (got !== workload.expected) throw new Error(`bench check failed: ${workload.id} ${contender.name} gave ${got}, expected ${workload.expected}`);
     }
-  });
-  if (contender.oneCall) return { ms: ms * workload.repeats, estimated: true };
-  return { ms, rssMB: workload.sampleRss ? rss.growthMB : undefined };
+  }, label);
+  if (contender.oneCall) return { ms: ms * workload.repeats, cpuMs: cpuMs * workload.repeats, estimated: true };
+  return { ms, cpuMs, rssMB: workload.sampleRss ? rss.growthMB : undefined };
 }

@@ -19,9 +19,10 @@ function integerKey(value: bigint): KeyValue {
  * common key costs no allocation; everything else is text tagged with its kind. Undefined
  * for null and undefined, which match nothing (SQL's NULL = NULL is not true). A value
  * with nothing to compare by (an object, a function) is refused with the error `refuse`
- * makes, so each caller names its own.
+ * makes for `property`, so each caller names its own (a function made once, not a closure
+ * per key: keys are compared by the hundred thousand).
  */
-export function keyValue(value: unknown, integerColumn: boolean, refuse: (description: string) => Error): KeyValue | undefined {
+export function keyValue(value: unknown, integerColumn: boolean, property: string, refuse: (property: string, description: string) => Error): KeyValue | undefined {
   switch (typeof value) {
     case 'number':
       return Number.isSafeInteger(value) ? value : Number.isInteger(value) ? `n${BigInt(value)}` : `n${value}`;
@@ -37,6 +38,6 @@ export function keyValue(value: unknown, integerColumn: boolean, refuse: (descri
       if (value === null) return undefined;
       if (value instanceof Date) return `d${value.getTime()}`;
       if (value instanceof Uint8Array) return `x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
-      throw refuse(Object.prototype.toString.call(value));
+      throw refuse(property, Object.prototype.toString.call(value));
   }
 }

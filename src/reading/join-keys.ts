@@ -44,7 +44,11 @@ function reader(properties: readonly string[], integerKeys: readonly boolean[]):
 
 /** One key value (see {@link keyValue}); undefined for null. */
 function keyPart(value: unknown, integerColumn: boolean, property: string): KeyValue | undefined {
-  return keyValue(value, integerColumn, (kind) => new CorrelateError(`key "${property}" holds ${kind}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`));
+  return keyValue(value, integerColumn, property, refuseKey);
+}
+
+function refuseKey(property: string, kind: string): Error {
+  return new CorrelateError(`key "${property}" holds ${kind}, which has no value to compare by (use a number, bigint, string, boolean, Date or Buffer)`);
 }
 
 /** Whether `property` of this row is a model column of an integer type. */

@@ -56,10 +56,12 @@ async function loadRelation(relation: ResolvedRelation, parents: Instance[], con
   const keys = distinctKeys(parents, parentKey.property, integer, childKey);
   const children = await fetchByKeys(relation, connection, state, childKey.property, keys);
   const byKey = groupBy(children, childKey.property, integer);
+  // Parents that share a key get arrays of their own; with distinct keys the grouped arrays are handed out as they are.
+  const sharedKeys = keys.length < parents.length;
   for (const parent of parents) {
     const key = matchKey(parent[parentKey.property], integer, parentKey.property);
     const matched = key === undefined ? undefined : byKey.get(key);
-    setRelation(parent, relation.name, relation.many ? (matched ? matched.slice() : []) : (matched?.[0] ?? null));
+    setRelation(parent, relation.name, relation.many ? (matched ? (sharedKeys ? matched.slice() : matched) : []) : (matched?.[0] ?? null));
   }
 }
 
@@ -69,6 +71,7 @@ export async function fetchByKeys(relation: ResolvedRelation, parentConnection: 
   const explicit = relatedExplicit(relation, parentConnection);
   const query = createQuery<Instance>(relation.related, { ...state, explicit });
   const size = relatedTarget(relation, parentConnection).connection.dialect.maxBindings - state.values.length - 1;
+  if (keys.length <= size) return query.whereIn(property as never, keys as never);
   const out: Instance[] = [];
   for (const chunk of chunks(keys, size)) {
     const rows = await query.whereIn(property as never, chunk as never);

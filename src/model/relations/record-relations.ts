@@ -1,26 +1,26 @@
 import { ORIGINAL } from '../hydration.js';
 import type { ModelMeta } from '../metadata.js';
 
-/** Names of the relations loaded on a record (so `toJSON()` can tell loaded from declared-but-unloaded). */
-export const LOADED = Symbol('polyrecord.loadedRelations');
 /** `withCount` results. */
 export const COUNTS = Symbol('polyrecord.counts');
 /** The pivot row's values of a record loaded through a many-to-many relation. */
 export const PIVOT = Symbol('polyrecord.pivot');
 
 export interface RelationSlots {
-  [LOADED]?: Set<string>;
   [COUNTS]?: Record<string, number>;
   [PIVOT]?: Record<string, unknown>;
 }
 
 type Instance = RelationSlots & Record<string, unknown>;
 
-/** Sets a loaded relation on a record: an own property, assigned after construction, so a declared class field never shadows it. */
+/**
+ * Sets a loaded relation on a record: an own property, assigned after construction, so a
+ * declared class field never shadows it. A loaded relation is never `undefined` (an array,
+ * a record or null), which is how `toJSON()` tells it from one that was not loaded: no
+ * bookkeeping per record.
+ */
 export function setRelation(record: object, name: string, value: unknown): void {
-  const instance = record as Instance;
-  (instance[LOADED] ??= new Set()).add(name);
-  instance[name] = value;
+  (record as Instance)[name] = value;
 }
 
 export function setCount(record: object, name: string, count: number): void {
@@ -30,9 +30,9 @@ export function setCount(record: object, name: string, count: number): void {
 /** Adds the loaded relations (recursively), `$counts` and `$pivot` of a record to its JSON form. */
 export function serializeRelations(meta: ModelMeta, record: object, out: Record<string, unknown>): void {
   const instance = record as Instance;
-  const loaded = instance[LOADED];
-  if (loaded) {
-    for (const name of meta.relations.keys()) if (loaded.has(name)) out[name] = toJSONValue(instance[name]);
+  for (const name of meta.relations.keys()) {
+    const value = instance[name];
+    if (value !== undefined) out[name] = toJSONValue(value);
   }
   if (instance[COUNTS]) out.$counts = { ...instance[COUNTS] };
   if (instance[PIVOT]) out.$pivot = toJSONValue(instance[PIVOT]);
@@ -55,7 +55,7 @@ export function cloneRecord<T extends object>(record: T): T {
   for (const key of Reflect.ownKeys(record)) {
     const value = (record as Record<string | symbol, unknown>)[key];
     // The snapshot may still be the driver's array row (its LAYOUT is shared and copied as it is).
-    copy[key] = key === LOADED && value instanceof Set ? new Set(value) : key === ORIGINAL && value ? (Array.isArray(value) ? [...value] : { ...(value as object) }) : value;
+    copy[key] = key === ORIGINAL && value ? (Array.isArray(value) ? [...value] : { ...(value as object) }) : value;
   }
   return copy as T;
 }

@@ -13,7 +13,11 @@ export function integerKey(column: ColumnMeta): boolean {
  * null, which matches nothing (as in SQL).
  */
 export function matchKey(value: unknown, integer: boolean, property: string): KeyValue | undefined {
-  return keyValue(value, integer, (kind) => new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`));
+  return keyValue(value, integer, property, refuseKey);
+}
+
+function refuseKey(property: string, kind: string): Error {
+  return new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`);
 }
 
 /** The distinct non-null values of `property` over `records`, first occurrence kept, in the type of `target`. */
