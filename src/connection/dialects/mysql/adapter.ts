@@ -160,7 +160,8 @@ export const mysqlDialect: DialectAdapter = {
         supportBigNumbers: true,
         // JSON comes back as its text and polyrecord parses it once: a driver that parses too would decode a JSON string twice.
         jsonStrings: true,
-        bigNumberStrings: true,
+        // BIGINT within ±2^53 arrives as a number (no Long arithmetic per value), beyond it as exact digits; the column codecs type both.
+        bigNumberStrings: false,
         // mysql2's own statement cache holds what polyrecord's holds, never more (its default, 16 000, nears MariaDB's server-wide limit).
         maxPreparedStatements: Math.max(1, settings.statementCacheSize),
       }),
