@@ -13,6 +13,7 @@ import { openPolyrecordRelations } from './polyrecord.js';
 import { openRawRelations } from './raw.js';
 import { renderRelations, type RelationResult } from './report.js';
 import { RELATION_WORKLOADS, measureRelation } from './workloads.js';
+import { measureIsolated } from './isolated.js';
 
 const log = (message: string) => process.stderr.write(`${message}\n`);
 
@@ -43,16 +44,28 @@ async function seed(target: BenchTarget, onlyChildren: boolean): Promise<void> {
   }
 }
 
+/** Opens one contender on the seeded databases. */
+export function openContender(name: RelationContenderName, main: BenchTarget, second: BenchTarget): RelationContender {
+  const page = SIZES.eventPage;
+  switch (name) {
+    case 'raw':
+      return openRawRelations(main, second, page);
+    case 'knex':
+      return openKnexRelations(main, second, page);
+    case 'objection':
+      return openObjectionRelations(main);
+    case 'lucid':
+      return openLucidRelations(main);
+    case 'polyrecord':
+      return openPolyrecordRelations(main, second, page);
+  }
+}
+
 /** Opens the contenders the run asked for (raw, knex, polyrecord) and the other ORMs (Objection, Lucid). */
 function openAll(main: BenchTarget, second: BenchTarget, names: readonly ContenderName[], orms: readonly OrmName[]): RelationContender[] {
-  const page = SIZES.eventPage;
-  const out: RelationContender[] = [];
-  if (names.includes('raw')) out.push(openRawRelations(main, second, page));
-  if (names.includes('knex')) out.push(openKnexRelations(main, second, page));
-  if (orms.includes('objection')) out.push(openObjectionRelations(main));
-  if (orms.includes('lucid')) out.push(openLucidRelations(main));
-  if (names.includes('polyrecord')) out.push(openPolyrecordRelations(main, second, page));
-  return out;
+  const wanted: RelationContenderName[] = [...(['raw', 'knex'] as const).filter((n) => names.includes(n)), ...orms];
+  if (names.includes('polyrecord')) wanted.push('polyrecord');
+  return wanted.map((name) => openContender(name, main, second));
 }
 
 /** R1–R5 on one dialect, warm mode only; resolves with the rendered table. */
@@ -71,7 +84,7 @@ export async function benchRelations(choice: DialectChoice, main: BenchTarget, o
       const by: Partial<Record<RelationContenderName, { ms: number; rssMB?: number }>> = {};
       for (const contender of rotate(contenders, index)) {
         try {
-          const m = await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}`);
+          const m = workload.isolated ? workload.call(contender) && measureIsolated(workload, contender.name, main, second) : await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}`);
           if (!m) continue;
           by[contender.name] = m;
           log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms (cpu ${m.cpuMs?.toFixed(0)} ms)${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);

@@ -25,6 +25,8 @@ export interface RelationWorkload {
   /** Warm-up: one untimed call, stopped after this many results where the call can stop early. */
   readonly warmUpLimit: number;
   readonly sampleRss?: boolean;
+  /** Measured in a new process per contender (see isolated.ts). */
+  readonly isolated?: boolean;
 }
 
 const n = (value: number) => value.toLocaleString('en');
@@ -71,6 +73,7 @@ export const RELATION_WORKLOADS: readonly RelationWorkload[] = [
     repeats: 1,
     warmUpLimit: 20_000,
     sampleRss: true,
+    isolated: true,
   },
 ];
 
