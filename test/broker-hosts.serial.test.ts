@@ -75,12 +75,12 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
       let writing = true;
       let writer: Promise<void> = Promise.resolve();
       try {
-        // One relay per host, restarted in its host whenever it exits; each run SIGKILLs itself after 1-3 rounds
+        // One relay per host, restarted in its host whenever it exits; each run SIGKILLs itself after 1-4 rounds
         // (after the broker's acks, before its done marks), except the one run on host 0 that is held for the cut.
         let holdNext = false;
         const relays = relayHosts.map((host, h) => new RespawningChild(() => {
           const hold = h === 0 && holdNext;
-          return host.spawnNode(script, childEnv(host, broker, names, hold ? { role: 'relay', holdAtRound: 2, leaseMs: 5_000 } : { role: 'relay', killAfterAckRound: 1 + Math.floor(Math.random() * 3) }));
+          return host.spawnNode(script, childEnv(host, broker, names, hold ? { role: 'relay', holdAtRound: 2, leaseMs: 3_000 } : { role: 'relay', killAfterAckRound: 1 + Math.floor(Math.random() * 4) }));
         }));
         children.push(...relays);
 
@@ -88,13 +88,13 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
         const members: Member[] = [];
         writer = (async () => {
           for (let round = 0; writing && round < 600; round++) {
-            if (members.length < 12) members.push(await Member.create({ email: `h${round}@b.io`, visits: 0 }));
-            for (const member of members.slice(-3)) {
+            if (members.length < 10) members.push(await Member.create({ email: `h${round}@b.io`, visits: 0 }));
+            for (const member of members.slice(-2)) {
               member.visits += 1;
               await member.save();
             }
-            if (round % 15 === 14) await members.shift()!.destroy();
-            await new Promise((resolve) => setTimeout(resolve, 100));
+            if (round % 12 === 11) await members.shift()!.destroy();
+            await new Promise((resolve) => setTimeout(resolve, 250));
           }
         })();
 
@@ -106,7 +106,7 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
         children.push(consumer);
         await waitFor(async () => (await inboxDone()) >= 10, 'the consumer under way', 60_000);
 
-        // The host-level failure: host 0's relay has claimed a round (a 5 s lease) and its link goes down.
+        // The host-level failure: host 0's relay has claimed a round (a 3 s lease) and its link goes down.
         holdNext = true;
         const held = await relays[0]!.waitForLine(/^holding (\S+) ([\d,]+)$/, 'a relay on host 0 holding claimed events');
         holdNext = false;
