@@ -1,4 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 
 /**
@@ -24,7 +25,9 @@ export interface NetHost {
 }
 
 const PREFIX = 'pr-';
-const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// Where Debian puts it, for a PATH without the sbin folders.
+const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((path) => existsSync(path)) ?? 'ip';
+const ip = (...args: string[]): string => execFileSync(IP, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Why test hosts cannot be made here (not Linux, not root, no `ip`, namespaces refused), or undefined. */
 export const NET_HOSTS_UNAVAILABLE: string | undefined = (() => {
@@ -120,7 +123,7 @@ export async function createNetHosts(count: number, serviceUrls: readonly string
           const proxied = new URL(proxy.url);
           return Object.assign(new URL(serviceUrl), { hostname: proxied.hostname, port: proxied.port }).toString();
         },
-        spawnNode: (script, env) => spawn('ip', ['netns', 'exec', namespace, process.execPath, script], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
+        spawnNode: (script, env) => spawn(IP, ['netns', 'exec', namespace, process.execPath, script], { env, stdio: ['ignore', 'pipe', 'pipe'] }),
         cut: () => void ip('link', 'set', outside, 'down'),
         restore: () => void ip('link', 'set', outside, 'up'),
       });
