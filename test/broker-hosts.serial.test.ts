@@ -119,17 +119,16 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
         // Its lease runs out and the relay on host 1 takes the events over and delivers them, while host 0 is still cut off.
         await waitFor(async () => (await heldRows()).every((row) => row.status === 'done' && row.locked_by !== heldBy), 'the other host to deliver the events the cut-off relay claimed', 60_000);
         relayHosts[0]!.restore();
+        const written = await outboxRows();
+        await waitFor(async () => (await outboxRows()) >= written + 15, 'events written after the link came back');
+        writing = false;
+        await writer;
         // Back on the network, the held relay finishes its round (a late publish: a duplicate the broker or the inbox
         // drops; done marks that match nothing, the claim being someone else's) and carries on until the outbox is drained.
         const heldRun = await relays[0]!.runOf(held.child, 'the cut-off relay to carry on and drain after its link came back', 90_000);
         expect(heldRun.code, heldRun.output).toBe(0);
         const after = await heldRows();
         expect(after.every((row) => row.status === 'done' && row.locked_by !== heldBy && Number(row.attempts) >= 2), JSON.stringify(after)).toBe(true);
-
-        const written = await outboxRows();
-        await waitFor(async () => (await outboxRows()) >= written + 15, 'events written after the link came back');
-        writing = false;
-        await writer;
 
         const events = await outboxRows();
         await waitFor(async () => (await count(src()(OUTBOX_TABLE).whereNot({ status: 'done' }).count({ n: '*' }))) === 0, 'every event published', 90_000);
