@@ -18,7 +18,7 @@ const pgMaria = SERVER_PAIRS.find((pair) => pair.key === 'pg-maria');
 const needs = [
   ...(BROKERS_AVAILABLE ? [] : ['POLYRECORD_NATS_URL and POLYRECORD_AMQP_URL']),
   ...(pgMaria ? [] : ['POLYRECORD_PG_URL and POLYRECORD_MYSQL_URL']),
-  ...(NET_HOSTS_UNAVAILABLE ? [`network namespaces, which are unavailable here: ${NET_HOSTS_UNAVAILABLE}`] : []),
+  ...(NET_HOSTS_UNAVAILABLE ? [`network namespaces: ${NET_HOSTS_UNAVAILABLE}`] : []),
 ];
 // CI runs as root on Linux: there a missing namespace is a broken machine, not a reason to skip.
 if (process.env.CI === 'true' && NET_HOSTS_UNAVAILABLE) throw new Error(`CI requires network namespaces for the relay hosts test: ${NET_HOSTS_UNAVAILABLE}`);

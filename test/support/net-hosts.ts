@@ -29,10 +29,10 @@ const PREFIX = 'pr-';
 const IP = ['/usr/sbin/ip', '/sbin/ip', '/usr/bin/ip', '/bin/ip'].find((path) => existsSync(path)) ?? 'ip';
 const ip = (...args: string[]): string => execFileSync(IP, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Why test hosts cannot be made here (not Linux, not root, no `ip`, namespaces refused), or undefined. */
+/** Why test hosts cannot be made here (not Linux, not root, no `ip`, namespaces refused), or undefined when they can. */
 export const NET_HOSTS_UNAVAILABLE: string | undefined = (() => {
-  if (process.platform !== 'linux') return 'network namespaces need Linux';
-  if (process.getuid?.() !== 0) return 'network namespaces need root';
+  if (process.platform !== 'linux') return 'not running on Linux';
+  if (process.getuid?.() !== 0) return 'not running as root';
   const probe = `${PREFIX}${process.pid}-probe`;
   try {
     ip('netns', 'add', probe);
