@@ -124,7 +124,7 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
         writing = false;
         await writer;
         // Back on the network, the held relay finishes its round (a late publish: a duplicate the broker or the inbox
-        // drops; done marks that match nothing, the claim being someone else's) and carries on until the outbox is drained.
+        // drops; done or failed marks that match nothing, the claim being someone else's) and drains the outbox.
         const heldRun = await relays[0]!.runOf(held.child, 'the cut-off relay to carry on and drain after its link came back', 90_000);
         expect(heldRun.code, heldRun.output).toBe(0);
         const after = await heldRows();
