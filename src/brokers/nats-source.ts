@@ -81,7 +81,10 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
     while (!signal.aborted) {
       const limits = await fence(opened, options, signal);
       if (signal.aborted) return;
-      messages = await (await opened.js.consumers.get(options.stream, options.durable)).consume({ max_messages: limits.maxAckPending });
+      const consumer = await opened.js.consumers.get(options.stream, options.durable);
+      messages = await consumer.consume({ max_messages: limits.maxAckPending });
+      // close() ran while this pull was being set up: it could not close it.
+      if (signal.aborted) await messages.close();
       for await (const m of messages) queue.push(wrap(m));
       if (reconnected) {
         reconnected = false;
