@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ConfigError } from '../errors.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
@@ -77,14 +77,16 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
     },
   });
   /** Pulls into `queue` until closed; after a reconnect, starts over behind a new fence. */
-  const pull = async (opened: NatsLink, queue: DeliveryQueue, signal: AbortSignal) => {
+  const pull = async (opened: NatsLink, consumer: Consumer, queue: DeliveryQueue, signal: AbortSignal) => {
     while (!signal.aborted) {
       const limits = await fence(opened, options, signal);
       if (signal.aborted) return;
-      const consumer = await opened.js.consumers.get(options.stream, options.durable);
       messages = await consumer.consume({ max_messages: limits.maxAckPending });
-      // close() ran while this pull was being set up: it could not close it.
-      if (signal.aborted) await messages.close();
+      if (signal.aborted) {
+        // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
+        await messages.close();
+        return;
+      }
       for await (const m of messages) queue.push(wrap(m));
       if (reconnected) {
         reconnected = false;
@@ -100,10 +102,12 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
     async open(handle) {
       link = await openNats(options.servers, 'natsSource');
       const opened = link;
+      let consumer: Consumer;
       try {
         if (options.streamSubjects) await opened.ensureStream(options.stream, options.streamSubjects, 120_000);
         await opened.ensureStream(`${options.stream}_DEAD`, [deadSubject], 120_000);
         await ensureConsumer(opened, options);
+        consumer = await opened.js.consumers.get(options.stream, options.durable);
       } catch (error) {
         await opened.close();
         throw error;
@@ -118,7 +122,7 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         }
       })();
       const queue = new DeliveryQueue(handle);
-      loop = pull(opened, queue, signal)
+      loop = pull(opened, consumer, queue, signal)
         .catch(() => undefined)
         // The consumer gives back what it did not start (it is stopping).
         .then(() => queue.idle());
