@@ -125,6 +125,8 @@ export class InboxConsumer {
   #pruner: NodeJS.Timeout | undefined;
   #retryPoller: NodeJS.Timeout | undefined;
   #polling: Promise<unknown> = Promise.resolve();
+  /** Acks sent and not answered yet. */
+  readonly #acking = new Set<Promise<void>>();
 
   constructor(options: InboxConsumerOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'InboxConsumer needs the connection the events are applied on');
@@ -172,6 +174,8 @@ export class InboxConsumer {
     clearInterval(this.#pruner);
     clearInterval(this.#retryPoller);
     await this.#polling;
+    // The source's connection must outlive the acks (a batch still being handled waits for its own).
+    await this.#acked();
     await this.#source.close();
     this.#running = false;
   }
@@ -235,6 +239,7 @@ export class InboxConsumer {
       if (this.#stopping) await Promise.all(batch.map((message) => (message.gone ? undefined : message.release().catch(() => undefined))));
       else await this.#handleBatch(batch);
     }
+    if (this.#stopping) await this.#acked();
   }
 
   /**
@@ -267,7 +272,7 @@ export class InboxConsumer {
       try {
         const outcomes = await this.#manager.transaction(this.#connection, (trx) => applyInboxBatch(trx, this.name, events, (event) => this.#apply(event, trx)));
         events.forEach((event, i) => this.#notify(outcomes[i]!, event));
-        await Promise.all(ready.map(({ message }) => this.#ack(message)));
+        for (const { message } of ready) this.#ack(message);
         return;
       } catch (error) {
         // Not an event's fault (a commit, a deadlock, a concurrent copy of an event): every event starts afresh.
@@ -303,14 +308,27 @@ export class InboxConsumer {
         continue;
       }
       this.#notify(outcome, event);
-      await this.#ack(message);
+      this.#ack(message);
       return;
     }
   }
 
-  /** A lost ack (the connection went, JetStream did not confirm it) means one more delivery, which the inbox drops. */
-  async #ack(message: InboxMessage): Promise<void> {
-    await message.ack().catch((error: unknown) => this.#report(error));
+  /**
+   * Acks without waiting for the broker's answer: the next batch may start meanwhile (the acks go
+   * out in order on one connection). A lost ack (the connection went, JetStream did not confirm
+   * it) means one more delivery, which the inbox drops.
+   */
+  #ack(message: InboxMessage): void {
+    const sent: Promise<void> = message
+      .ack()
+      .catch((error: unknown) => this.#report(error))
+      .finally(() => this.#acking.delete(sent));
+    this.#acking.add(sent);
+  }
+
+  /** Resolves once the acks sent so far were answered. */
+  async #acked(): Promise<void> {
+    await Promise.all([...this.#acking]);
   }
 
   /** The inbox row and the event's effect, in one transaction: `duplicate` when the row was there already. */
