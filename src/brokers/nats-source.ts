@@ -37,10 +37,11 @@ export interface NatsSourceOptions {
 /**
  * Reads a JetStream stream through a durable pull consumer, for an {@link InboxConsumer}.
  * Messages are handed over in stream order, those that arrived while the consumer was busy
- * together (up to the durable's `max_ack_pending`); acks are sent (and their receipt awaited)
- * after the inbox transaction committed. Before it pulls, and again after a reconnect, the
- * source waits out the ack wait if the durable has unacked messages, so that JetStream
- * redelivers them before anything newer (docs/brokers.md#ordering-and-partitions).
+ * together (up to the durable's `max_ack_pending`); acks are sent after the inbox transaction
+ * committed, with `ackAck()` (the consumer reports one that JetStream does not confirm).
+ * Before it pulls, and again after a reconnect, the source waits out the ack wait if the
+ * durable has unacked messages, so that JetStream redelivers them before anything newer
+ * (docs/brokers.md#ordering-and-partitions).
  * Needs the `@nats-io/transport-node` and `@nats-io/jetstream` packages.
  *
  * @example
