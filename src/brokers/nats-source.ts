@@ -80,15 +80,20 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
   /** Pulls into `queue` until closed; after a reconnect, starts over behind a new fence. */
   const pull = async (opened: NatsLink, consumer: Consumer, queue: DeliveryQueue, signal: AbortSignal) => {
     while (!signal.aborted) {
-      const limits = await fence(opened, options, signal);
-      if (signal.aborted) return;
-      messages = await consumer.consume({ max_messages: limits.maxAckPending });
-      if (signal.aborted) {
-        // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
-        await messages.close();
-        return;
+      try {
+        const limits = await fence(opened, options, signal);
+        if (signal.aborted) return;
+        messages = await consumer.consume({ max_messages: limits.maxAckPending });
+        if (signal.aborted) {
+          // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
+          await messages.close();
+          return;
+        }
+        for await (const m of messages) queue.push(wrap(m));
+      } catch {
+        // JetStream did not answer (a server restarting, its stream not back yet): try again shortly.
+        await sleep(1_000, undefined, { signal }).catch(() => undefined);
       }
-      for await (const m of messages) queue.push(wrap(m));
       if (reconnected) {
         reconnected = false;
         // Deliveries may have been lost on the way, and JetStream would send newer messages before
@@ -123,10 +128,8 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         }
       })();
       const queue = new DeliveryQueue(handle);
-      loop = pull(opened, consumer, queue, signal)
-        .catch(() => undefined)
-        // The consumer gives back what it did not start (it is stopping).
-        .then(() => queue.idle());
+      // The consumer gives back what it did not start (it is stopping).
+      loop = pull(opened, consumer, queue, signal).then(() => queue.idle());
     },
     async close() {
       closing.abort();
