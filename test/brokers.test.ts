@@ -433,6 +433,12 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     expect(message.properties).toMatchObject({ messageId: `primary:${row!.id}`, deliveryMode: 2, contentType: 'application/json', type: 'created' });
   }, 60_000);
 
+  it('batchSize must be a whole number from 1 to 1,000 (ConfigError naming it)', () => {
+    const names = brokerNames();
+    for (const batchSize of [0, 1.5, 1_001]) expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize })).toThrow(expect.objectContaining({ name: 'ConfigError', field: 'batchSize' }));
+    expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize: 1_000 })).not.toThrow();
+  });
+
   it('prune() deletes done inbox rows older than retentionMs and keeps dead ones and recent ones', async () => {
     const names = useNames();
     await dst()(INBOX_TABLE).delete();
