@@ -117,8 +117,8 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
   /** A handler that logs each applied event inside the inbox transaction, then copies the member. */
   const loggingHandler = logAndCopyMember;
 
-  async function startConsumer(broker: Broker, names: BrokerNames, handlers?: Record<string, (event: InboxEvent, trx: Transaction) => unknown>) {
-    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers, backoff: { baseMs: 10, maxMs: 50 } });
+  async function startConsumer(broker: Broker, names: BrokerNames, handlers?: Record<string, (event: InboxEvent, trx: Transaction) => unknown>, batchSize?: number) {
+    const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers, backoff: { baseMs: 10, maxMs: 50 }, batchSize });
     const seen = { applied: 0, duplicate: 0, errors: [] as unknown[] };
     consumer.events.on('applied', () => (seen.applied += 1));
     consumer.events.on('duplicate', () => (seen.duplicate += 1));
@@ -184,7 +184,7 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
       await waitFor(() => seen.applied === events, "every event's applied notice");
     }, 120_000);
 
-    it(`${broker}: a consumer SIGKILLed inside its transaction gets the message again and applies it once`, async () => {
+    it(`${broker}: a consumer SIGKILLed inside a batch's transaction gets the batch again and applies each event once, in order`, async () => {
       const names = useNames();
       const script = compileFixture('test/fixtures/broker-child.ts');
       const events = await makeEvents(15);
@@ -197,11 +197,23 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
       const spec = { role: 'consumer', broker, src: configs[0], dst: configs[1], names, natsUrl: NATS_URL, amqpUrl: AMQP_URL, killAtEvent: ids[Math.floor(ids.length / 2)], marker };
       const killed = await runChild(script, spec);
       expect(killed.signal, killed.output).toBe('SIGKILL');
-      // Only what committed before the kill is in the inbox; the killed transaction left nothing.
-      expect(await inboxDone(consumerName(broker, names))).toBe(Math.floor(ids.length / 2));
-      const rerun = await runChild(script, spec, async () => (await inboxDone(consumerName(broker, names))) === events);
+      // Killed mid-batch: the transaction held several events, the killed one last.
+      const inKilled = Number(/killed in a transaction of (\d+) events/.exec(killed.output)?.[1]);
+      expect(inKilled, killed.output).toBeGreaterThan(1);
+      // Only the batches committed before the kill are in the inbox; the killed transaction left nothing.
+      expect(await inboxDone(consumerName(broker, names))).toBe(Math.floor(ids.length / 2) + 1 - inKilled);
+      expect(await count(dst()('deliveries').count({ n: '*' }))).toBe(Math.floor(ids.length / 2) + 1 - inKilled);
+      // Newer events of the same records reach the broker while the killed batch is unacked: they must not be applied before it.
+      for (const member of await Member.query().orderBy('id')) {
+        member.visits += 10;
+        await member.save();
+      }
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      const all = await count(src()(OUTBOX_TABLE).count({ n: '*' }));
+      expect(all).toBeGreaterThan(events);
+      const rerun = await runChild(script, spec, async () => (await inboxDone(consumerName(broker, names))) === all);
       expect(rerun.signal, rerun.output).toBe('SIGTERM');
-      await assertConverged(events, consumerName(broker, names), true);
+      await assertConverged(all, consumerName(broker, names), true);
     }, 120_000);
 
     it(`${broker}: a handler that keeps failing is retried, then recorded dead in the inbox and dead-lettered; retryDead applies it`, async () => {
@@ -234,6 +246,55 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
       expect(await consumer.deadEvents()).toEqual([]);
       expect(await inboxDone(consumerName(broker, names))).toBe(events);
       expect(await count(dst()('deliveries').where({ event_id: Number(poisoned) }).count({ n: '*' }))).toBe(1);
+    }, 120_000);
+
+    it(`${broker}: a batch is one transaction: a handler failing on its 3rd event rolls the batch back; then each event is applied once on its own and the failing one is retried, then dead`, async () => {
+      const names = useNames();
+      const events = await makeEvents(5);
+      const calls: Array<{ id: string; attempts: number; trx: Transaction; position: number }> = [];
+      const positions = new WeakMap<Transaction, number>();
+      let failOn: string | undefined;
+      const handler = async (event: InboxEvent, trx: Transaction) => {
+        const position = (positions.get(trx) ?? 0) + 1;
+        positions.set(trx, position);
+        calls.push({ id: event.id, attempts: event.attempts, trx, position });
+        // The 3rd event of the first transaction that gets that far fails, on every try.
+        if (failOn === undefined && position === 3) failOn = event.id;
+        if (event.id === failOn) throw new Error('the target refuses this one');
+        await loggingHandler(event, trx);
+      };
+      const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), handlers: { Member: handler }, maxAttempts: 3, backoff: { baseMs: 5, maxMs: 20 } });
+      const failed: Array<{ id: string; attempts: number }> = [];
+      const dead: Array<string | undefined> = [];
+      consumer.events.on('failed', (event) => failed.push({ id: event.id, attempts: event.attempts }));
+      consumer.events.on('dead', (event) => dead.push(event?.id));
+      // The queue or stream first; every event published while the consumer is stopped comes in one delivery.
+      await consumer.start();
+      await consumer.stop();
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      await consumer.start();
+      cleanup.unshift(() => consumer.stop());
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events - 1 && dead.length === 1, 'all but the failing event applied', 60_000);
+
+      // The batch's try: three events in one transaction, the third failing.
+      const third = calls.find((c) => c.id === failOn)!;
+      const [first, second] = calls.filter((c) => c.trx === third.trx);
+      expect(calls.filter((c) => c.trx === third.trx).map((c) => c.position)).toEqual([1, 2, 3]);
+      expect(third).toMatchObject({ position: 3, attempts: 1 });
+      // Nothing of that try was committed: the first two were applied again, each in its own transaction, and are logged once.
+      for (const { id } of [first!, second!]) expect(calls.filter((c) => c.id === id).map((c) => c.trx !== third.trx)).toEqual([false, true]);
+      const logged = (await dst()('deliveries').orderBy('id').select('event_id')).map((r) => String(r.event_id));
+      const ids = (await src()(OUTBOX_TABLE).orderBy('id').select('id')).map((r) => String(r.id));
+      expect(logged).toEqual(ids.filter((id) => id !== failOn));
+      // The failing event: its try in the batch was its first, then two more on its own, then dead.
+      expect(calls.filter((c) => c.id === failOn).map((c) => c.attempts)).toEqual([1, 2, 3]);
+      expect(failed).toEqual([{ id: failOn, attempts: 1 }, { id: failOn, attempts: 2 }]);
+      expect(dead).toEqual([failOn]);
+      expect(await consumer.deadEvents()).toEqual([expect.objectContaining({ id: failOn, attempts: 3 })]);
+      // The events after it were handled once, after it.
+      const after = ids.slice(ids.indexOf(failOn!) + 1);
+      expect(after.length).toBeGreaterThan(0);
+      for (const id of after) expect(calls.filter((c) => c.id === id)).toHaveLength(1);
     }, 120_000);
 
     it(`${broker}: partitions: each record's events go to one partition, one consumer per partition applies them once and in order`, async () => {
@@ -294,7 +355,8 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
       await new Promise((resolve) => setTimeout(resolve, 10));
       await loggingHandler(event, trx);
     };
-    const { seen } = await startConsumer('rabbit', names, { Member: slowHandler });
+    // Small batches, so that the connection closes between commits and during a batch.
+    const { seen } = await startConsumer('rabbit', names, { Member: slowHandler }, 5);
     await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor('rabbit', names) }));
     await waitFor(async () => (await inboxDone(names.queue)) >= 5, 'the consumer under way');
     expect(closeRabbitConnections(names.queue)).toBe(1);
@@ -372,6 +434,12 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     expect(message.fields.routingKey).toBe(`shop.events.Member.${row!.aggregate_key}`);
     expect(message.properties).toMatchObject({ messageId: `primary:${row!.id}`, deliveryMode: 2, contentType: 'application/json', type: 'created' });
   }, 60_000);
+
+  it('batchSize must be a whole number from 1 to 1,000 (ConfigError naming it)', () => {
+    const names = brokerNames();
+    for (const batchSize of [0, 1.5, 1_001]) expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize })).toThrow(expect.objectContaining({ name: 'ConfigError', field: 'batchSize' }));
+    expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize: 1_000 })).not.toThrow();
+  });
 
   it('prune() deletes done inbox rows older than retentionMs and keeps dead ones and recent ones', async () => {
     const names = useNames();

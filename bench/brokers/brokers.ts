@@ -7,8 +7,12 @@
  *   record), restored before each run, drained by N relays (each its own `runOnce()` loop and
  *   its own broker connection) into N consumers, N = 1, 2, 4. The publisher spreads records over
  *   N partitions and each consumer reads one (JetStream: a durable per partition subject with
- *   `max_ack_pending` 1; RabbitMQ: a single-active-consumer queue per partition), so each
- *   record's events stay in order. Timed from the relays' start to the last event applied.
+ *   the default `max_ack_pending` 100; RabbitMQ: a single-active-consumer queue per partition,
+ *   prefetch 100), so each record's events stay in order; consumers apply batches of up to 100
+ *   events per transaction (the default `batchSize`). Timed from the relays' start to the last
+ *   event applied.
+ * - Consumers alone: the same backlog published to the broker first (consumers stopped), then
+ *   N consumers started and timed until the last event applied.
  * - Latency: an open-loop producer saves new records through the model API at a steady rate
  *   while 4 started relays and 4 consumers run; latency is the consumer's commit (its `applied`
  *   event) minus the event's `occurredAt` (the outbox row's creation), both on this machine's clock.
@@ -45,13 +49,10 @@ export const BROKERS_GOAL_P99_MS = 1_000;
 
 const SEED_TABLE = 'broker_outbox_seed';
 
-/** Where one consumer's time went: `work` from its handler's start to its commit, `between` from one commit to the next handler start. */
+/** The inbox transactions one consumer's handler ran in (each batch is one). */
 interface ConsumerClock {
-  lastApplied: number | undefined;
-  handlerStart: number;
-  workMs: number;
-  betweenMs: number;
-  samples: number;
+  transactions: WeakSet<object>;
+  count: number;
 }
 
 /** What the consumers of one run saw. */
@@ -69,6 +70,8 @@ interface Tally {
 interface ThroughputRun {
   transport: Transport;
   n: number;
+  /** Consumers alone: the backlog was in the broker before they started. */
+  consumersOnly: boolean;
   ms: number;
   relaysMs: number;
   relayFailed: number;
@@ -81,6 +84,8 @@ interface LatencyRun {
   achieved: number;
   events: number;
   sorted: number[];
+  /** Time from the event's occurredAt to the relay's 'delivered' (the broker confirmed it), sorted. */
+  published: number[];
 }
 
 function itemValues(n: number, version: number) {
@@ -108,7 +113,7 @@ async function restoreBacklog(source: Knex, target: Knex, events = EVENTS): Prom
 function newTally(consumers: number, target: number): Tally & { reach(): void } {
   let reach!: () => void;
   const reached = new Promise<void>((resolve) => (reach = resolve));
-  const clocks = Array.from({ length: consumers }, () => ({ lastApplied: undefined, handlerStart: 0, workMs: 0, betweenMs: 0, samples: 0 }));
+  const clocks = Array.from({ length: consumers }, () => ({ transactions: new WeakSet<object>(), count: 0 }));
   const tally = { applied: 0, duplicates: 0, failed: 0, dead: 0, latencies: [] as number[], clocks, reached, reach: () => (tally.applied >= target ? reach() : undefined) };
   return tally;
 }
@@ -116,7 +121,10 @@ function newTally(consumers: number, target: number): Tally & { reach(): void } 
 /** The handler: upsert the copy row through the inbox transaction. */
 function copyHandler(clock: ConsumerClock): InboxHandler {
   return async (event: InboxEvent, trx) => {
-    clock.handlerStart = performance.now();
+    if (!clock.transactions.has(trx)) {
+      clock.transactions.add(trx);
+      clock.count++;
+    }
     const p = event.payload as { id: number; name: string; score: number; version: number };
     await trx.table(COPY_TABLE).insert({ item_id: p.id, name: p.name, score: p.score, version: p.version }).onConflict('item_id').merge();
   };
@@ -127,14 +135,7 @@ async function startConsumers(run: BrokerRun, count: number, tally: Tally & { re
   const consumers = tally.clocks.map((clock, p) => {
     const consumer = new InboxConsumer({ connection: BROKER_TARGET, name: CONSUMER_NAME, source: run.source(p), handlers: { BrokerBenchItem: copyHandler(clock) } });
     consumer.events.on('applied', (event) => {
-      const now = performance.now();
       tally.latencies.push(Date.now() - event.occurredAt.getTime());
-      if (clock.lastApplied !== undefined) {
-        clock.betweenMs += clock.handlerStart - clock.lastApplied;
-        clock.workMs += now - clock.handlerStart;
-        clock.samples++;
-      }
-      clock.lastApplied = now;
       tally.applied++;
       tally.reach();
     });
@@ -163,22 +164,29 @@ async function drain(relay: OutboxRelay, source: Knex): Promise<void> {
   }
 }
 
-async function throughputRun(transport: Transport, n: number, tag: string, source: Knex, events: number): Promise<ThroughputRun> {
+async function throughputRun(transport: Transport, n: number, tag: string, source: Knex, events: number, consumersOnly = false): Promise<ThroughputRun> {
   const run = transport.run(tag, n);
   try {
     const tally = newTally(n, events);
-    const consumers = await startConsumers(run, n, tally);
+    let consumers = await startConsumers(run, n, tally);
     const relays = Array.from({ length: n }, () => new OutboxRelay({ connection: BROKER_SOURCE, publish: run.publisher(), batchSize: BATCH_SIZE }));
     let relayFailed = 0;
     for (const relay of relays) relay.events.on('failed', () => relayFailed++);
     try {
+      let relaysMs = 0;
+      if (consumersOnly) {
+        // The queues and durables exist now; the whole backlog goes to the broker before any consumer runs.
+        await Promise.all(consumers.map((consumer) => consumer.stop()));
+        await Promise.all(relays.map((relay) => drain(relay, source)));
+        consumers = [];
+      }
       collectGarbage();
       const started = performance.now();
-      let relaysMs = 0;
-      const relaysDone = Promise.all(relays.map((relay) => drain(relay, source))).then(() => (relaysMs = performance.now() - started));
+      if (consumersOnly) consumers = await startConsumers(run, n, tally);
+      const relaysDone = consumersOnly ? Promise.resolve() : Promise.all(relays.map((relay) => drain(relay, source))).then(() => (relaysMs = performance.now() - started));
       await within(Promise.all([relaysDone, tally.reached]), `${transport.label}, ${n} relay(s) and consumer(s)`);
       const ms = performance.now() - started;
-      return { transport, n, ms, relaysMs, relayFailed, tally };
+      return { transport, n, consumersOnly, ms, relaysMs, relayFailed, tally };
     } finally {
       await Promise.all(relays.map((relay) => relay.stop()));
       await Promise.all(consumers.map((consumer) => consumer.stop()));
@@ -238,6 +246,8 @@ async function latencyRun(transport: Transport, rate: number, tag: string, sourc
     const tally = newTally(LATENCY_WORKERS, events);
     const consumers = await startConsumers(run, LATENCY_WORKERS, tally);
     const relays = Array.from({ length: LATENCY_WORKERS }, () => new OutboxRelay({ connection: BROKER_SOURCE, publish: run.publisher(), batchSize: BATCH_SIZE, pollIntervalMs: POLL_MS }));
+    const published: number[] = [];
+    for (const relay of relays) relay.events.on('delivered', (event) => published.push(Date.now() - event.createdAt.getTime()));
     try {
       for (const relay of relays) relay.start();
       collectGarbage();
@@ -248,7 +258,7 @@ async function latencyRun(transport: Transport, rate: number, tag: string, sourc
       await verify(source, target, events, afterId);
       // The throughput runs of the next broker compare the seeded items only.
       await source(ITEM_TABLE).where('id', '>', afterId).delete();
-      return { transport, offered: rate, achieved, events, sorted: [...tally.latencies].sort((a, b) => a - b) };
+      return { transport, offered: rate, achieved, events, sorted: [...tally.latencies].sort((a, b) => a - b), published: published.sort((a, b) => a - b) };
     } finally {
       await Promise.all(relays.map((relay) => relay.stop()));
       await Promise.all(consumers.map((consumer) => consumer.stop()));
@@ -258,9 +268,9 @@ async function latencyRun(transport: Transport, rate: number, tag: string, sourc
   }
 }
 
-function consumerSplit(tally: Tally): { work: number; between: number } {
-  const sum = tally.clocks.reduce((acc, c) => ({ work: acc.work + c.workMs, between: acc.between + c.betweenMs, samples: acc.samples + c.samples }), { work: 0, between: 0, samples: 0 });
-  return { work: sum.work / Math.max(1, sum.samples), between: sum.between / Math.max(1, sum.samples) };
+/** Events applied per inbox transaction, over the run's consumers. */
+function eventsPerCommit(tally: Tally): number {
+  return tally.applied / Math.max(1, tally.clocks.reduce((sum, c) => sum + c.count, 0));
 }
 
 export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
@@ -300,20 +310,24 @@ export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
         const run = await throughputRun(transport, n, tagOf(`${transport.id}_${n}`), source, EVENTS);
         await verify(source, target, EVENTS);
         runs.push(run);
-        const split = consumerSplit(run.tally);
-        log(`  ${transport.label}, ${n} relay(s) + ${n} consumer(s): ${fmt.int(EVENTS / (run.ms / 1000))} events/s (relays done after ${fmt.s(run.relaysMs)} s of ${fmt.s(run.ms)} s; consumer ${fmt.ms(split.work)} ms upsert+commit, ${fmt.ms(split.between)} ms between; ${run.tally.duplicates} dup); verified`);
+        log(`  ${transport.label}, ${n} relay(s) + ${n} consumer(s): ${fmt.int(EVENTS / (run.ms / 1000))} events/s (relays done after ${fmt.s(run.relaysMs)} s of ${fmt.s(run.ms)} s; ${eventsPerCommit(run.tally).toFixed(1)} events per inbox commit; ${run.tally.duplicates} dup); verified`);
       }
+      await restoreBacklog(source, target);
+      const alone = await throughputRun(transport, 4, tagOf(`${transport.id}_c4`), source, EVENTS, true);
+      await verify(source, target, EVENTS);
+      runs.push(alone);
+      log(`  ${transport.label}, 4 consumers alone (backlog already in the broker): ${fmt.int(EVENTS / (alone.ms / 1000))} events/s (${eventsPerCommit(alone.tally).toFixed(1)} events per inbox commit); verified`);
       for (const rate of [LATENCY_RATE, LOW_RATE]) {
         const latency = await latencyRun(transport, rate, tagOf(`${transport.id}_lat${rate}`), source, target);
         latencies.push(latency);
-        log(`  ${transport.label} at ${fmt.int(latency.achieved)} events/s: p50 ${fmt.ms(percentile(latency.sorted, 50))} ms, p99 ${fmt.ms(percentile(latency.sorted, 99))} ms; verified`);
+        log(`  ${transport.label} at ${fmt.int(latency.achieved)} events/s: p50 ${fmt.ms(percentile(latency.sorted, 50))} ms, p99 ${fmt.ms(percentile(latency.sorted, 99))} ms (published by the relays: p50 ${fmt.ms(percentile(latency.published, 50))} ms, p99 ${fmt.ms(percentile(latency.published, 99))} ms); verified`);
       }
     }
 
     const rate = (run: ThroughputRun) => EVENTS / (run.ms / 1000);
     const goals: GoalCheck[] = [];
     for (const transport of transports({ nats: urls.nats!, amqp: urls.amqp! })) {
-      const four = runs.find((r) => r.transport.id === transport.id && r.n === 4);
+      const four = runs.find((r) => r.transport.id === transport.id && r.n === 4 && !r.consumersOnly);
       goals.push({ goal: `${transport.label}: at least ${fmt.int(BROKERS_GOAL_EVENTS_PER_S)} events/s end to end with 4 relays and 4 consumers`, met: four ? rate(four) >= BROKERS_GOAL_EVENTS_PER_S : undefined, detail: four ? `${fmt.int(rate(four))} events/s` : 'not measured' });
     }
     for (const latency of latencies.filter((l) => l.offered === LATENCY_RATE)) {
@@ -322,23 +336,20 @@ export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
     }
     goals.push({ goal: 'after each run every outbox event done, each applied once, every copy equal to its source', met: true, detail: `${runs.length + latencies.length} runs verified` });
     const latencyTable = [
-      '| Broker | Offered events/s | Produced events/s | Events | p50 ms | p99 ms | max ms |',
-      '|---|---:|---:|---:|---:|---:|---:|',
-      ...latencies.map((l) => `| ${l.transport.label} | ${fmt.int(l.offered)} | ${fmt.int(l.achieved)} | ${fmt.int(l.events)} | ${fmt.ms(percentile(l.sorted, 50))} | ${fmt.ms(percentile(l.sorted, 99))} | ${fmt.ms(l.sorted[l.sorted.length - 1] ?? NaN)} |`),
+      '| Broker | Offered events/s | Produced events/s | Events | p50 ms | p99 ms | max ms | Published p50 / p99 ms |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|',
+      ...latencies.map((l) => `| ${l.transport.label} | ${fmt.int(l.offered)} | ${fmt.int(l.achieved)} | ${fmt.int(l.events)} | ${fmt.ms(percentile(l.sorted, 50))} | ${fmt.ms(percentile(l.sorted, 99))} | ${fmt.ms(l.sorted[l.sorted.length - 1] ?? NaN)} | ${fmt.ms(percentile(l.published, 50))} / ${fmt.ms(percentile(l.published, 99))} |`),
     ].join('\n');
     return {
       title: 'Outbox through brokers (PostgreSQL outbox → broker → MariaDB inbox)',
       notes: [
-        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (one per partition, publisher partitions: N; NATS: durable per partition subject, max_ack_pending 1; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; the handler upserts the copy row in the inbox transaction. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
-        'Seconds: from the relays\' start to the last event applied. "Relays done": when the outbox had no pending event left. Consumer ms/event: "upsert+commit" from the handler\'s start to the commit; "between" from one commit to the next handler\'s start (the ack and its receipt, the next message, BEGIN and the inbox insert).',
-        `Latency: ${LATENCY_WORKERS} started relays (pollIntervalMs ${POLL_MS}) and ${LATENCY_WORKERS} consumers; an open-loop producer saves new records through the model API at ${fmt.int(LATENCY_RATE)}/s, then at ${fmt.int(LOW_RATE)}/s, for ${LATENCY_SECONDS} s each; latency = the consumer's commit minus the event's occurredAt.`,
+        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (default batchSize 100; one per partition, publisher partitions: N; NATS: durable per partition subject, default max_ack_pending 100; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; the handler upserts the copy row in the inbox transaction. "4 alone": the backlog published to the broker first, then 4 consumers started and timed. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
+        'Seconds: from the relays\' start (consumers alone: their start) to the last event applied. "Relays done": when the outbox had no pending event left. "Events per commit": events applied per inbox transaction (the batches the consumers formed from what the broker had delivered).',
+        `Latency: ${LATENCY_WORKERS} started relays (pollIntervalMs ${POLL_MS}) and ${LATENCY_WORKERS} consumers; an open-loop producer saves new records through the model API at ${fmt.int(LATENCY_RATE)}/s, then at ${fmt.int(LOW_RATE)}/s, for ${LATENCY_SECONDS} s each; latency = the consumer's commit minus the event's occurredAt; "published": the relay's 'delivered' (the broker's confirmation) minus occurredAt.`,
         latencyTable,
       ],
-      columns: ['Broker', 'Relays + consumers', 'Events', 'Seconds', 'Events/s', 'Relays done (s)', 'Consumer ms/event: upsert+commit / between', 'Relay failed / inbox dup / dead'],
-      rows: runs.map((run) => {
-        const split = consumerSplit(run.tally);
-        return [run.transport.label, `${run.n} + ${run.n}`, fmt.int(EVENTS), fmt.s(run.ms), fmt.int(rate(run)), fmt.s(run.relaysMs), `${fmt.ms(split.work)} / ${fmt.ms(split.between)}`, `${run.relayFailed} / ${run.tally.duplicates} / ${run.tally.dead}`];
-      }),
+      columns: ['Broker', 'Relays + consumers', 'Events', 'Seconds', 'Events/s', 'Relays done (s)', 'Events per commit', 'Relay failed / inbox dup / dead'],
+      rows: runs.map((run) => [run.transport.label, run.consumersOnly ? `${run.n} alone` : `${run.n} + ${run.n}`, fmt.int(EVENTS), fmt.s(run.ms), fmt.int(rate(run)), run.consumersOnly ? '-' : fmt.s(run.relaysMs), eventsPerCommit(run.tally).toFixed(1), `${run.relayFailed} / ${run.tally.duplicates} / ${run.tally.dead}`]),
       goals,
     };
   });

@@ -9,6 +9,7 @@ import { positiveOption } from '../sync/positive-option.js';
 import { applyToTarget, syncTargetsOf } from '../sync/sync-to.js';
 import { backoffMs } from '../util/retry.js';
 import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
+import { applyInboxBatch, BatchEventFailed } from './inbox-batch.js';
 import { listDeadInboxEvents, type DeadInboxEvent } from './inbox-dead.js';
 import { ensureInboxTable, INBOX_TABLE } from './inbox-table.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
@@ -24,7 +25,7 @@ export interface InboxEvent {
   payload: RecordPayload;
   occurredAt: Date;
   schemaVersion: number;
-  /** Tries of this event in this process so far, this one included. */
+  /** Tries of this event in this process so far, this one included (a batch rolled back by another event's failure is no try of this one). */
   attempts: number;
   /** The payload as an instance of the model (not persisted); the model class must be loaded here. */
   record<T = unknown>(): T;
@@ -43,6 +44,12 @@ export interface InboxConsumerOptions {
   handlers?: Record<string, InboxHandler>;
   /** Names this consumer in the inbox table (two consumers on one connection keep separate inboxes). Default: the source's name. */
   name?: string;
+  /**
+   * Most events applied in one local transaction (one commit, then their acks), from the
+   * messages the source has delivered. Default 100, at most 1,000. The source's `prefetch` /
+   * `maxAckPending` bounds it too. 1 handles one message per transaction.
+   */
+  batchSize?: number;
   /** Tries before an event is dead. Default 10. */
   maxAttempts?: number;
   /** Wait between tries: `baseMs * 2^(try-1)` capped at `maxMs`, with jitter. Default 200 / 10 000. */
@@ -75,12 +82,17 @@ export type { DeadInboxEvent };
 /** Thrown out of the inbox transaction to roll it back when the event is already recorded. */
 class AlreadyInInbox extends Error {}
 
+/** The most events of one inbox transaction. */
+const MAX_BATCH_SIZE = 1_000;
+
 /**
- * Applies events from a broker effectively once: each message is handled in one local
- * transaction on `connection` that also inserts its `polyrecord_inbox` row (keyed by the event
- * id), and acked after the commit. A redelivered or duplicated message finds its row and is
- * acked without a second effect. A failing event is tried `maxAttempts` times with backoff,
- * then recorded as dead and copied to the dead-letter subject or queue.
+ * Applies events from a broker effectively once: the messages the source delivered are
+ * applied in batches of up to `batchSize`, each batch in one local transaction on `connection`
+ * that also inserts a `polyrecord_inbox` row per event (keyed by the event id), and acked after
+ * the commit. A redelivered or duplicated message finds its row and is acked without a second
+ * effect. When a batch fails, its events are tried again one per transaction: a failing event
+ * is tried `maxAttempts` times with backoff, then recorded as dead and copied to the
+ * dead-letter subject or queue.
  *
  * @example
  * ```ts
@@ -103,6 +115,7 @@ export class InboxConsumer {
   readonly #handlers: Record<string, InboxHandler>;
   readonly #manager: ConnectionManager;
   readonly #maxAttempts: number;
+  readonly #batchSize: number;
   readonly #backoff: { attempts: number; baseMs: number; maxMs: number };
   readonly #retentionMs: number;
   readonly #pruneIntervalMs: number;
@@ -112,6 +125,8 @@ export class InboxConsumer {
   #pruner: NodeJS.Timeout | undefined;
   #retryPoller: NodeJS.Timeout | undefined;
   #polling: Promise<unknown> = Promise.resolve();
+  /** Acks sent and not answered yet. */
+  readonly #acking = new Set<Promise<void>>();
 
   constructor(options: InboxConsumerOptions) {
     if (!options || typeof options.connection !== 'string') throw new ConfigError('connection', 'InboxConsumer needs the connection the events are applied on');
@@ -123,6 +138,8 @@ export class InboxConsumer {
     this.name = options.name ?? options.source.name;
     if (typeof this.name !== 'string' || this.name === '' || this.name.length > 128) throw new ConfigError('name', 'must be a non-empty string of at most 128 characters');
     this.#maxAttempts = positiveOption('maxAttempts', options.maxAttempts, 10);
+    this.#batchSize = positiveOption('batchSize', options.batchSize, 100);
+    if (this.#batchSize > MAX_BATCH_SIZE) throw new ConfigError('batchSize', `must be at most ${MAX_BATCH_SIZE} (got ${this.#batchSize})`);
     this.#backoff = { attempts: this.#maxAttempts, baseMs: positiveOption('backoff.baseMs', options.backoff?.baseMs, 200), maxMs: positiveOption('backoff.maxMs', options.backoff?.maxMs, 10_000) };
     this.#retentionMs = positiveOption('retentionMs', options.retentionMs, 7 * 24 * 3600_000);
     this.#pruneIntervalMs = positiveOption('pruneIntervalMs', options.pruneIntervalMs, 3600_000);
@@ -138,7 +155,7 @@ export class InboxConsumer {
     if (this.#running) return;
     await ensureInboxTable(this.#connection, this.#manager);
     this.#stopping = false;
-    await this.#source.open((message) => this.#handle(message));
+    await this.#source.open((messages) => this.#handleDelivered(messages));
     this.#running = true;
     const prune = () => this.prune().catch((error: unknown) => this.#report(error));
     void prune();
@@ -151,12 +168,14 @@ export class InboxConsumer {
     this.#retryPoller.unref();
   }
 
-  /** Lets the message being handled finish (its ack included), gives back what was not started, and disconnects. */
+  /** Lets the batch being handled finish (its acks included), gives back what was not started, and disconnects. */
   async stop(): Promise<void> {
     this.#stopping = true;
     clearInterval(this.#pruner);
     clearInterval(this.#retryPoller);
     await this.#polling;
+    // The source's connection must outlive the acks (a batch still being handled waits for its own).
+    await this.#acked();
     await this.#source.close();
     this.#running = false;
   }
@@ -213,28 +232,71 @@ export class InboxConsumer {
     return applied;
   }
 
-  async #handle(message: InboxMessage): Promise<void> {
-    let envelope: OutboxEnvelope;
-    try {
-      envelope = decodeEnvelope(message.body);
-    } catch (error) {
-      await this.#giveUp(message, undefined, 0, error);
-      return;
+  /** Handles what the source delivered, in order, `batchSize` messages at a time; once stopping, gives the rest back. */
+  async #handleDelivered(messages: readonly InboxMessage[]): Promise<void> {
+    for (let from = 0; from < messages.length; from += this.#batchSize) {
+      const batch = messages.slice(from, from + this.#batchSize);
+      if (this.#stopping) await Promise.all(batch.map((message) => (message.gone ? undefined : message.release().catch(() => undefined))));
+      else await this.#handleBatch(batch);
     }
-    if (message.deliveries > this.#maxAttempts) {
-      // Delivered more often than allowed without an ack: earlier consumers crashed on it.
-      await this.#giveUp(message, envelope, message.deliveries, new PolyrecordError('E_INBOX_ATTEMPTS', `event ${envelope.id} was delivered ${message.deliveries} times without being applied`));
-      return;
+    if (this.#stopping) await this.#acked();
+  }
+
+  /**
+   * Applies a batch in one transaction, then acks it. Messages that are no envelope, or were
+   * delivered too often, are given up on first. If the transaction fails, each event is
+   * handled on its own, in order; the one whose handler failed counts that as its first try.
+   */
+  async #handleBatch(messages: readonly InboxMessage[]): Promise<void> {
+    const ready: Array<{ message: InboxMessage; envelope: OutboxEnvelope }> = [];
+    for (const message of messages) {
+      // A delivery whose channel closed is the broker's again: it comes back on the new connection.
+      if (message.gone) continue;
+      let envelope: OutboxEnvelope;
+      try {
+        envelope = decodeEnvelope(message.body);
+      } catch (error) {
+        await this.#giveUp(message, undefined, 0, error);
+        continue;
+      }
+      if (message.deliveries > this.#maxAttempts) {
+        // Delivered more often than allowed without an ack: earlier consumers crashed on it.
+        await this.#giveUp(message, envelope, message.deliveries, new PolyrecordError('E_INBOX_ATTEMPTS', `event ${envelope.id} was delivered ${message.deliveries} times without being applied`));
+        continue;
+      }
+      ready.push({ message, envelope });
     }
+    let blamed: BatchEventFailed | undefined;
+    if (ready.length > 1) {
+      const events = ready.map(({ envelope }) => this.#toEvent(envelope, 1));
+      try {
+        const outcomes = await this.#manager.transaction(this.#connection, (trx) => applyInboxBatch(trx, this.name, events, (event) => this.#apply(event, trx)));
+        events.forEach((event, i) => this.#notify(outcomes[i]!, event));
+        for (const { message } of ready) this.#ack(message);
+        return;
+      } catch (error) {
+        // Not an event's fault (a commit, a deadlock, a concurrent copy of an event): every event starts afresh.
+        if (error instanceof BatchEventFailed) blamed = error;
+      }
+    }
+    for (const [i, { message, envelope }] of ready.entries()) await this.#handleOne(message, envelope, blamed?.index === i ? blamed.error : undefined, ready.slice(i).map((r) => r.message));
+  }
+
+  /**
+   * Applies one message's event in its own transaction, retrying with backoff, then acks it or
+   * gives up on it. `failedInBatch`: the error of its first try, made in a batch. `waiting`: the
+   * batch's messages not settled yet (this one first), kept from being redelivered meanwhile.
+   */
+  async #handleOne(message: InboxMessage, envelope: OutboxEnvelope, failedInBatch: unknown, waiting: readonly InboxMessage[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       if (this.#stopping || message.gone) {
-        // A delivery whose channel closed is the broker's again: it comes back on the new connection.
         if (!message.gone) await message.release().catch(() => undefined);
         return;
       }
       const event = this.#toEvent(envelope, attempt);
       let outcome: 'applied' | 'duplicate';
       try {
+        if (attempt === 1 && failedInBatch !== undefined) throw failedInBatch;
         outcome = await this.#applyOnce(event);
       } catch (error) {
         if (attempt >= this.#maxAttempts) {
@@ -242,14 +304,31 @@ export class InboxConsumer {
           return;
         }
         this.#notify('failed', event, error);
-        await this.#pause(message, backoffMs(this.#backoff, attempt, true));
+        await this.#pause(waiting, backoffMs(this.#backoff, attempt, true));
         continue;
       }
       this.#notify(outcome, event);
-      // A lost ack (the connection went, JetStream did not confirm it) means one more delivery, which the inbox drops.
-      await message.ack().catch((error: unknown) => this.#report(error));
+      this.#ack(message);
       return;
     }
+  }
+
+  /**
+   * Acks without waiting for the broker's answer: the next batch may start meanwhile (the acks go
+   * out in order on one connection). A lost ack (the connection went, JetStream did not confirm
+   * it) means one more delivery, which the inbox drops.
+   */
+  #ack(message: InboxMessage): void {
+    const sent: Promise<void> = message
+      .ack()
+      .catch((error: unknown) => this.#report(error))
+      .finally(() => this.#acking.delete(sent));
+    this.#acking.add(sent);
+  }
+
+  /** Resolves once the acks sent so far were answered. */
+  async #acked(): Promise<void> {
+    await Promise.all([...this.#acking]);
   }
 
   /** The inbox row and the event's effect, in one transaction: `duplicate` when the row was there already. */
@@ -309,13 +388,14 @@ export class InboxConsumer {
     }
   }
 
-  /** Waits out a backoff, telling the broker every few seconds that the message is still being worked on. */
-  async #pause(message: InboxMessage, ms: number): Promise<void> {
+  /** Waits out a backoff, telling the broker every few seconds that the messages are still being worked on. */
+  async #pause(messages: readonly InboxMessage[], ms: number): Promise<void> {
+    const working = () => messages.forEach((message) => message.working());
     for (let left = ms; left > 0 && !this.#stopping; left -= 5_000) {
-      message.working();
+      working();
       await sleep(Math.min(left, 5_000));
     }
-    message.working();
+    working();
   }
 
   #toEvent(envelope: OutboxEnvelope, attempts: number): InboxEvent {

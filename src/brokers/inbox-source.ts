@@ -20,13 +20,15 @@ export interface InboxMessage {
 
 /**
  * Where an {@link InboxConsumer} gets its messages: `natsSource(…)` or `rabbitSource(…)`.
- * A source hands messages to `handle` one at a time, in the broker's order, and waits for each.
+ * A source hands messages to `handle` in the broker's order, in batches: each call gets every
+ * message delivered since the previous call was made (at least one), and the next call waits
+ * for it to return. The consumer settles each message of a batch exactly once.
  */
 export interface InboxSource {
   /** The default consumer name (the durable consumer or the queue). */
   readonly name: string;
   /** Connects and starts handing messages over; resolves once subscribed. */
-  open(handle: (message: InboxMessage) => Promise<void>): Promise<void>;
-  /** Stops taking messages, waits for the one being handled, and disconnects. */
+  open(handle: (messages: readonly InboxMessage[]) => Promise<void>): Promise<void>;
+  /** Stops taking messages, waits for the batch being handled, and disconnects. */
   close(): Promise<void>;
 }

@@ -1,5 +1,7 @@
-import type { ConsumerMessages, JsMsg } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ConfigError } from '../errors.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
 import { openNats, type NatsLink } from './nats-link.js';
 
@@ -23,20 +25,24 @@ export interface NatsSourceOptions {
   /** Where dead messages are copied to. Default `polyrecord.dead.<stream>.<durable>`, stored in the stream `<stream>_DEAD` (created when missing). */
   deadLetterSubject?: string;
   /**
-   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 1,
-   * which keeps per-key order through crashes: a message that was not acked is redelivered
-   * before any later one. Above 1, JetStream may redeliver an unacked message after later ones
-   * (a consumer crash, an ack wait running out), so order holds only while nothing fails; use
-   * partitions (one consumer per partition subject) for throughput instead.
+   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 100.
+   * It bounds the consumer's batches (give at least the consumer's `batchSize`). Above 1, run
+   * one process per durable: JetStream would hand a second one messages at the same time
+   * (docs/brokers.md#ordering-and-partitions). 1 allows standby processes on one durable, at
+   * one message per transaction. An existing durable keeps the value it was created with.
    */
   maxAckPending?: number;
 }
 
 /**
  * Reads a JetStream stream through a durable pull consumer, for an {@link InboxConsumer}.
- * Messages are handled one at a time in stream order; the ack is sent (and its receipt
- * awaited) after the inbox transaction committed. Needs the `@nats-io/transport-node` and
- * `@nats-io/jetstream` packages.
+ * Messages are handed over in stream order, those that arrived while the consumer was busy
+ * together (up to the durable's `max_ack_pending`); acks are sent after the inbox transaction
+ * committed, with `ackAck()` (the consumer reports one that JetStream does not confirm).
+ * Before it pulls, and again after a reconnect, the source waits out the ack wait if the
+ * durable has unacked messages, so that JetStream redelivers them before anything newer
+ * (docs/brokers.md#ordering-and-partitions).
+ * Needs the `@nats-io/transport-node` and `@nats-io/jetstream` packages.
  *
  * @example
  * ```ts
@@ -50,6 +56,8 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
   let link: NatsLink | undefined;
   let messages: ConsumerMessages | undefined;
   let loop: Promise<void> | undefined;
+  let closing = new AbortController();
+  let reconnected = false;
   const wrap = (m: JsMsg): InboxMessage => ({
     body: m.data,
     // Acks travel by reply subject and survive a reconnect; an expired ack wait only means a redelivery the inbox drops.
@@ -69,33 +77,86 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
       await m.ackAck();
     },
   });
+  /** Pulls into `queue` until closed; after a reconnect, starts over behind a new fence. */
+  const pull = async (opened: NatsLink, consumer: Consumer, queue: DeliveryQueue, signal: AbortSignal) => {
+    while (!signal.aborted) {
+      try {
+        const limits = await fence(opened, options, signal);
+        if (signal.aborted) return;
+        messages = await consumer.consume({ max_messages: limits.maxAckPending });
+        if (signal.aborted) {
+          // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
+          await messages.close();
+          return;
+        }
+        for await (const m of messages) queue.push(wrap(m));
+      } catch {
+        // JetStream did not answer (a server restarting, its stream not back yet): try again shortly.
+        await sleep(1_000, undefined, { signal }).catch(() => undefined);
+      }
+      if (reconnected) {
+        reconnected = false;
+        // Deliveries may have been lost on the way, and JetStream would send newer messages before
+        // redelivering them: drop what was not handed over (unacked, it comes again after the ack
+        // wait, in stream order with the lost ones) and pull again behind the fence.
+        queue.take();
+      }
+    }
+  };
   return {
     name: options.durable,
     async open(handle) {
       link = await openNats(options.servers, 'natsSource');
+      const opened = link;
+      let consumer: Consumer;
       try {
-        if (options.streamSubjects) await link.ensureStream(options.stream, options.streamSubjects, 120_000);
-        await link.ensureStream(`${options.stream}_DEAD`, [deadSubject], 120_000);
-        await ensureConsumer(link, options);
-        const consumer = await link.js.consumers.get(options.stream, options.durable);
-        messages = await consumer.consume({ max_messages: Math.max(1, options.maxAckPending ?? 1) });
+        if (options.streamSubjects) await opened.ensureStream(options.stream, options.streamSubjects, 120_000);
+        await opened.ensureStream(`${options.stream}_DEAD`, [deadSubject], 120_000);
+        await ensureConsumer(opened, options);
+        consumer = await opened.js.consumers.get(options.stream, options.durable);
       } catch (error) {
-        await link.close();
+        await opened.close();
         throw error;
       }
-      const current = messages;
-      loop = (async () => {
-        for await (const m of current) await handle(wrap(m));
+      closing = new AbortController();
+      const { signal } = closing;
+      void (async () => {
+        for await (const status of opened.nc.status()) {
+          if (status.type !== 'reconnect' || signal.aborted) continue;
+          reconnected = true;
+          await messages?.close();
+        }
       })();
+      const queue = new DeliveryQueue(handle);
+      // The consumer gives back what it did not start (it is stopping).
+      loop = pull(opened, consumer, queue, signal).then(() => queue.idle());
     },
     async close() {
+      closing.abort();
       await messages?.close();
-      await loop?.catch(() => undefined);
+      await loop;
       await link?.close();
       link = undefined;
       messages = undefined;
     },
   };
+}
+
+/**
+ * Waits until pulling keeps per-key order: unacked messages of the durable (held by a process
+ * that died, or lost in a reconnect) are redelivered in stream order once their ack wait ran out,
+ * before newer ones, but only to a pull made after that. Resolves with the durable's limits.
+ */
+async function fence(link: NatsLink, options: NatsSourceOptions, signal: AbortSignal): Promise<{ maxAckPending: number }> {
+  const info = await link.jsm.consumers.info(options.stream, options.durable);
+  const maxAckPending = Math.max(1, info.config.max_ack_pending ?? 1);
+  // With one unacked message at most, JetStream itself holds newer ones back.
+  if (maxAckPending > 1 && info.num_ack_pending > 0) {
+    const ackWaitMs = (info.config.ack_wait ?? 30_000_000_000) / 1_000_000;
+    // JetStream notices expired messages on a timer: a little longer than the ack wait.
+    await sleep(ackWaitMs + Math.max(500, ackWaitMs / 10), undefined, { signal }).catch(() => undefined);
+  }
+  return { maxAckPending };
 }
 
 async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promise<void> {
@@ -113,7 +174,7 @@ async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promi
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
-      max_ack_pending: options.maxAckPending ?? 1,
+      max_ack_pending: options.maxAckPending ?? 100,
       ...(options.filter ? { filter_subject: options.filter } : {}),
     });
   } catch (error) {

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ConsumeMessage } from 'amqplib';
 import { ConfigError } from '../errors.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
 import { openRabbit, type RabbitLink } from './rabbit-link.js';
 
@@ -16,7 +17,10 @@ export interface RabbitSourceOptions {
   assertQueue?: boolean;
   /** Where dead messages are copied to. Default `<queue>.dead` (asserted durable). */
   deadLetterQueue?: string;
-  /** Unacked messages the broker sends ahead. Default 100. */
+  /**
+   * Unacked messages the broker sends ahead (the channel's prefetch). Default 100. It bounds the
+   * consumer's batches: give at least the consumer's `batchSize`.
+   */
   prefetch?: number;
 }
 
@@ -24,8 +28,9 @@ export interface RabbitSourceOptions {
  * Reads a RabbitMQ queue for an {@link InboxConsumer}. The queue is declared with
  * `x-single-active-consumer`, so with several consumer processes one receives at a time and
  * the others take over when it goes: per-key order holds (use one queue per partition for
- * parallelism). Messages are handled one at a time; the ack is sent after the inbox
- * transaction committed. Needs the `amqplib` package.
+ * parallelism). The messages that arrived while the consumer was busy are handed over
+ * together (up to `prefetch`); acks are sent after the inbox transaction committed. Needs the
+ * `amqplib` package.
  *
  * @example
  * ```ts
@@ -38,8 +43,8 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
   const deadQueue = options.deadLetterQueue ?? `${options.queue}.dead`;
   let link: RabbitLink | undefined;
   let consumerTag: string | undefined;
-  // Messages are handled one after another, in delivery order.
-  let chain: Promise<void> = Promise.resolve();
+  // Messages are handed over in delivery order, one batch after another.
+  let queue: DeliveryQueue | undefined;
   const wrap = (opened: RabbitLink, m: ConsumeMessage): InboxMessage => {
     const { channel } = opened;
     const count = Number(m.properties.headers?.['x-delivery-count']);
@@ -63,7 +68,7 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
     };
   };
   let closing = false;
-  const connect = async (handle: (message: InboxMessage) => Promise<void>) => {
+  const connect = async (deliveries: DeliveryQueue) => {
     const opened = await openRabbit(options.url, 'rabbitSource', options.queue);
     try {
       const { channel } = opened;
@@ -75,7 +80,7 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
       }
       await channel.prefetch(options.prefetch ?? 100);
       const reply = await channel.consume(options.queue, (m) => {
-        if (m) chain = chain.then(() => handle(wrap(opened, m))).catch(() => undefined);
+        if (m) deliveries.push(wrap(opened, m));
       });
       consumerTag = reply.consumerTag;
     } catch (error) {
@@ -91,15 +96,15 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
     // A connection lost to the broker (a restart, a network cut, a forced close) is opened again;
     // its unacked messages went back to the queue and come again on the new one.
     void opened.closed.then(() => {
-      if (!closing && link === opened) void reconnect(handle);
+      if (!closing && link === opened) void reconnect(deliveries);
     });
   };
-  const reconnect = async (handle: (message: InboxMessage) => Promise<void>) => {
+  const reconnect = async (deliveries: DeliveryQueue) => {
     for (let attempt = 1; !closing; attempt++) {
       await sleep(Math.min(30_000, 250 * 2 ** (attempt - 1)));
       if (closing) return;
       try {
-        await connect(handle);
+        await connect(deliveries);
         return;
       } catch {
         // The broker is still away: try again later.
@@ -110,8 +115,8 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
     name: options.queue,
     async open(handle) {
       closing = false;
-      chain = Promise.resolve();
-      await connect(handle);
+      queue = new DeliveryQueue(handle);
+      await connect(queue);
     },
     async close() {
       closing = true;
@@ -119,7 +124,8 @@ export function rabbitSource(options: RabbitSourceOptions): InboxSource {
       link = undefined;
       if (!current) return;
       if (consumerTag) await current.channel.cancel(consumerTag).catch(() => undefined);
-      await chain;
+      // The consumer gives back what it did not start (it is stopping).
+      await queue?.idle();
       // Closing gives unacked messages back to the queue.
       await current.close();
     },
