@@ -105,7 +105,9 @@ export { natsPublisher, type NatsPublisherOptions } from './brokers/nats-publish
 export { rabbitPublisher, type RabbitPublisherOptions } from './brokers/rabbit-publisher.js';
 export { natsSource, type NatsSourceOptions } from './brokers/nats-source.js';
 export { rabbitSource, type RabbitSourceOptions } from './brokers/rabbit-source.js';
-export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents, type InboxEvent, type InboxHandler } from './brokers/inbox-consumer.js';
+export { InboxConsumer, type InboxConsumerOptions, type InboxConsumerEvents } from './brokers/inbox-consumer.js';
+export type { InboxEvent } from './brokers/inbox-event.js';
+export type { InboxHandler, InboxBatchHandler } from './brokers/inbox-appliers.js';
 export type { DeadInboxEvent } from './brokers/inbox-dead.js';
 export type { InboxMessage, InboxSource } from './brokers/inbox-source.js';
 export { ensureInboxTable, INBOX_TABLE } from './brokers/inbox-table.js';

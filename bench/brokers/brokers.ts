@@ -1,7 +1,7 @@
 /**
  * The outbox through a broker, end to end (issue 11): a PostgreSQL outbox published by
  * `OutboxRelay`s to NATS JetStream or RabbitMQ, applied by `InboxConsumer`s to a MariaDB inbox
- * whose handler upserts a copy row.
+ * whose batch handler upserts the copy rows of a batch in one statement.
  *
  * - Throughput: a backlog written once through the model API (creates, then updates of every
  *   record), restored before each run, drained by N relays (each its own `runOnce()` loop and
@@ -22,7 +22,7 @@
  * deleted after it.
  */
 import type { Knex } from 'knex';
-import { ConnectionManager, ensureInboxTable, INBOX_TABLE, InboxConsumer, OUTBOX_TABLE, OutboxRelay, ensureOutboxTable, type InboxEvent, type InboxHandler } from 'polyrecord';
+import { ConnectionManager, ensureInboxTable, INBOX_TABLE, InboxConsumer, OUTBOX_TABLE, OutboxRelay, ensureOutboxTable, type InboxEvent, type InboxBatchHandler } from 'polyrecord';
 import { collectGarbage } from '../measure.js';
 import { check, envInt, fmt, freshMysql, freshPostgres, log, pendingEvents, percentile, seedBacklog, sleep, withCleanup, type ExtraResult, type GoalCheck, type ServerUrls } from '../sync/support.js';
 import { BROKER_SOURCE, BROKER_TARGET, BrokerBenchItem, COMPARED, COPY_TABLE, ITEM_TABLE, createBrokerTables } from './models.js';
@@ -118,22 +118,30 @@ function newTally(consumers: number, target: number): Tally & { reach(): void } 
   return tally;
 }
 
-/** The handler: upsert the copy row through the inbox transaction. */
-function copyHandler(clock: ConsumerClock): InboxHandler {
-  return async (event: InboxEvent, trx) => {
+/**
+ * The batch handler: each item's last state in the run, upserted into the copy table in one
+ * statement through the inbox transaction (what an application writing many rows per batch does).
+ */
+function copyHandler(clock: ConsumerClock): InboxBatchHandler {
+  return async (events: readonly InboxEvent[], trx) => {
     if (!clock.transactions.has(trx)) {
       clock.transactions.add(trx);
       clock.count++;
     }
-    const p = event.payload as { id: number; name: string; score: number; version: number };
-    await trx.table(COPY_TABLE).insert({ item_id: p.id, name: p.name, score: p.score, version: p.version }).onConflict('item_id').merge();
+    const last = new Map<number, { item_id: number; name: string; score: number; version: number }>();
+    for (const event of events) {
+      const p = event.payload as { id: number; name: string; score: number; version: number };
+      last.delete(p.id);
+      last.set(p.id, { item_id: p.id, name: p.name, score: p.score, version: p.version });
+    }
+    await trx.table(COPY_TABLE).insert([...last.values()]).onConflict('item_id').merge();
   };
 }
 
 /** One consumer per partition, all under one inbox name; started (subscribed) before it resolves. */
 async function startConsumers(run: BrokerRun, count: number, tally: Tally & { reach(): void }): Promise<InboxConsumer[]> {
   const consumers = tally.clocks.map((clock, p) => {
-    const consumer = new InboxConsumer({ connection: BROKER_TARGET, name: CONSUMER_NAME, source: run.source(p), handlers: { BrokerBenchItem: copyHandler(clock) } });
+    const consumer = new InboxConsumer({ connection: BROKER_TARGET, name: CONSUMER_NAME, source: run.source(p), batchHandlers: { BrokerBenchItem: copyHandler(clock) } });
     consumer.events.on('applied', (event) => {
       tally.latencies.push(Date.now() - event.occurredAt.getTime());
       tally.applied++;
@@ -343,7 +351,7 @@ export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
     return {
       title: 'Outbox through brokers (PostgreSQL outbox → broker → MariaDB inbox)',
       notes: [
-        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (default batchSize 100; one per partition, publisher partitions: N; NATS: durable per partition subject, default max_ack_pending 100; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; the handler upserts the copy row in the inbox transaction. "4 alone": the backlog published to the broker first, then 4 consumers started and timed. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
+        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (default batchSize 100; one per partition, publisher partitions: N; NATS: durable per partition subject, default max_ack_pending 100; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; a batch handler upserts the copy rows of each run of events in one statement in the inbox transaction. "4 alone": the backlog published to the broker first, then 4 consumers started and timed. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
         'Seconds: from the relays\' start (consumers alone: their start) to the last event applied. "Relays done": when the outbox had no pending event left. "Events per commit": events applied per inbox transaction (the batches the consumers formed from what the broker had delivered).',
         `Latency: ${LATENCY_WORKERS} started relays (pollIntervalMs ${POLL_MS}) and ${LATENCY_WORKERS} consumers; an open-loop producer saves new records through the model API at ${fmt.int(LATENCY_RATE)}/s, then at ${fmt.int(LOW_RATE)}/s, for ${LATENCY_SECONDS} s each; latency = the consumer's commit minus the event's occurredAt; "published": the relay's 'delivered' (the broker's confirmation) minus occurredAt.`,
         latencyTable,

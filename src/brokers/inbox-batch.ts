@@ -1,4 +1,5 @@
 import type { Transaction } from '../connection/session/local-transaction.js';
+import { InboxEventFailed } from './inbox-appliers.js';
 import { INBOX_TABLE } from './inbox-table.js';
 
 /** What an inbox transaction needs of an event. */
@@ -24,11 +25,13 @@ const ROWS_PER_INSERT = 500;
 
 /**
  * Applies several events in the transaction `trx`: finds those already in the inbox with one
- * select, inserts the inbox rows of the others, then applies them in order. Resolves with each
- * event's outcome; a second copy of an event within the batch is a duplicate too. When `apply`
- * throws, rejects with a {@link BatchEventFailed} naming the event (the caller rolls back).
+ * select, inserts the inbox rows of the others, then applies those (`apply`, in order).
+ * Resolves with each event's outcome; a second copy of an event within the batch is a
+ * duplicate too. When `apply` fails with an {@link InboxEventFailed}, rejects with a
+ * {@link BatchEventFailed} naming that event in `events`; any other failure as it is (the
+ * caller rolls back either way).
  */
-export async function applyInboxBatch<E extends InboxRowEvent>(trx: Transaction, consumer: string, events: readonly E[], apply: (event: E) => Promise<void>): Promise<Array<'applied' | 'duplicate'>> {
+export async function applyInboxBatch<E extends InboxRowEvent>(trx: Transaction, consumer: string, events: readonly E[], apply: (fresh: readonly E[]) => Promise<void>): Promise<Array<'applied' | 'duplicate'>> {
   const ids = [...new Set(events.map((e) => e.id))];
   const known = await trx.query<{ event_id: unknown }>(`select event_id from ${INBOX_TABLE} where consumer = ? and event_id in (${ids.map(() => '?').join(', ')})`, [consumer, ...ids]);
   const seen = new Set(known.map((row) => String(row.event_id)));
@@ -46,12 +49,11 @@ export async function applyInboxBatch<E extends InboxRowEvent>(trx: Transaction,
     // primary key: the whole batch is then rolled back and handled one event at a time.
     await trx.query(`insert into ${INBOX_TABLE} (consumer, event_id, model, event_key, status, attempts, processed_at) values ${rows.map(() => `(?, ?, ?, ?, 'done', ?, ?)`).join(', ')}`, rows.flatMap(({ event }) => [consumer, event.id, event.model, event.key, event.attempts, now]));
   }
-  for (const { event, index } of fresh) {
-    try {
-      await apply(event);
-    } catch (error) {
-      throw new BatchEventFailed(index, error);
-    }
+  try {
+    await apply(fresh.map(({ event }) => event));
+  } catch (error) {
+    if (error instanceof InboxEventFailed) throw new BatchEventFailed(fresh[error.position]!.index, error.error);
+    throw error;
   }
   return outcomes;
 }

@@ -1,38 +1,18 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { EventEmitter } from 'eventemitter3';
 import { ConnectionManager } from '../connection/manager.js';
-import type { Transaction } from '../connection/session/local-transaction.js';
 import { ConfigError, PolyrecordError, UniqueViolationError } from '../errors.js';
 import { modelsNamed, type ModelMeta } from '../model/metadata.js';
-import { fromPayload, type RecordPayload } from '../sync/payload.js';
+import { fromPayload } from '../sync/payload.js';
 import { positiveOption } from '../sync/positive-option.js';
-import { applyToTarget, syncTargetsOf } from '../sync/sync-to.js';
 import { backoffMs } from '../util/retry.js';
 import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
+import { InboxAppliers, type InboxBatchHandler, type InboxHandler } from './inbox-appliers.js';
 import { applyInboxBatch, BatchEventFailed } from './inbox-batch.js';
+import type { InboxEvent } from './inbox-event.js';
 import { listDeadInboxEvents, type DeadInboxEvent } from './inbox-dead.js';
 import { ensureInboxTable, INBOX_TABLE } from './inbox-table.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
-
-/** One event handed to an inbox handler: the envelope, read. */
-export interface InboxEvent {
-  /** The event id (the envelope's `id`), unique per source outbox. */
-  id: string;
-  model: string;
-  key: string;
-  kind: OutboxEnvelope['kind'];
-  /** The record's values (JSON-safe, see docs/brokers.md#the-envelope). */
-  payload: RecordPayload;
-  occurredAt: Date;
-  schemaVersion: number;
-  /** Tries of this event in this process so far, this one included (a batch rolled back by another event's failure is no try of this one). */
-  attempts: number;
-  /** The payload as an instance of the model (not persisted); the model class must be loaded here. */
-  record<T = unknown>(): T;
-}
-
-/** Applies one event inside the inbox transaction: write through `trx` or through models on the consumer's connection. */
-export type InboxHandler = (event: InboxEvent, trx: Transaction) => unknown;
 
 /** Options of {@link InboxConsumer}. */
 export interface InboxConsumerOptions {
@@ -40,8 +20,14 @@ export interface InboxConsumerOptions {
   connection: string;
   /** Where messages come from: `natsSource(…)` or `rabbitSource(…)`. */
   source: InboxSource;
-  /** Handlers by model name. A model without one but with `@SyncTo` gets its sync targets applied. */
+  /** Handlers by model name, called once per event. A model without a handler or a batch handler but with `@SyncTo` gets its sync targets applied. */
   handlers?: Record<string, InboxHandler>;
+  /**
+   * Batch handlers by model name: called once per run of consecutive events of that model in a
+   * batch (in order; a record may appear more than once), so a handler can write them in one
+   * statement. A model has a handler or a batch handler, not both.
+   */
+  batchHandlers?: Record<string, InboxBatchHandler>;
   /** Names this consumer in the inbox table (two consumers on one connection keep separate inboxes). Default: the source's name. */
   name?: string;
   /**
@@ -112,7 +98,7 @@ export class InboxConsumer {
   readonly name: string;
   readonly #connection: string;
   readonly #source: InboxSource;
-  readonly #handlers: Record<string, InboxHandler>;
+  readonly #appliers: InboxAppliers;
   readonly #manager: ConnectionManager;
   readonly #maxAttempts: number;
   readonly #batchSize: number;
@@ -133,7 +119,7 @@ export class InboxConsumer {
     if (!options.source || typeof options.source.open !== 'function') throw new ConfigError('source', 'InboxConsumer needs a source: natsSource({ … }) or rabbitSource({ … })');
     this.#connection = options.connection;
     this.#source = options.source;
-    this.#handlers = { ...(options.handlers ?? {}) };
+    this.#appliers = new InboxAppliers(options.handlers, options.batchHandlers);
     this.#manager = options.manager ?? ConnectionManager.default;
     this.name = options.name ?? options.source.name;
     if (typeof this.name !== 'string' || this.name === '' || this.name.length > 128) throw new ConfigError('name', 'must be a non-empty string of at most 128 characters');
@@ -219,7 +205,7 @@ export class InboxConsumer {
           const claim = connection.knex.raw(`update ${INBOX_TABLE} set status = 'done', last_error = null, envelope = null, processed_at = ? where consumer = ? and event_id = ? and status = ?`, [Date.now(), this.name, envelope.id, status]);
           // Another consumer or retryDead() took this event first.
           if ((await trx.runBuilder(claim)).affected === 0) return false;
-          await this.#apply(event, trx);
+          await this.#appliers.applyOne(event, trx);
           return true;
         });
         if (!revived) continue;
@@ -270,7 +256,7 @@ export class InboxConsumer {
     if (ready.length > 1) {
       const events = ready.map(({ envelope }) => this.#toEvent(envelope, 1));
       try {
-        const outcomes = await this.#manager.transaction(this.#connection, (trx) => applyInboxBatch(trx, this.name, events, (event) => this.#apply(event, trx)));
+        const outcomes = await this.#manager.transaction(this.#connection, (trx) => applyInboxBatch(trx, this.name, events, (fresh) => this.#appliers.apply(fresh, trx)));
         events.forEach((event, i) => this.#notify(outcomes[i]!, event));
         for (const { message } of ready) this.#ack(message);
         return;
@@ -342,25 +328,13 @@ export class InboxConsumer {
           if (error instanceof UniqueViolationError) throw new AlreadyInInbox();
           throw error;
         }
-        await this.#apply(event, trx);
+        await this.#appliers.applyOne(event, trx);
       });
       return 'applied';
     } catch (error) {
       if (error instanceof AlreadyInInbox) return 'duplicate';
       throw error;
     }
-  }
-
-  async #apply(event: InboxEvent, trx: Transaction): Promise<void> {
-    const handler = this.#handlers[event.model];
-    if (handler) {
-      await handler(event, trx);
-      return;
-    }
-    const meta = modelsNamed(event.model).find((m) => syncTargetsOf(m).length > 0);
-    if (!meta) throw new PolyrecordError('E_INBOX_NO_HANDLER', `no handler for ${event.model} events and no loaded model ${event.model} with @SyncTo`);
-    const record = event.record<object>();
-    for (const target of syncTargetsOf(meta)) await applyToTarget(target, record, event.kind);
   }
 
   /** Records the event as dead and dead-letters the message; if that cannot be done, gives the message back for a later try. */

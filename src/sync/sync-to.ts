@@ -71,11 +71,19 @@ export async function applyToTarget(target: SyncTarget, source: object, operatio
  * {@link applyToTarget}.
  */
 export async function applyBatchToTarget(target: SyncTarget, items: ReadonlyArray<{ record: object; operation: WriteContext['operation'] }>): Promise<void> {
+  await applyRowsToTarget(
+    target,
+    items.map((i) => ({ row: target.map(i.record), operation: i.operation })),
+  );
+}
+
+/** {@link applyBatchToTarget} of rows already mapped by `target.map`, each target row once. */
+export async function applyRowsToTarget(target: SyncTarget, items: ReadonlyArray<{ row: Record<string, unknown>; operation: WriteContext['operation'] }>): Promise<void> {
   const model = target.model.using(target.connection);
-  const upserts = items.filter((i) => i.operation !== 'destroyed').map((i) => target.map(i.record));
+  const upserts = items.filter((i) => i.operation !== 'destroyed').map((i) => i.row);
   if (upserts.length > 0) await model.bulkInsertOrUpdate(upserts as never[], { conflictKeys: target.conflictKeys as never });
   if (!target.delete) return;
-  const deletes = items.filter((i) => i.operation === 'destroyed').map((i) => target.map(i.record));
+  const deletes = items.filter((i) => i.operation === 'destroyed').map((i) => i.row);
   if (deletes.length === 0) return;
   if (target.conflictKeys.length === 1) {
     const key = target.conflictKeys[0]!;
