@@ -19,6 +19,7 @@ import {
   rabbitSource,
   type ConnectionConfig,
   type InboxEvent,
+  type QueryEvent,
   type Transaction,
 } from '../src/index.js';
 import amqp from 'amqplib';
@@ -297,6 +298,54 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
       for (const id of after) expect(calls.filter((c) => c.id === id)).toHaveLength(1);
     }, 120_000);
 
+    it(`${broker}: batch handlers get runs of a model's events, in order, in the batch's transaction; a run that fails is retried one event at a time`, async () => {
+      const names = useNames();
+      const events = await makeEvents(10);
+      const runs: Array<{ ids: string[]; trx: Transaction }> = [];
+      let failedOnce = false;
+      const batchHandler = async (run: readonly InboxEvent[], trx: Transaction) => {
+        runs.push({ ids: run.map((e) => e.id), trx });
+        for (const event of run) await loggingHandler(event, trx);
+        // The first run of several events fails after writing: none of it may stay.
+        if (!failedOnce && run.length > 1) {
+          failedOnce = true;
+          throw new Error('the first run fails');
+        }
+      };
+      const consumer = new InboxConsumer({ connection: 'dst', source: sourceFor(broker, names), batchHandlers: { Member: batchHandler }, backoff: { baseMs: 5, maxMs: 20 } });
+      await consumer.start();
+      await consumer.stop();
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      await consumer.start();
+      cleanup.unshift(() => consumer.stop());
+      await waitFor(async () => (await inboxDone(consumerName(broker, names))) === events, 'every event applied', 60_000);
+      const [failed, ...later] = runs;
+      expect(failed!.ids.length).toBeGreaterThan(1);
+      // The failed run's events came again one by one, each in a transaction of its own.
+      for (const id of failed!.ids) expect(later.filter((r) => r.ids.includes(id)).map((r) => r.ids.length)).toEqual([1]);
+      await assertConverged(events, consumerName(broker, names), true);
+    }, 120_000);
+
+    it(`${broker}: @SyncTo delivery of a batch leaves each copy in its record's last state (created, updated and destroyed in one batch)`, async () => {
+      const names = useNames();
+      const events = await makeEvents(10);
+      const { consumer, seen } = await startConsumer(broker, names, undefined, 500);
+      await consumer.stop();
+      let inboxInserts = 0;
+      const countInserts = (e: QueryEvent) => {
+        if (e.connection === 'dst' && /^insert into .?polyrecord_inbox/.test(e.sql)) inboxInserts += 1;
+      };
+      ConnectionManager.default.events.on('query', countInserts);
+      cleanup.unshift(async () => void ConnectionManager.default.events.off('query', countInserts));
+      await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor(broker, names) }));
+      await consumer.start();
+      await waitFor(() => seen.applied === events, 'every event applied', 60_000);
+      // Fewer inbox inserts than events: each record's several events were applied in one batch.
+      expect(inboxInserts).toBeGreaterThan(0);
+      expect(inboxInserts).toBeLessThan(events);
+      await assertConverged(events, consumerName(broker, names), false);
+    }, 120_000);
+
     it(`${broker}: partitions: each record's events go to one partition, one consumer per partition applies them once and in order`, async () => {
       const names = useNames();
       const events = await makeEvents(20);
@@ -439,6 +488,14 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     const names = brokerNames();
     for (const batchSize of [0, 1.5, 1_001]) expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize })).toThrow(expect.objectContaining({ name: 'ConfigError', field: 'batchSize' }));
     expect(() => new InboxConsumer({ connection: 'dst', source: sourceFor('rabbit', names), batchSize: 1_000 })).not.toThrow();
+  });
+
+  it('a model has a handler or a batch handler, not both; each must be a function (ConfigError naming the option)', () => {
+    const source = sourceFor('rabbit', brokerNames());
+    const handler = () => undefined;
+    expect(() => new InboxConsumer({ connection: 'dst', source, handlers: { Member: handler }, batchHandlers: { Member: handler } })).toThrow(expect.objectContaining({ name: 'ConfigError', field: 'batchHandlers', message: expect.stringContaining('Member has a handler and a batch handler') }));
+    expect(() => new InboxConsumer({ connection: 'dst', source, batchHandlers: { Member: 'copy' as never } })).toThrow(expect.objectContaining({ name: 'ConfigError', field: 'batchHandlers' }));
+    expect(() => new InboxConsumer({ connection: 'dst', source, handlers: { Member: handler }, batchHandlers: { Other: handler } })).not.toThrow();
   });
 
   it('prune() deletes done inbox rows older than retentionMs and keeps dead ones and recent ones', async () => {
