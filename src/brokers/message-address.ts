@@ -4,6 +4,8 @@ import { ConfigError } from '../errors.js';
 // Where a message goes: `<prefix>.<model>[.<partition>].<key>`, the same tokens for NATS
 // subjects and RabbitMQ routing keys, so consumers can filter or bind by model, partition or key.
 
+const PLAIN_TOKEN = /^[A-Za-z0-9_-]*$/;
+
 /**
  * One subject / routing-key token: ASCII letters, digits, `_` and `-` stay as they are; every
  * other byte of the UTF-8 text becomes `%` and two upper-case hex digits (`.` → `%2E`, `*` →
@@ -11,6 +13,8 @@ import { ConfigError } from '../errors.js';
  * separator `.` nor a wildcard, and decoding is `decodeURIComponent`.
  */
 export function escapeToken(text: string): string {
+  // Most model names and keys need no escaping: no buffer, no per-byte work.
+  if (PLAIN_TOKEN.test(text)) return text;
   let out = '';
   for (const byte of Buffer.from(text, 'utf8')) {
     const c = String.fromCharCode(byte);
