@@ -17,6 +17,10 @@
  *   while 4 started relays and 4 consumers run; latency is the consumer's commit (its `applied`
  *   event) minus the event's `occurredAt` (the outbox row's creation), both on this machine's clock.
  *
+ * Sizes: `BENCH_BROKERS_RECORDS` (2,000 records, 4 events each), `BENCH_BROKERS_RELAY_BATCH`
+ * (events a relay claims per round, 200), `BENCH_BROKERS_RATE` / `BENCH_BROKERS_LOW_RATE` /
+ * `BENCH_BROKERS_LATENCY_S` (the latency runs: 1,000 and 100 events/s for 10 s).
+ *
  * Every run ends with a check that the copies equal the source records, every outbox event is
  * done and every event is in the inbox once. Streams, exchanges and queues are named per run and
  * deleted after it.
@@ -32,7 +36,7 @@ const RECORDS = envInt('BENCH_BROKERS_RECORDS', 2_000);
 const UPDATES = 3;
 const EVENTS = RECORDS * (1 + UPDATES);
 const COUNTS = [1, 2, 4];
-const BATCH_SIZE = 200;
+const BATCH_SIZE = envInt('BENCH_BROKERS_RELAY_BATCH', 200);
 const POOL = { min: 0, max: 20 };
 const CONSUMER_NAME = 'bench';
 const LATENCY_RATE = envInt('BENCH_BROKERS_RATE', 1_000);
