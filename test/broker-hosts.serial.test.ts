@@ -8,7 +8,7 @@ import { compileFixture } from './support/compile-fixture.js';
 import { createNetHosts, NET_HOSTS_UNAVAILABLE, type NetHost } from './support/net-hosts.js';
 import { RespawningChild } from './support/respawning-child.js';
 import { SERVER_PAIRS } from './support/server-pairs.js';
-import { Member, setUpMemberPair } from './support/sync-models.js';
+import { countOf, Member, pairSource, pairTarget, setUpMemberPair } from './support/sync-models.js';
 import { waitFor } from './support/wait.js';
 
 // Relays and a consumer on separate hosts: each in a network namespace of its own that reaches
@@ -46,9 +46,7 @@ describe.skipIf(needs.length > 0)(`relays and a consumer on separate hosts (netw
     await drop();
   });
 
-  const src = () => ConnectionManager.get('src').knex;
-  const dst = () => ConnectionManager.get('dst').knex;
-  const count = async (query: Promise<Array<Record<string, unknown>>>) => Number((await query)[0]!.n);
+  const [src, dst, count] = [pairSource, pairTarget, countOf];
 
   /** What broker-child.ts needs to run in `host`: every URL through that host's link. */
   function childEnv(host: NetHost, broker: Broker, names: BrokerNames, spec: object): NodeJS.ProcessEnv {

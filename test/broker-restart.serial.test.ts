@@ -10,7 +10,7 @@ import {
 } from '../src/index.js';
 import { BROKERS_AVAILABLE, brokerNames, expectDeliveredOnceInOrder, logAndCopyMember, publisherFor, removeBrokerNames, sourceFor } from './support/brokers.js';
 import { DIALECTS } from './support/dialects.js';
-import { Member, setUpMemberPair } from './support/sync-models.js';
+import { countOf, Member, pairSource, pairTarget, setUpMemberPair } from './support/sync-models.js';
 import { waitFor } from './support/wait.js';
 
 // The commands that restart each broker (.ci/run sets them); without them this suite is skipped.
@@ -34,9 +34,7 @@ describe.skipIf(needs.length > 0)(`a broker restarted while events flow${needs.l
     await drop();
   });
 
-  const src = () => ConnectionManager.get('src').knex;
-  const dst = () => ConnectionManager.get('dst').knex;
-  const count = async (query: Promise<Array<Record<string, unknown>>>) => Number((await query)[0]!.n);
+  const [src, dst, count] = [pairSource, pairTarget, countOf];
 
 
   for (const broker of ['nats', 'rabbit'] as const) {

@@ -27,7 +27,7 @@ import { replacePackageImporter } from '../src/brokers/optional-package.js';
 import { AMQP_URL, BROKERS_AVAILABLE, brokerNames, closeRabbitConnections, expectDeliveredOnceInOrder, logAndCopyMember, publisherFor, sourceFor, type Broker, HAS_RABBITMQCTL, NATS_URL, queueMessages, removeBrokerNames, streamMessages, type BrokerNames } from './support/brokers.js';
 import { compileFixture } from './support/compile-fixture.js';
 import { describeEachDialect } from './support/dialects.js';
-import { Member, setUpMemberPair } from './support/sync-models.js';
+import { countOf, Member, pairSource, pairTarget, setUpMemberPair } from './support/sync-models.js';
 import { waitFor } from './support/wait.js';
 
 const BROKERS: Broker[] = ['nats', 'rabbit'];
@@ -75,9 +75,7 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     await drop();
   });
 
-  const src = () => ConnectionManager.get('src').knex;
-  const dst = () => ConnectionManager.get('dst').knex;
-  const count = async (query: Promise<Array<Record<string, unknown>>>) => Number((await query)[0]!.n);
+  const [src, dst, count] = [pairSource, pairTarget, countOf];
   const inboxDone = (consumer: string) => count(dst()(INBOX_TABLE).where({ consumer, status: 'done' }).count({ n: '*' }));
 
   /** Members with several updates each, some destroyed; the real-time copies and old logs are wiped so only the consumer can rebuild them. */

@@ -37,6 +37,13 @@ export async function createMemberTables(src: Knex, dst: Knex): Promise<void> {
   });
 }
 
+/** The knex of the member pair's source connection (`src`). */
+export const pairSource = (): Knex => ConnectionManager.get('src').knex;
+/** The knex of the member pair's target connection (`dst`). */
+export const pairTarget = (): Knex => ConnectionManager.get('dst').knex;
+/** A `count({ n: '*' })` query's number. */
+export const countOf = async (query: Promise<Array<Record<string, unknown>>>): Promise<number> => Number((await query)[0]!.n);
+
 /**
  * Two fresh databases of one dialect as connections `src` (members and their outbox) and
  * `dst` (the copies, and a `deliveries` table where a test's handler logs each event it
