@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, ConsumerMessages, JsMsg } from '@nats-io/jetstream';
 import { ConfigError } from '../errors.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { HeldMessages } from './held-messages.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
 import { openNats, type NatsLink } from './nats-link.js';
 
@@ -25,11 +26,16 @@ export interface NatsSourceOptions {
   /** Where dead messages are copied to. Default `polyrecord.dead.<stream>.<durable>`, stored in the stream `<stream>_DEAD` (created when missing). */
   deadLetterSubject?: string;
   /**
-   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 100.
-   * It bounds the consumer's batches (give at least the consumer's `batchSize`). Above 1, run
-   * one process per durable: JetStream would hand a second one messages at the same time
-   * (docs/brokers.md#ordering-and-partitions). 1 allows standby processes on one durable, at
-   * one message per transaction. An existing durable keeps the value it was created with.
+   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 1:
+   * one message per inbox transaction, and each record's order holds through crashes, broker
+   * restarts and consumer restarts, because JetStream holds every newer message back behind
+   * the one unacked. Above 1 the consumer applies batches (up to this many, and its
+   * `batchSize`), much faster, and keeps order while it runs; but after a crash JetStream
+   * redelivers what the consumer held by the expiry of each message's ack wait, which the
+   * tests caught putting a record's older event after its newer one: use it only when the
+   * handlers tolerate that (e.g. they keep the newest version of a record), and run one
+   * process per durable (docs/brokers.md#ordering-and-partitions). An existing durable keeps
+   * the value it was created with.
    */
   maxAckPending?: number;
 }
@@ -58,31 +64,42 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
   let loop: Promise<void> | undefined;
   let closing = new AbortController();
   let reconnected = false;
-  const wrap = (m: JsMsg): InboxMessage => ({
-    body: m.data,
-    // Acks travel by reply subject and survive a reconnect; an expired ack wait only means a redelivery the inbox drops.
-    gone: false,
-    deliveries: m.info.deliveryCount,
-    ack: async () => {
-      if (!(await m.ackAck())) throw new Error(`JetStream did not confirm the ack of stream sequence ${m.info.streamSequence}`);
-    },
-    release: async () => m.nak(),
-    working: () => m.working(),
-    deadLetter: async (reason) => {
-      const headers = link!.headers();
-      headers.set('Polyrecord-Dead-Reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
-      headers.set('Polyrecord-Subject', m.subject);
-      const id = m.headers?.get('Nats-Msg-Id');
-      await link!.js.publish(deadSubject, m.data, { headers, ...(id ? { msgID: `dead:${id}` } : {}) });
-      await m.ackAck();
-    },
-  });
+  const held = new HeldMessages();
+  const wrap = (m: JsMsg): InboxMessage => {
+    const message: InboxMessage = {
+      body: m.data,
+      // Acks travel by reply subject and survive a reconnect; an expired ack wait only means a redelivery the inbox drops.
+      gone: false,
+      deliveries: m.info.deliveryCount,
+      ack: async () => {
+        held.letGo(message);
+        if (!(await m.ackAck())) throw new Error(`JetStream did not confirm the ack of stream sequence ${m.info.streamSequence}`);
+      },
+      release: async () => {
+        held.letGo(message);
+        m.nak();
+      },
+      working: () => m.working(),
+      deadLetter: async (reason) => {
+        const headers = link!.headers();
+        headers.set('Polyrecord-Dead-Reason', reason.replace(/[\r\n]+/g, ' ').slice(0, 1000));
+        headers.set('Polyrecord-Subject', m.subject);
+        const id = m.headers?.get('Nats-Msg-Id');
+        await link!.js.publish(deadSubject, m.data, { headers, ...(id ? { msgID: `dead:${id}` } : {}) });
+        held.letGo(message);
+        await m.ackAck();
+      },
+    };
+    held.hold(message, m);
+    return message;
+  };
   /** Pulls into `queue` until closed; after a reconnect, starts over behind a new fence. */
   const pull = async (opened: NatsLink, consumer: Consumer, queue: DeliveryQueue, signal: AbortSignal) => {
     while (!signal.aborted) {
       try {
         const limits = await fence(opened, options, signal);
         if (signal.aborted) return;
+        held.renewEvery(limits.ackWaitMs);
         messages = await consumer.consume({ max_messages: limits.maxAckPending });
         if (signal.aborted) {
           // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
@@ -99,7 +116,7 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         // Deliveries may have been lost on the way, and JetStream would send newer messages before
         // redelivering them: drop what was not handed over (unacked, it comes again after the ack
         // wait, in stream order with the lost ones) and pull again behind the fence.
-        queue.take();
+        for (const message of queue.take()) held.letGo(message);
       }
     }
   };
@@ -135,6 +152,7 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
       closing.abort();
       await messages?.close();
       await loop;
+      held.stop();
       await link?.close();
       link = undefined;
       messages = undefined;
@@ -147,16 +165,16 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
  * that died, or lost in a reconnect) are redelivered in stream order once their ack wait ran out,
  * before newer ones, but only to a pull made after that. Resolves with the durable's limits.
  */
-async function fence(link: NatsLink, options: NatsSourceOptions, signal: AbortSignal): Promise<{ maxAckPending: number }> {
+async function fence(link: NatsLink, options: NatsSourceOptions, signal: AbortSignal): Promise<{ maxAckPending: number; ackWaitMs: number }> {
   const info = await link.jsm.consumers.info(options.stream, options.durable);
   const maxAckPending = Math.max(1, info.config.max_ack_pending ?? 1);
+  const ackWaitMs = (info.config.ack_wait ?? 30_000_000_000) / 1_000_000;
   // With one unacked message at most, JetStream itself holds newer ones back.
   if (maxAckPending > 1 && info.num_ack_pending > 0) {
-    const ackWaitMs = (info.config.ack_wait ?? 30_000_000_000) / 1_000_000;
     // JetStream notices expired messages on a timer: a little longer than the ack wait.
     await sleep(ackWaitMs + Math.max(500, ackWaitMs / 10), undefined, { signal }).catch(() => undefined);
   }
-  return { maxAckPending };
+  return { maxAckPending, ackWaitMs };
 }
 
 async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promise<void> {
@@ -174,7 +192,7 @@ async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promi
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
-      max_ack_pending: options.maxAckPending ?? 100,
+      max_ack_pending: options.maxAckPending ?? 1,
       ...(options.filter ? { filter_subject: options.filter } : {}),
     });
   } catch (error) {
