@@ -416,6 +416,27 @@ else describeEachDialect('outbox through brokers to inbox consumers', (dialect) 
     await waitFor(() => seen.applied === events, "every event's applied notice");
   }, 120_000);
 
+  it('nats: a batch that takes longer than the ack wait is not redelivered to the consumer still applying it', async () => {
+    const names = useNames();
+    const events = await makeEvents(1);
+    const seen: string[] = [];
+    // Each event takes 1.5 ack waits (ackWaitMs 1 000 in sourceFor): only the source's "working" signals keep JetStream from sending it again meanwhile.
+    const slowHandler = async (event: InboxEvent, trx: Transaction) => {
+      seen.push(event.id);
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      await loggingHandler(event, trx);
+    };
+    const { consumer, seen: counted } = await startConsumer('nats', names, { Member: slowHandler });
+    await drainRelay(new OutboxRelay({ connection: 'src', publish: publisherFor('nats', names) }));
+    await waitFor(() => counted.applied === events, 'every event applied', 60_000);
+    // Give a redelivery time to arrive, had there been one.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    await consumer.stop();
+    expect(counted.duplicate).toBe(0);
+    expect(new Set(seen).size).toBe(seen.length);
+    await assertConverged(events, consumerName('nats', names), true);
+  }, 120_000);
+
   it('rabbit: a message no queue takes counts as failed and is retried, not lost', async () => {
     const names = useNames();
     const events = await makeEvents(5);
