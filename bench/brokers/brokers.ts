@@ -7,7 +7,7 @@
  *   record), restored before each run, drained by N relays (each its own `runOnce()` loop and
  *   its own broker connection) into N consumers, N = 1, 2, 4. The publisher spreads records over
  *   N partitions and each consumer reads one (JetStream: a durable per partition subject with
- *   the default `max_ack_pending` 1; RabbitMQ: a single-active-consumer queue per partition,
+ *   the default `max_ack_pending` 100; RabbitMQ: a single-active-consumer queue per partition,
  *   prefetch 100), so each record's events stay in order; consumers apply batches of up to 100
  *   events per transaction (the default `batchSize`). Timed from the relays' start to the last
  *   event applied.
@@ -355,7 +355,7 @@ export async function benchBrokers(urls: ServerUrls): Promise<ExtraResult> {
     return {
       title: 'Outbox through brokers (PostgreSQL outbox → broker → MariaDB inbox)',
       notes: [
-        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (default batchSize 100; one per partition, publisher partitions: N; NATS: durable per partition subject, default max_ack_pending 1; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; a batch handler upserts the copy rows of each run of events in one statement in the inbox transaction. "4 alone": the backlog published to the broker first, then 4 consumers started and timed. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
+        `Backlog: ${RECORDS.toLocaleString('en')} records created and updated ${UPDATES} times each through the model API = ${EVENTS.toLocaleString('en')} events (seeded in ${fmt.s(seedMs)} s), restored before each run. N relays (OutboxRelay({ publish, batchSize: ${BATCH_SIZE} }), each its own runOnce() loop and broker connection) and N InboxConsumers (default batchSize 100; one per partition, publisher partitions: N; NATS: durable per partition subject, default max_ack_pending 100; RabbitMQ: single-active-consumer queue per partition, prefetch 100) in this process; a batch handler upserts the copy rows of each run of events in one statement in the inbox transaction. "4 alone": the backlog published to the broker first, then 4 consumers started and timed. Pool max ${POOL.max} on both databases. A 1,000-event warm-up ran first per broker.`,
         'Seconds: from the relays\' start (consumers alone: their start) to the last event applied. "Relays done": when the outbox had no pending event left. "Events per commit": events applied per inbox transaction (the batches the consumers formed from what the broker had delivered).',
         `Latency: ${LATENCY_WORKERS} started relays (pollIntervalMs ${POLL_MS}) and ${LATENCY_WORKERS} consumers; an open-loop producer saves new records through the model API at ${fmt.int(LATENCY_RATE)}/s, then at ${fmt.int(LOW_RATE)}/s, for ${LATENCY_SECONDS} s each; latency = the consumer's commit minus the event's occurredAt; "published": the relay's 'delivered' (the broker's confirmation) minus occurredAt.`,
         latencyTable,

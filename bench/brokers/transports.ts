@@ -44,7 +44,7 @@ function natsTransport(servers: string): Transport {
       const durables = Array.from({ length: partitions }, (_, p) => `${tag}_p${p}`);
       return {
         publisher: () => natsPublisher({ servers, stream, subject, partitions }),
-        // max_ack_pending stays at its default, 1: one event per inbox transaction, the setting that keeps each record's order through crashes (docs/brokers.md#ordering-and-partitions).
+        // max_ack_pending stays at its default, 100: batches, with each record's order kept through crashes (docs/brokers.md#ordering-and-partitions).
         source: (p) => natsSource({ servers, stream, streamSubjects: [`${subject}.>`], durable: durables[p]!, filter: `${subject}.*.${p}.>` }),
         async remove() {
           const nc = await natsConnect({ servers });

@@ -33,7 +33,7 @@ export interface InboxConsumerOptions {
   /**
    * Most events applied in one local transaction (one commit, then their acks), from the
    * messages the source has delivered. Default 100, at most 1,000. The source's `prefetch` /
-   * `maxAckPending` bounds it too. 1 handles one message per transaction.
+   * `maxAckPending` (100 each by default) bounds it too. 1 handles one message per transaction.
    */
   batchSize?: number;
   /** Tries before an event is dead. Default 10. */

@@ -5,6 +5,7 @@ import { DeliveryQueue } from './delivery-queue.js';
 import { HeldMessages } from './held-messages.js';
 import type { InboxMessage, InboxSource } from './inbox-source.js';
 import { openNats, type NatsLink } from './nats-link.js';
+import { RedeliveryOrder } from './redelivery-order.js';
 
 /** Options of {@link natsSource}. */
 export interface NatsSourceOptions {
@@ -26,19 +27,19 @@ export interface NatsSourceOptions {
   /** Where dead messages are copied to. Default `polyrecord.dead.<stream>.<durable>`, stored in the stream `<stream>_DEAD` (created when missing). */
   deadLetterSubject?: string;
   /**
-   * Unacked messages JetStream lets the consumer hold, for a consumer created here. Default 1:
-   * one message per inbox transaction, and each record's order holds through crashes, broker
-   * restarts and consumer restarts, because JetStream holds every newer message back behind
-   * the one unacked. Above 1 the consumer applies batches (up to this many, and its
-   * `batchSize`), much faster, and keeps order while it runs; but after a crash JetStream
-   * redelivers what the consumer held by the expiry of each message's ack wait, which the
-   * tests caught putting a record's older event after its newer one: use it only when the
-   * handlers tolerate that (e.g. they keep the newest version of a record), and run one
-   * process per durable (docs/brokers.md#ordering-and-partitions). An existing durable keeps
-   * the value it was created with.
+   * Unacked messages JetStream lets the consumer hold, for a consumer created here: the
+   * largest batch the consumer can apply in one transaction (with its `batchSize`). Default 100.
+   * Each record's order holds through crashes, broker restarts and consumer restarts: what a
+   * durable had unacked is redelivered before anything newer, and the source puts it back in
+   * stream order (JetStream sends it in the order ack waits ran out). Run one process per
+   * durable (docs/brokers.md#ordering-and-partitions). With 1, JetStream itself holds every
+   * newer message back behind the one unacked, one message per transaction. An existing
+   * durable keeps the value it was created with.
    */
   maxAckPending?: number;
 }
+
+const DEFAULT_MAX_ACK_PENDING = 100;
 
 /**
  * Reads a JetStream stream through a durable pull consumer, for an {@link InboxConsumer}.
@@ -65,6 +66,7 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
   let closing = new AbortController();
   let reconnected = false;
   const held = new HeldMessages();
+  let order: RedeliveryOrder | undefined;
   const wrap = (m: JsMsg): InboxMessage => {
     const message: InboxMessage = {
       body: m.data,
@@ -100,13 +102,15 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         const limits = await fence(opened, options, signal);
         if (signal.aborted) return;
         held.renewEvery(limits.ackWaitMs);
+        order ??= new RedeliveryOrder((m) => queue.push(wrap(m)), Math.max(50, Math.min(1_000, limits.ackWaitMs / 4)));
+        order.expect(limits.redeliveries);
         messages = await consumer.consume({ max_messages: limits.maxAckPending });
         if (signal.aborted) {
           // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
           await messages.close();
           return;
         }
-        for await (const m of messages) queue.push(wrap(m));
+        for await (const m of messages) order.push(m);
       } catch {
         // JetStream did not answer (a server restarting, its stream not back yet): try again shortly.
         await sleep(1_000, undefined, { signal }).catch(() => undefined);
@@ -116,6 +120,7 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         // Deliveries may have been lost on the way, and JetStream would send newer messages before
         // redelivering them: drop what was not handed over (unacked, it comes again after the ack
         // wait, in stream order with the lost ones) and pull again behind the fence.
+        order?.discard();
         for (const message of queue.take()) held.letGo(message);
       }
     }
@@ -152,6 +157,8 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
       closing.abort();
       await messages?.close();
       await loop;
+      order?.discard();
+      order = undefined;
       held.stop();
       await link?.close();
       link = undefined;
@@ -162,19 +169,20 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
 
 /**
  * Waits until pulling keeps per-key order: unacked messages of the durable (held by a process
- * that died, or lost in a reconnect) are redelivered in stream order once their ack wait ran out,
- * before newer ones, but only to a pull made after that. Resolves with the durable's limits.
+ * that died, or lost in a reconnect) are queued for redelivery once their ack wait ran out, and
+ * a pull made after that gets all of them before anything newer. Resolves with the durable's
+ * limits and how many redeliveries the pull starts with (for {@link RedeliveryOrder}).
  */
-async function fence(link: NatsLink, options: NatsSourceOptions, signal: AbortSignal): Promise<{ maxAckPending: number; ackWaitMs: number }> {
-  const info = await link.jsm.consumers.info(options.stream, options.durable);
+async function fence(link: NatsLink, options: NatsSourceOptions, signal: AbortSignal): Promise<{ maxAckPending: number; ackWaitMs: number; redeliveries: number }> {
+  let info = await link.jsm.consumers.info(options.stream, options.durable);
   const maxAckPending = Math.max(1, info.config.max_ack_pending ?? 1);
   const ackWaitMs = (info.config.ack_wait ?? 30_000_000_000) / 1_000_000;
   // With one unacked message at most, JetStream itself holds newer ones back.
-  if (maxAckPending > 1 && info.num_ack_pending > 0) {
-    // JetStream notices expired messages on a timer: a little longer than the ack wait.
-    await sleep(ackWaitMs + Math.max(500, ackWaitMs / 10), undefined, { signal }).catch(() => undefined);
-  }
-  return { maxAckPending, ackWaitMs };
+  if (maxAckPending === 1 || info.num_ack_pending === 0) return { maxAckPending, ackWaitMs, redeliveries: 0 };
+  // JetStream notices expired messages on a timer: a little longer than the ack wait.
+  await sleep(ackWaitMs + Math.max(500, ackWaitMs / 10), undefined, { signal }).catch(() => undefined);
+  info = await link.jsm.consumers.info(options.stream, options.durable);
+  return { maxAckPending, ackWaitMs, redeliveries: info.num_ack_pending };
 }
 
 async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promise<void> {
@@ -192,7 +200,7 @@ async function ensureConsumer(link: NatsLink, options: NatsSourceOptions): Promi
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
       ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
-      max_ack_pending: options.maxAckPending ?? 1,
+      max_ack_pending: options.maxAckPending ?? DEFAULT_MAX_ACK_PENDING,
       ...(options.filter ? { filter_subject: options.filter } : {}),
     });
   } catch (error) {

@@ -99,6 +99,6 @@ export type Broker = 'nats' | 'rabbit';
 export const publisherFor = (broker: Broker, names: BrokerNames): OutboxPublisher =>
   broker === 'nats' ? natsPublisher({ servers: NATS_URL, stream: names.stream, subject: names.subject }) : rabbitPublisher({ url: AMQP_URL, exchange: names.exchange, routingKey: names.subject });
 
-/** The inbox source that reads what {@link publisherFor} publishes; `maxAckPending` (NATS) above 1 lets batches form. */
+/** The inbox source that reads what {@link publisherFor} publishes; `maxAckPending` (NATS) sets the durable's window, 100 by default. */
 export const sourceFor = (broker: Broker, names: BrokerNames, maxAckPending?: number): InboxSource =>
   broker === 'nats' ? natsSource({ servers: NATS_URL, stream: names.stream, streamSubjects: [`${names.subject}.>`], durable: names.durable, ackWaitMs: 1_000, maxAckPending }) : rabbitSource({ url: AMQP_URL, queue: names.queue, bindings: [{ exchange: names.exchange, pattern: `${names.subject}.#` }] });
