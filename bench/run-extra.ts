@@ -19,7 +19,7 @@
  * - `BENCH_SYNC_ROWS=1000000`: rows of the batch-sync source; runs at a quarter of it too, except with `BENCH_SYNC_QUARTER=0`.
  * - `BENCH_SYNC_ROUTES=sqlite-pg,sqlite-mysql,pg-mysql`: which batch-sync routes (default: every one whose servers are set).
  * - `BENCH_OUTBOX_RECORDS=5000`: records of the outbox backlog (4 events each).
- * - `BENCH_BROKERS_RECORDS=2000`: records of the brokers backlog (4 events each); `BENCH_BROKERS_RATE=1000`,
+ * - `BENCH_BROKERS_RECORDS=6000`: records of the brokers backlog (4 events each); `BENCH_BROKERS_RATE=1000`,
  *   `BENCH_BROKERS_LOW_RATE=100` and `BENCH_BROKERS_LATENCY_S=10`: the latency runs' steady rates and length. Default timeout 900 s.
  * - `BENCH_EXTRA_TIMEOUT_S=300`: a benchmark still running after this long is reported as failed
  *   (its databases are dropped) and the process exits at the end instead of waiting for it.

@@ -17,7 +17,8 @@
  *   while 4 started relays and 4 consumers run; latency is the consumer's commit (its `applied`
  *   event) minus the event's `occurredAt` (the outbox row's creation), both on this machine's clock.
  *
- * Sizes: `BENCH_BROKERS_RECORDS` (2,000 records, 4 events each), `BENCH_BROKERS_RELAY_BATCH`
+ * Sizes: `BENCH_BROKERS_RECORDS` (6,000 records, 4 events each: runs of 4–5 s, long enough that
+ * starting relays and consumers is not what is measured), `BENCH_BROKERS_RELAY_BATCH`
  * (events a relay claims per round, 200), `BENCH_BROKERS_RATE` / `BENCH_BROKERS_LOW_RATE` /
  * `BENCH_BROKERS_LATENCY_S` (the latency runs: 1,000 and 100 events/s for 10 s).
  *
@@ -32,7 +33,7 @@ import { check, envInt, fmt, freshMysql, freshPostgres, log, pendingEvents, perc
 import { BROKER_SOURCE, BROKER_TARGET, BrokerBenchItem, COMPARED, COPY_TABLE, ITEM_TABLE, createBrokerTables } from './models.js';
 import { transports, type BrokerRun, type Transport } from './transports.js';
 
-const RECORDS = envInt('BENCH_BROKERS_RECORDS', 2_000);
+const RECORDS = envInt('BENCH_BROKERS_RECORDS', 6_000);
 const UPDATES = 3;
 const EVENTS = RECORDS * (1 + UPDATES);
 const COUNTS = [1, 2, 4];
