@@ -33,10 +33,11 @@ async function tenDelivered(connection: ChannelModel) {
 
 const byTag = (calls: Array<[ConsumeMessage, boolean?]>) => calls.map(([m, multiple]) => [m.fields.deliveryTag, multiple]);
 
+let connection: ChannelModel;
+
 if (!AMQP_URL) describe.skip('rabbitSource (needs POLYRECORD_AMQP_URL)', () => {});
 else
-  describe('RabbitAcks on a real RabbitMQ channel', () => {
-    let connection: ChannelModel;
+  describe('rabbitSource on a real RabbitMQ', () => {
     beforeAll(async () => {
       connection = await amqp.connect(AMQP_URL);
     });
@@ -44,116 +45,109 @@ else
       await connection.close();
     });
 
-    it('a batch acked in one turn is one multiple ack, and the broker has settled every message', async () => {
-      const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
-      await Promise.all(delivered.map((m) => acks.ack(m)));
-      expect(byTag(frames.mock.calls as never)).toEqual([[10, true]]);
-      expect(await leftInQueue()).toBe(0);
-      expect(failures).toEqual([]);
-    });
-
-    it('acks behind an unsettled delivery go one by one, and a later run covering them is not refused', async () => {
-      const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
-      await Promise.all(delivered.slice(7).map((m) => acks.ack(m)));
-      await Promise.all(delivered.slice(0, 5).map((m) => acks.ack(m)));
-      expect(byTag(frames.mock.calls as never)).toEqual([
-        [8, false],
-        [9, false],
-        [10, false],
-        [5, true],
-      ]);
-      // Deliveries 6 and 7 were never acked: they are back in the queue.
-      expect(await leftInQueue()).toBe(2);
-      expect(failures).toEqual([]);
-    });
-
-    it('a released delivery goes back to the queue and is not covered by the run after it', async () => {
-      const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
-      const before = Promise.all(delivered.slice(0, 3).map((m) => acks.ack(m)));
-      acks.release(delivered[3]!);
-      await before;
-      await Promise.all(delivered.slice(4).map((m) => acks.ack(m)));
-      expect(byTag(frames.mock.calls as never)).toEqual([
-        [3, true],
-        [10, true],
-      ]);
-      expect(await leftInQueue()).toBe(1);
-      expect(failures).toEqual([]);
-    });
-
-    it('an ack on a closed channel rejects (the broker delivers the message again)', async () => {
-      const { channel, delivered, acks, leftInQueue } = await tenDelivered(connection);
-      await channel.close();
-      await expect(acks.ack(delivered[0]!)).rejects.toThrow(/closed/i);
-      expect(await leftInQueue()).toBe(10);
-    });
-  });
-
-if (AMQP_URL)
-  describe('the queue rabbitSource declares', () => {
-    let connection: ChannelModel;
-    beforeAll(async () => {
-      connection = await amqp.connect(AMQP_URL);
-    });
-    afterAll(async () => {
-      await connection.close();
-    });
-
-    /** Whether RabbitMQ takes a declaration of `queue` with these arguments as equivalent to the queue it has. */
-    async function declaredAs(queue: string, args: Record<string, unknown>): Promise<boolean> {
-      const channel = await connection.createChannel();
-      channel.on('error', () => undefined);
-      try {
-        await channel.assertQueue(queue, { durable: true, arguments: args });
-        await channel.close();
-        return true;
-      } catch {
-        return false;
-      }
-    }
-
-    /** Opens a source on `queue`, sends one message to it and resolves with what the source handed over (acked), then closes. */
-    async function receiveOne(queue: string): Promise<string> {
-      const source = rabbitSource({ url: AMQP_URL, queue });
-      let received!: (text: string) => void;
-      const got = new Promise<string>((resolve) => (received = resolve));
-      await source.open(async (messages: readonly InboxMessage[]) => {
-        for (const m of messages) await m.ack();
-        received(Buffer.from(messages[0]!.body).toString());
+    describe('RabbitAcks on a channel', () => {
+      it('a batch acked in one turn is one multiple ack, and the broker has settled every message', async () => {
+        const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
+        await Promise.all(delivered.map((m) => acks.ack(m)));
+        expect(byTag(frames.mock.calls as never)).toEqual([[10, true]]);
+        expect(await leftInQueue()).toBe(0);
+        expect(failures).toEqual([]);
       });
-      const channel = await connection.createChannel();
-      channel.sendToQueue(queue, Buffer.from('hello'));
-      const text = await got;
-      await source.close();
-      await channel.close();
-      return text;
-    }
 
-    async function remove(queue: string): Promise<void> {
-      const channel = await connection.createChannel();
-      await channel.deleteQueue(queue);
-      await channel.deleteQueue(`${queue}.dead`);
-      await channel.close();
-    }
+      it('acks behind an unsettled delivery go one by one, and a later run covering them is not refused', async () => {
+        const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
+        await Promise.all(delivered.slice(7).map((m) => acks.ack(m)));
+        await Promise.all(delivered.slice(0, 5).map((m) => acks.ack(m)));
+        expect(byTag(frames.mock.calls as never)).toEqual([
+          [8, false],
+          [9, false],
+          [10, false],
+          [5, true],
+        ]);
+        // Deliveries 6 and 7 were never acked: they are back in the queue.
+        expect(await leftInQueue()).toBe(2);
+        expect(failures).toEqual([]);
+      });
 
-    it('is a version-2 classic queue with a single active consumer', async () => {
-      const queue = `${brokerNames().queue}.v2`;
-      const source = rabbitSource({ url: AMQP_URL, queue });
-      await source.open(async () => undefined);
-      await source.close();
-      expect(await declaredAs(queue, { 'x-single-active-consumer': true, 'x-queue-version': 2 })).toBe(true);
-      expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(false);
-      expect(await receiveOne(queue)).toBe('hello');
-      await remove(queue);
+      it('a released delivery goes back to the queue and is not covered by the run after it', async () => {
+        const { delivered, acks, frames, failures, leftInQueue } = await tenDelivered(connection);
+        const before = Promise.all(delivered.slice(0, 3).map((m) => acks.ack(m)));
+        acks.release(delivered[3]!);
+        await before;
+        await Promise.all(delivered.slice(4).map((m) => acks.ack(m)));
+        expect(byTag(frames.mock.calls as never)).toEqual([
+          [3, true],
+          [10, true],
+        ]);
+        expect(await leftInQueue()).toBe(1);
+        expect(failures).toEqual([]);
+      });
+
+      it('an ack on a closed channel rejects (the broker delivers the message again)', async () => {
+        const { channel, delivered, acks, leftInQueue } = await tenDelivered(connection);
+        await channel.close();
+        await expect(acks.ack(delivered[0]!)).rejects.toThrow(/closed/i);
+        expect(await leftInQueue()).toBe(10);
+      });
     });
 
-    it('one declared before without a version (an older polyrecord) is used as it is', async () => {
-      const queue = `${brokerNames().queue}.v1`;
-      expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(true);
-      expect(await receiveOne(queue)).toBe('hello');
-      // Nothing was changed or re-created: it is still the queue without a version.
-      expect(await declaredAs(queue, { 'x-single-active-consumer': true, 'x-queue-version': 2 })).toBe(false);
-      expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(true);
-      await remove(queue);
+    describe('the queue it declares', () => {
+      /** Whether RabbitMQ takes a declaration of `queue` with these arguments as equivalent to the queue it has. */
+      async function declaredAs(queue: string, args: Record<string, unknown>): Promise<boolean> {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        try {
+          await channel.assertQueue(queue, { durable: true, arguments: args });
+          await channel.close();
+          return true;
+        } catch {
+          return false;
+        }
+      }
+
+      /** Opens a source on `queue`, sends one message to it and resolves with what the source handed over (acked), then closes. */
+      async function receiveOne(queue: string): Promise<string> {
+        const source = rabbitSource({ url: AMQP_URL, queue });
+        let received!: (text: string) => void;
+        const got = new Promise<string>((resolve) => (received = resolve));
+        await source.open(async (messages: readonly InboxMessage[]) => {
+          for (const m of messages) await m.ack();
+          received(Buffer.from(messages[0]!.body).toString());
+        });
+        const channel = await connection.createChannel();
+        channel.sendToQueue(queue, Buffer.from('hello'));
+        const text = await got;
+        await source.close();
+        await channel.close();
+        return text;
+      }
+
+      async function remove(queue: string): Promise<void> {
+        const channel = await connection.createChannel();
+        await channel.deleteQueue(queue);
+        await channel.deleteQueue(`${queue}.dead`);
+        await channel.close();
+      }
+
+      it('is a version-2 classic queue with a single active consumer', async () => {
+        const queue = `${brokerNames().queue}.v2`;
+        const source = rabbitSource({ url: AMQP_URL, queue });
+        await source.open(async () => undefined);
+        await source.close();
+        expect(await declaredAs(queue, { 'x-single-active-consumer': true, 'x-queue-version': 2 })).toBe(true);
+        expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(false);
+        expect(await receiveOne(queue)).toBe('hello');
+        await remove(queue);
+      });
+
+      it('one declared before without a version (an older polyrecord) is used as it is', async () => {
+        const queue = `${brokerNames().queue}.v1`;
+        expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(true);
+        expect(await receiveOne(queue)).toBe('hello');
+        // Nothing was changed or re-created: it is still the queue without a version.
+        expect(await declaredAs(queue, { 'x-single-active-consumer': true, 'x-queue-version': 2 })).toBe(false);
+        expect(await declaredAs(queue, { 'x-single-active-consumer': true })).toBe(true);
+        await remove(queue);
+      });
     });
   });
