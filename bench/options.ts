@@ -11,6 +11,8 @@
  *   runs of all contenders together, or both (default; cold first, per dialect).
  * - `BENCH_COLD_RUNS=5`: cold mode runs this many times, each in a fresh process, and reports
  *   per workload the median run (1: once, in this process).
+ * - `BENCH_WARM_RUNS=1`: the same for warm mode, relation workloads included (e.g. 5 to settle
+ *   a goal: single warm runs of many rows move by 20–40% from one process to the next).
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
  * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
@@ -47,6 +49,10 @@ export interface BenchOptions {
   readonly cpuProfile: string | undefined;
   /** Fresh processes that measure cold mode (1: this one). */
   readonly coldRuns: number;
+  /** Fresh processes that measure warm mode (1: this one). */
+  readonly warmRuns: number;
+  /** Where a child process writes its relation measurements (set by bench/in-processes.ts). */
+  readonly relationsJson: string | undefined;
 }
 
 const SPELLINGS: Record<string, Dialect> = {
@@ -122,13 +128,15 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     orms: ORM_NAMES.filter((name) => orms.includes(name)),
     json: env.BENCH_JSON || undefined,
     cpuProfile: env.BENCH_CPU_PROFILE || undefined,
-    coldRuns: coldRuns(env.BENCH_COLD_RUNS),
+    coldRuns: runsFrom('BENCH_COLD_RUNS', env.BENCH_COLD_RUNS, 5),
+    warmRuns: runsFrom('BENCH_WARM_RUNS', env.BENCH_WARM_RUNS, 1),
+    relationsJson: env.BENCH_RELATIONS_JSON || undefined,
   };
 }
 
-function coldRuns(value: string | undefined): number {
-  if (value === undefined || value.trim() === '') return 5;
+function runsFrom(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
   const runs = Number(value);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`BENCH_COLD_RUNS: "${value}" is not a whole number of runs (1 or more)`);
+  if (!Number.isInteger(runs) || runs < 1) throw new Error(`${name}: "${value}" is not a whole number of runs (1 or more)`);
   return runs;
 }

@@ -5,7 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { measureCold } from './cold.js';
-import { coldInProcesses } from './cold-processes.js';
+import { measureInProcesses, relationsToPlain } from './in-processes.js';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
 import { profileSections, rotate } from './measure.js';
@@ -13,6 +13,7 @@ import { readOptions, type BenchMode, type DialectChoice, type ContenderName, ty
 import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
 import { toPlain, type DialectResult, type WorkloadResult } from './results.js';
+import { renderRelations, type RelationResult } from './relations/report.js';
 import { benchRelations, RELATION_IDS } from './relations/run.js';
 import { provisionTarget, type BenchTarget } from './targets.js';
 import { WORKLOADS, type Measurement, type Workload } from './workloads.js';
@@ -56,7 +57,7 @@ async function coldRun(target: BenchTarget, contenders: readonly Contender[], db
   }
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: string }> {
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: RelationResult[] }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -98,20 +99,26 @@ async function main(): Promise<void> {
   const results: DialectResult[] = [];
   for (const choice of options.dialects) {
     const started = Date.now();
-    // Cold mode in fresh processes first (this process has not run polyrecord yet either way), then the rest here.
-    const inChildren = options.coldRuns > 1 && options.modes.includes('cold');
-    const cold = inChildren ? coldInProcesses(choice, options.coldRuns, log) : undefined;
-    const here = inChildren ? options.modes.filter((m) => m !== 'cold') : options.modes;
-    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, options.orms, here, profiler) : { results: [], failures: [] };
-    if (cold) {
-      failures.push(...cold.failures);
-      if (cold.result) run.results.unshift(cold.result);
-    }
+    // Modes measured in fresh processes first (this process has not run polyrecord yet either way), then the rest here.
+    const runsOf = (mode: BenchMode) => (mode === 'cold' ? options.coldRuns : options.warmRuns);
+    const inChildren = new Map(options.modes.filter((mode) => runsOf(mode) > 1).map((mode) => [mode, measureInProcesses(choice, mode, runsOf(mode), log)] as const));
+    const here = options.modes.filter((mode) => !inChildren.has(mode));
+    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, options.orms, here, profiler) : { results: [], failures: [], relations: undefined };
     failures.push(...run.failures);
-    results.push(...run.results);
+    const measured = options.modes.flatMap((mode) => {
+      const child = inChildren.get(mode);
+      if (!child) return run.results.filter((r) => r.mode === mode);
+      failures.push(...child.failures);
+      return child.result ? [child.result] : [];
+    });
+    results.push(...measured);
+    const warmChildren = inChildren.get('warm');
+    const relations = warmChildren ? warmChildren.relations : run.relations;
     if (options.json) writeFileSync(options.json, `${JSON.stringify(toPlain(results), null, 2)}\n`);
-    for (const result of run.results.filter((r) => r.workloads.length > 0)) console.log(`\n${renderDialect(result)}`);
-    if ('relations' in run && run.relations) console.log(`\n${run.relations}`);
+    if (options.relationsJson && relations) writeFileSync(options.relationsJson, `${JSON.stringify(relationsToPlain(relations))}\n`);
+    for (const result of measured.filter((r) => r.workloads.length > 0)) console.log(`\n${renderDialect(result)}`);
+    const label = measured.find((r) => r.mode === 'warm')?.label;
+    if (relations && label) console.log(`\n${renderRelations(label, relations, warmChildren ? options.warmRuns : 1)}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   if (failures.length) {

@@ -11,7 +11,7 @@ import { openLucidRelations } from './lucid.js';
 import { openObjectionRelations } from './objection.js';
 import { openPolyrecordRelations } from './polyrecord.js';
 import { openRawRelations } from './raw.js';
-import { renderRelations, type RelationResult } from './report.js';
+import type { RelationResult } from './report.js';
 import { RELATION_WORKLOADS, measureRelation } from './workloads.js';
 import { measureIsolated } from './isolated.js';
 
@@ -68,8 +68,8 @@ function openAll(main: BenchTarget, second: BenchTarget, names: readonly Contend
   return wanted.map((name) => openContender(name, main, second));
 }
 
-/** R1–R5 on one dialect, warm mode only; resolves with the rendered table. */
-export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], failures: string[]): Promise<string> {
+/** R1–R5 on one dialect, warm mode only; resolves with each workload's measurements. */
+export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], failures: string[]): Promise<RelationResult[]> {
   const workloads = RELATION_WORKLOADS.filter((w) => !only || only.has(w.id));
   const second = await secondDatabase(choice, main);
   let contenders: RelationContender[] = [];
@@ -95,7 +95,7 @@ export async function benchRelations(choice: DialectChoice, main: BenchTarget, o
       }
       results.push({ workload, by });
     }
-    return renderRelations(main.label, results);
+    return results;
   } finally {
     for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
     await second.drop();
