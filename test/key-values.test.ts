@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { keyValue } from '../src/model/key-values.js';
+import type { ColumnMeta } from '../src/model/metadata.js';
+import { distinctKeys } from '../src/model/relations/relation-keys.js';
 
 const refuse = (property: string, kind: string) => new Error(`${property}: ${kind}`);
 const key = (value: unknown, integerColumn = false) => keyValue(value, integerColumn, 'k', refuse);
@@ -22,5 +24,26 @@ describe('keys compared by value', () => {
     expect(key(new Date(5))).toBe(key(new Date(5)));
     expect(key(null)).toBeUndefined();
     expect(() => key({})).toThrow('[object Object]');
+  });
+});
+
+describe('distinctKeys', () => {
+  const column = (type: 'integer' | 'bigint' | 'string') => ({ type }) as ColumnMeta;
+  const keysOf = (values: unknown[], type: 'integer' | 'bigint' | 'string' = 'integer', integer = true) => distinctKeys(values.map((k) => ({ k })), 'k', integer, column(type));
+
+  it('keeps the first of each key, in order, whether the keys ascend or not', () => {
+    expect(keysOf([1, 2, 3, 5])).toEqual([1, 2, 3, 5]);
+    expect(keysOf([1, 2, 3, 2, 1, 4, 3])).toEqual([1, 2, 3, 4]);
+    // A key equal to one of the ascending run, met after the run broke, is still a duplicate.
+    expect(keysOf([1, 5, 9, 3, 5, 1, 10, 9])).toEqual([1, 5, 9, 3, 10]);
+    expect(keysOf([4, 4, 4])).toEqual([4]);
+    expect(keysOf([3, null, 1, undefined, 3])).toEqual([3, 1]);
+  });
+
+  it('compares by value across types, and gives the keys in the target column type', () => {
+    expect(keysOf([1n, 2, '2', 3n, '1'], 'integer')).toEqual([1, 2, 3]);
+    expect(keysOf([1, 2n, '3', 2], 'bigint')).toEqual([1n, 2n, 3n]);
+    // Text outside integer columns: '2' and 2 are different keys.
+    expect(keysOf([1, 2, '2', 'b', 'a', 'b'], 'string', false)).toEqual(['1', '2', '2', 'b', 'a']);
   });
 });

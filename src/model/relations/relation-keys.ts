@@ -20,14 +20,34 @@ function refuseKey(property: string, kind: string): Error {
   return new QueryBuilderError(`relation key "${property}" holds ${kind}, which has no value to compare by`);
 }
 
-/** The distinct non-null values of `property` over `records`, first occurrence kept, in the type of `target`. */
+/**
+ * The distinct non-null values of `property` over `records`, first occurrence kept, in the
+ * type of `target`. Keys read in ascending order (a query's primary keys, usually) are
+ * distinct without hashing: the set of seen keys is built only once a key does not ascend.
+ */
 export function distinctKeys(records: readonly object[], property: string, integer: boolean, target: ColumnMeta): unknown[] {
-  const seen = new Set<KeyValue>();
   const keys: unknown[] = [];
-  for (const record of records) {
-    const value = (record as Record<string, unknown>)[property];
+  let seen: Set<KeyValue> | undefined;
+  // The last key of the ascending run so far (a number or text key: they never compare as ascending with each other).
+  let last: KeyValue | undefined;
+  for (let i = 0; i < records.length; i++) {
+    const value = (records[i] as Record<string, unknown>)[property];
     const key = matchKey(value, integer, property);
-    if (key === undefined || seen.has(key)) continue;
+    if (key === undefined) continue;
+    if (seen === undefined) {
+      if (last === undefined || (typeof key === typeof last && key > last)) {
+        last = key;
+        keys.push(coerceKey(target, value));
+        continue;
+      }
+      // Not ascending: from here on, keys are told apart by hashing (those of the run included).
+      seen = new Set();
+      for (let j = 0; j < i; j++) {
+        const earlier = matchKey((records[j] as Record<string, unknown>)[property], integer, property);
+        if (earlier !== undefined) seen.add(earlier);
+      }
+    }
+    if (seen.has(key)) continue;
     seen.add(key);
     keys.push(coerceKey(target, value));
   }
