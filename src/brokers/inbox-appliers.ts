@@ -14,7 +14,7 @@ export type InboxHandler = (event: InboxEvent, trx: Transaction) => unknown;
  */
 export type InboxBatchHandler = (events: readonly InboxEvent[], trx: Transaction) => unknown;
 
-/** A per-event handler threw: `position` is the event's place in the list given to {@link InboxAppliers.apply}. */
+/** An event's handler threw: `position` is the event's place in the list of events being applied (the batch's, out of `applyInboxBatch`). */
 export class InboxEventFailed extends Error {
   constructor(
     readonly position: number,

@@ -10,16 +10,6 @@ export interface InboxRowEvent {
   readonly attempts: number;
 }
 
-/** Thrown out of a batch's transaction when the handler of one of its events threw: that event is to blame. */
-export class BatchEventFailed extends Error {
-  constructor(
-    readonly index: number,
-    readonly error: unknown,
-  ) {
-    super('an event of the inbox batch failed');
-  }
-}
-
 /** Most rows one insert statement carries (6 parameters each; SQLite allows 32,766 in one statement). */
 const ROWS_PER_INSERT = 500;
 
@@ -27,8 +17,8 @@ const ROWS_PER_INSERT = 500;
  * Applies several events in the transaction `trx`: finds those already in the inbox with one
  * select, inserts the inbox rows of the others, then applies those (`apply`, in order).
  * Resolves with each event's outcome; a second copy of an event within the batch is a
- * duplicate too. When `apply` fails with an {@link InboxEventFailed}, rejects with a
- * {@link BatchEventFailed} naming that event in `events`; any other failure as it is (the
+ * duplicate too. When `apply` fails with an {@link InboxEventFailed}, rejects with one
+ * whose `position` is that event's place in `events`; any other failure as it is (the
  * caller rolls back either way).
  */
 export async function applyInboxBatch<E extends InboxRowEvent>(trx: Transaction, consumer: string, events: readonly E[], apply: (fresh: readonly E[]) => Promise<void>): Promise<Array<'applied' | 'duplicate'>> {
@@ -52,7 +42,7 @@ export async function applyInboxBatch<E extends InboxRowEvent>(trx: Transaction,
   try {
     await apply(fresh.map(({ event }) => event));
   } catch (error) {
-    if (error instanceof InboxEventFailed) throw new BatchEventFailed(fresh[error.position]!.index, error.error);
+    if (error instanceof InboxEventFailed) throw new InboxEventFailed(fresh[error.position]!.index, error.error);
     throw error;
   }
   return outcomes;

@@ -7,8 +7,8 @@ import { fromPayload } from '../sync/payload.js';
 import { positiveOption } from '../sync/positive-option.js';
 import { backoffMs } from '../util/retry.js';
 import { decodeEnvelope, type OutboxEnvelope } from './envelope.js';
-import { InboxAppliers, type InboxBatchHandler, type InboxHandler } from './inbox-appliers.js';
-import { applyInboxBatch, BatchEventFailed } from './inbox-batch.js';
+import { InboxAppliers, InboxEventFailed, type InboxBatchHandler, type InboxHandler } from './inbox-appliers.js';
+import { applyInboxBatch } from './inbox-batch.js';
 import type { InboxEvent } from './inbox-event.js';
 import { listDeadInboxEvents, type DeadInboxEvent } from './inbox-dead.js';
 import { ensureInboxTable, INBOX_TABLE } from './inbox-table.js';
@@ -252,7 +252,7 @@ export class InboxConsumer {
       }
       ready.push({ message, envelope });
     }
-    let blamed: BatchEventFailed | undefined;
+    let blamed: InboxEventFailed | undefined;
     if (ready.length > 1) {
       const events = ready.map(({ envelope }) => this.#toEvent(envelope, 1));
       try {
@@ -262,10 +262,10 @@ export class InboxConsumer {
         return;
       } catch (error) {
         // Not an event's fault (a commit, a deadlock, a concurrent copy of an event): every event starts afresh.
-        if (error instanceof BatchEventFailed) blamed = error;
+        if (error instanceof InboxEventFailed) blamed = error;
       }
     }
-    for (const [i, { message, envelope }] of ready.entries()) await this.#handleOne(message, envelope, blamed?.index === i ? blamed.error : undefined, ready.slice(i).map((r) => r.message));
+    for (const [i, { message, envelope }] of ready.entries()) await this.#handleOne(message, envelope, blamed?.position === i ? blamed.error : undefined, ready.slice(i).map((r) => r.message));
   }
 
   /**
