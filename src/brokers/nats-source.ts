@@ -102,15 +102,17 @@ export function natsSource(options: NatsSourceOptions): InboxSource {
         const limits = await fence(opened, options, signal);
         if (signal.aborted) return;
         held.renewEvery(limits.ackWaitMs);
-        order ??= new RedeliveryOrder((m) => queue.push(wrap(m)), Math.max(50, Math.min(1_000, limits.ackWaitMs / 4)));
-        order.expect(limits.redeliveries);
+        // One per pull: what an earlier pull still held is unacked and comes again, and its quiet timer must not fire into this one.
+        order?.discard();
+        const pulled = (order = new RedeliveryOrder((m) => queue.push(wrap(m)), Math.max(50, Math.min(1_000, limits.ackWaitMs / 4))));
+        pulled.expect(limits.redeliveries);
         messages = await consumer.consume({ max_messages: limits.maxAckPending });
         if (signal.aborted) {
           // close() ran while this pull was being set up (and a closed pull never ends an iteration begun after it).
           await messages.close();
           return;
         }
-        for await (const m of messages) order.push(m);
+        for await (const m of messages) pulled.push(m);
       } catch {
         // JetStream did not answer (a server restarting, its stream not back yet): try again shortly.
         await sleep(1_000, undefined, { signal }).catch(() => undefined);
