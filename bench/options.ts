@@ -11,8 +11,10 @@
  *   runs of all contenders together, or both (default; cold first, per dialect).
  * - `BENCH_COLD_RUNS=5`: cold mode runs this many times, each in a fresh process, and reports
  *   per workload the median run (1: once, in this process).
- * - `BENCH_WARM_RUNS=1`: the same for warm mode, relation workloads included (e.g. 5 to settle
- *   a goal: single warm runs of many rows move by 20–40% from one process to the next).
+ * - `BENCH_WARM_ROUNDS=5`: warm mode measures each contender this many times per workload,
+ *   interleaved with the others, and reports its median round (see `medianOfRounds`).
+ * - `BENCH_WARM_RUNS=1`: warm mode runs this many times, each in a fresh process, relation
+ *   workloads included, and reports per workload the median run.
  * - `BENCH_JSON=path`: also write the measurements there as JSON.
  * - `BENCH_CPU_PROFILE=dir`: write a CPU profile of each timed section there.
  */
@@ -23,7 +25,7 @@ export const CONTENDER_NAMES: readonly ContenderName[] = ['raw', 'prepared', 'kn
 export type OrmName = 'objection' | 'lucid';
 const ORM_NAMES: readonly OrmName[] = ['objection', 'lucid'];
 
-/** `warm`: each contender alone, warmed up, one long timed run; `cold`: all contenders at once, short, interleaved in small rounds. */
+/** `warm`: each contender warmed up, then long timed runs interleaved with the others' (`BENCH_WARM_ROUNDS`); `cold`: all contenders at once, short, interleaved in small rounds. */
 export type BenchMode = 'warm' | 'cold';
 // Cold first: warm mode's long runs would leave the code optimised and the cold run warm.
 const MODES: Record<string, readonly BenchMode[]> = { warm: ['warm'], cold: ['cold'], both: ['cold', 'warm'] };
@@ -51,6 +53,8 @@ export interface BenchOptions {
   readonly coldRuns: number;
   /** Fresh processes that measure warm mode (1: this one). */
   readonly warmRuns: number;
+  /** Interleaved timed runs per contender and warm workload (the median is reported). */
+  readonly warmRounds: number;
   /** Where a child process writes its relation measurements (set by bench/in-processes.ts). */
   readonly relationsJson: string | undefined;
 }
@@ -130,6 +134,7 @@ export function readOptions(env: NodeJS.ProcessEnv, workloadIds: readonly string
     cpuProfile: env.BENCH_CPU_PROFILE || undefined,
     coldRuns: runsFrom('BENCH_COLD_RUNS', env.BENCH_COLD_RUNS, 5),
     warmRuns: runsFrom('BENCH_WARM_RUNS', env.BENCH_WARM_RUNS, 1),
+    warmRounds: runsFrom('BENCH_WARM_ROUNDS', env.BENCH_WARM_ROUNDS, 5),
     relationsJson: env.BENCH_RELATIONS_JSON || undefined,
   };
 }

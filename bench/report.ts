@@ -10,8 +10,8 @@ function row(cells: readonly string[]): string {
 }
 
 const MODE_NOTE = {
-  warm: 'warm: each contender alone, after a warm-up, one long timed run',
-  cold: 'cold: all contenders on one table, short runs, calls interleaved in turns of 10 (W2: 1) after 20 warm-up calls (W2: 2); W4–W6 run once per contender without a warm-up',
+  warm: (rounds = 1) => (rounds > 1 ? `warm: each contender warmed up, then ${rounds} long timed runs interleaved with the other contenders'; its median run` : 'warm: each contender alone, after a warm-up, one long timed run'),
+  cold: () => 'cold: all contenders on one table, short runs, calls interleaved in turns of 10 (W2: 1) after 20 warm-up calls (W2: 2); W4–W6 run once per contender without a warm-up',
 };
 
 /** One dialect's results as a Markdown table (readable as text too), followed by the goal checks. */
@@ -22,7 +22,7 @@ export function renderDialect(result: DialectResult): string {
   const lines = [
     `### ${result.label} (${result.version}), ${result.mode}`,
     '',
-    `(${MODE_NOTE[result.mode]}${result.runs && result.runs > 1 ? `; each workload: the median of ${result.runs} runs in fresh processes, by polyrecord's ratio` : ''}; ${versusPrepared ? '`raw` sends unnamed statements, `prepared` names them' : '`raw` runs prepared statements here'})`,
+    `(${MODE_NOTE[result.mode](result.rounds)}${result.runs && result.runs > 1 ? `; each workload: the median of ${result.runs} runs in fresh processes, by polyrecord's ratio` : ''}; ${versusPrepared ? '`raw` sends unnamed statements, `prepared` names them' : '`raw` runs prepared statements here'})`,
     '',
     row(header),
     row(header.map((_, i) => (i === 0 ? '---' : '---:'))),

@@ -21,6 +21,8 @@ export interface DialectResult {
   readonly workloads: readonly WorkloadResult[];
   /** Cold mode: how many fresh processes measured it (each workload reports the median one). */
   readonly runs?: number;
+  /** Warm mode: how many interleaved timed runs each contender had per workload (the median is reported). */
+  readonly rounds?: number;
 }
 
 /** The raw driver with prepared statements: `prepared` where it ran, else `raw` where that prepares (SQLite, MySQL). */

@@ -8,7 +8,7 @@ import { measureCold } from './cold.js';
 import { measureInProcesses, relationsToPlain } from './in-processes.js';
 import { openContenders, type Contender } from './contenders/index.js';
 import { BenchDatabase } from './database.js';
-import { profileSections, rotate } from './measure.js';
+import { medianOfRounds, profileSections } from './measure.js';
 import { readOptions, type BenchMode, type DialectChoice, type ContenderName, type OrmName } from './options.js';
 import { SectionProfiler } from './profiler.js';
 import { renderDialect } from './report.js';
@@ -23,29 +23,29 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? error.message) : String(error));
 
 /**
- * Warm mode: each contender alone on a freshly seeded table, warmed up, then timed. The
- * contenders start at a different one for each workload, so none always runs first
- * (right after the previous workload) or last.
+ * Warm mode: each contender on a freshly seeded table, warmed up, then timed, `rounds` times
+ * interleaved with the other contenders (see medianOfRounds); the rounds start at a different
+ * contender for each workload as well.
  */
-async function warmRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, profiler: SectionProfiler | undefined, failures: string[], warmUp = true): Promise<Partial<Record<ContenderName, Measurement>>> {
-  const by: Partial<Record<ContenderName, Measurement>> = {};
-  for (const contender of rotate(contenders, index)) {
+async function warmRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, profiler: SectionProfiler | undefined, failures: string[], rounds: number, warmUp = true): Promise<Partial<Record<ContenderName, Measurement>>> {
+  return medianOfRounds(contenders as readonly Contender[], rounds, index, async (named, round) => {
+    const contender = named as Contender;
     try {
-      profiler?.label(`${target.dialect}-${workload.id}-${contender.name}`);
+      profiler?.label(`${target.dialect}-${workload.id}-${contender.name}${rounds > 1 ? `-${round + 1}` : ''}`);
       const m = await workload.measure(contender, db, warmUp);
-      by[contender.name] = m;
       log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
+      return m;
     } catch (error) {
       failures.push(`${target.label} ${workload.id} ${contender.name}: ${describe(error)}`);
       log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
     }
-  }
-  return by;
+  });
 }
 
 /** Cold mode: the per-call workloads interleaved over all contenders; the single-call bulk ones run once per contender without a warm-up. */
 async function coldRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, failures: string[]): Promise<Partial<Record<ContenderName, Measurement>>> {
-  if (!workload.cold) return warmRun(target, contenders, db, index, workload, undefined, failures, false);
+  if (!workload.cold) return warmRun(target, contenders, db, index, workload, undefined, failures, 1, false);
   try {
     const by = await measureCold(workload.cold, contenders, db, `${target.dialect}-${workload.id}-cold`);
     log(`  ${workload.id} ${Object.entries(by).map(([name, m]) => `${name} ${m.ms.toFixed(1)} ms`).join(', ')}`);
@@ -57,7 +57,7 @@ async function coldRun(target: BenchTarget, contenders: readonly Contender[], db
   }
 }
 
-async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined): Promise<{ results: DialectResult[]; failures: string[]; relations?: RelationResult[] }> {
+async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], modes: readonly BenchMode[], profiler: SectionProfiler | undefined, rounds: number): Promise<{ results: DialectResult[]; failures: string[]; relations?: RelationResult[] }> {
   const target = await provisionTarget(choice);
   const db = await BenchDatabase.open(target);
   let contenders: Contender[] = [];
@@ -72,14 +72,14 @@ async function benchDialect(choice: DialectChoice, only: ReadonlySet<string> | u
       log(`\n${target.label} ${version}, ${mode}: ${target.dialect === 'sqlite' ? target.location : 'fresh database'}`);
       const workloads: WorkloadResult[] = [];
       for (const [index, workload] of WORKLOADS.filter((w) => !only || only.has(w.id)).entries()) {
-        const by = mode === 'warm' ? await warmRun(target, contenders, db, index, workload, profiler, failures) : await coldRun(target, contenders, db, index, workload, failures);
+        const by = mode === 'warm' ? await warmRun(target, contenders, db, index, workload, profiler, failures, rounds) : await coldRun(target, contenders, db, index, workload, failures);
         const title = mode === 'cold' && workload.cold ? workload.cold.title : workload.title;
         workloads.push({ workload, title, by });
       }
-      results.push({ label: target.label, dialect: target.dialect, mode, version, contenders: ran, workloads });
+      results.push({ label: target.label, dialect: target.dialect, mode, version, contenders: ran, workloads, ...(mode === 'warm' ? { rounds } : {}) });
     }
     // R1–R5 read a seeded set of tables many times over: warm mode only (the first-call costs are W1–W3's cold mode).
-    const relations = modes.includes('warm') && RELATION_IDS.some((id) => !only || only.has(id)) ? await benchRelations(choice, target, only, names, orms, failures) : undefined;
+    const relations = modes.includes('warm') && RELATION_IDS.some((id) => !only || only.has(id)) ? await benchRelations(choice, target, only, names, orms, failures, rounds) : undefined;
     return { results, failures, relations };
   } finally {
     for (const contender of contenders) await contender.close().catch((error: unknown) => log(`closing ${contender.name}: ${String(error)}`));
@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     const runsOf = (mode: BenchMode) => (mode === 'cold' ? options.coldRuns : options.warmRuns);
     const inChildren = new Map(options.modes.filter((mode) => runsOf(mode) > 1).map((mode) => [mode, measureInProcesses(choice, mode, runsOf(mode), log)] as const));
     const here = options.modes.filter((mode) => !inChildren.has(mode));
-    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, options.orms, here, profiler) : { results: [], failures: [], relations: undefined };
+    const run = here.length > 0 ? await benchDialect(choice, options.only, options.contenders, options.orms, here, profiler, options.warmRounds) : { results: [], failures: [], relations: undefined };
     failures.push(...run.failures);
     const measured = options.modes.flatMap((mode) => {
       const child = inChildren.get(mode);
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     if (options.relationsJson && relations) writeFileSync(options.relationsJson, `${JSON.stringify(relationsToPlain(relations))}\n`);
     for (const result of measured.filter((r) => r.workloads.length > 0)) console.log(`\n${renderDialect(result)}`);
     const label = measured.find((r) => r.mode === 'warm')?.label;
-    if (relations && label) console.log(`\n${renderRelations(label, relations, warmChildren ? options.warmRuns : 1)}`);
+    if (relations && label) console.log(`\n${renderRelations(label, relations, warmChildren ? options.warmRuns : 1, options.warmRounds)}`);
     log(`(${choice.dialect} took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
   if (failures.length) {

@@ -26,9 +26,10 @@ function fasterThan(results: readonly RelationResult[], name: RelationContenderN
 }
 
 /** One dialect's relation workloads as a Markdown table, then the goal lines. */
-export function renderRelations(label: string, results: readonly RelationResult[], runs = 1): string {
+export function renderRelations(label: string, results: readonly RelationResult[], runs = 1, rounds = 1): string {
   const header = ['Workload', 'raw ms', 'knex ms', 'objection ms', 'lucid ms', 'polyrecord ms', 'polyrecord / knex', 'polyrecord / objection', 'polyrecord / lucid', 'polyrecord RSS +MB'];
-  const of = runs > 1 ? `, each workload the median of ${runs} fresh processes` : '';
+  const interleaved = rounds > 1 ? `, each contender's median of ${rounds} runs interleaved with the others' (RSS: the largest)` : '';
+  const of = `${interleaved}${runs > 1 ? `, each workload the median of ${runs} fresh processes` : ''}`;
   const lines = [`### ${label}, relations (warm${of})`, '', row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:')))];
   for (const r of results) {
     const rss = r.by.polyrecord?.rssMB;

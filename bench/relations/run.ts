@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import createKnex from 'knex';
-import { rotate } from '../measure.js';
+import { medianOfRounds } from '../measure.js';
 import type { ContenderName, DialectChoice, OrmName } from '../options.js';
 import { provisionTarget, type BenchTarget } from '../targets.js';
 import type { RelationContender, RelationContenderName } from './contender.js';
@@ -69,7 +69,7 @@ function openAll(main: BenchTarget, second: BenchTarget, names: readonly Contend
 }
 
 /** R1–R5 on one dialect, warm mode only; resolves with each workload's measurements. */
-export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], failures: string[]): Promise<RelationResult[]> {
+export async function benchRelations(choice: DialectChoice, main: BenchTarget, only: ReadonlySet<string> | undefined, names: readonly ContenderName[], orms: readonly OrmName[], failures: string[], rounds: number): Promise<RelationResult[]> {
   const workloads = RELATION_WORKLOADS.filter((w) => !only || only.has(w.id));
   const second = await secondDatabase(choice, main);
   let contenders: RelationContender[] = [];
@@ -81,18 +81,19 @@ export async function benchRelations(choice: DialectChoice, main: BenchTarget, o
     contenders = openAll(main, second, names, orms);
     const results: RelationResult[] = [];
     for (const [index, workload] of workloads.entries()) {
-      const by: Partial<Record<RelationContenderName, { ms: number; rssMB?: number }>> = {};
-      for (const contender of rotate(contenders, index)) {
+      const by = await medianOfRounds(contenders, rounds, index, async (named, round) => {
+        const contender = named as RelationContender;
         try {
-          const m = workload.isolated ? workload.call(contender) && measureIsolated(workload, contender.name, main, second) : await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}`);
-          if (!m) continue;
-          by[contender.name] = m;
+          const m = workload.isolated ? workload.call(contender) && measureIsolated(workload, contender.name, main, second) : await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}${rounds > 1 ? `-${round + 1}` : ''}`);
+          if (!m) return undefined;
           log(`  ${workload.id} ${contender.name.padEnd(10)} ${m.ms.toFixed(0).padStart(7)} ms (cpu ${m.cpuMs?.toFixed(0)} ms)${m.rssMB === undefined ? '' : `  rss +${m.rssMB.toFixed(1)} MB`}`);
+          return m;
         } catch (error) {
           failures.push(`${main.label} ${workload.id} ${contender.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
           log(`  ${workload.id} ${contender.name.padEnd(10)} FAILED: ${error instanceof Error ? error.message : String(error)}`);
+          return undefined;
         }
-      }
+      });
       results.push({ workload, by });
     }
     return results;
