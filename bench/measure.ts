@@ -58,16 +58,16 @@ export async function timedWithCpu(fn: () => Promise<unknown>, label?: string): 
  * the worst round). `measure` resolves undefined when the contender has nothing to measure
  * or failed (it reports its own failure): it then sits out the remaining rounds.
  */
-export async function medianOfRounds<N extends string, M extends { readonly ms: number; readonly rssMB?: number }>(
-  contenders: readonly { readonly name: N }[],
+export async function medianOfRounds<C extends { readonly name: N }, N extends string, M extends { readonly ms: number; readonly rssMB?: number }>(
+  contenders: readonly C[],
   rounds: number,
   start: number,
-  measure: (contender: { readonly name: N }, round: number) => Promise<M | undefined>,
+  measure: (contender: C, round: number) => Promise<M | undefined>,
 ): Promise<Partial<Record<N, M>>> {
   const seen = new Map<N, M[]>(contenders.map((c) => [c.name, []]));
   let active = [...contenders];
   for (let round = 0; round < rounds && active.length > 0; round++) {
-    const out: { readonly name: N }[] = [];
+    const out: C[] = [];
     for (const contender of rotate(active, start + round)) {
       const m = await measure(contender, round);
       if (m === undefined) out.push(contender);

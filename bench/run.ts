@@ -28,8 +28,7 @@ const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? e
  * contender for each workload as well.
  */
 async function warmRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, profiler: SectionProfiler | undefined, failures: string[], rounds: number, warmUp = true): Promise<Partial<Record<ContenderName, Measurement>>> {
-  return medianOfRounds(contenders as readonly Contender[], rounds, index, async (named, round) => {
-    const contender = named as Contender;
+  return medianOfRounds(contenders, rounds, index, async (contender, round) => {
     try {
       profiler?.label(`${target.dialect}-${workload.id}-${contender.name}${rounds > 1 ? `-${round + 1}` : ''}`);
       const m = await workload.measure(contender, db, warmUp);

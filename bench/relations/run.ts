@@ -81,8 +81,7 @@ export async function benchRelations(choice: DialectChoice, main: BenchTarget, o
     contenders = openAll(main, second, names, orms);
     const results: RelationResult[] = [];
     for (const [index, workload] of workloads.entries()) {
-      const by = await medianOfRounds(contenders, rounds, index, async (named, round) => {
-        const contender = named as RelationContender;
+      const by = await medianOfRounds(contenders, rounds, index, async (contender, round) => {
         try {
           const m = workload.isolated ? workload.call(contender) && measureIsolated(workload, contender.name, main, second) : await measureRelation(workload, contender, `${main.dialect}-${workload.id}-${contender.name}${rounds > 1 ? `-${round + 1}` : ''}`);
           if (!m) return undefined;
