@@ -44,10 +44,10 @@ function toResult(result: pg.QueryResult | pg.QueryResult[]): ExecResult {
 /**
  * Runs a query through pg's callback form. pg's promise form (`client.query(config)` without
  * a callback) answers the same rows, but a process reading many rows through it pays about
- * ten times as much to the garbage collector: measured without polyrecord, 50 reads of
- * 10,000 rows took 132 ms of collector pauses with the promise form and 12 ms with the
- * callback form, and the scavenger promoted 42 MB instead of 6 MB (docs/performance.md,
- * "pg's promise form"). knex calls pg this way too.
+ * ten times as much to the garbage collector: measured without polyrecord, 40 reads of
+ * 10,000 rows (after 10 unmeasured ones) took 132 ms of collector pauses with the promise
+ * form and 12 ms with the callback form, and over all 50 the scavenger promoted 42 MB
+ * instead of 6 MB (docs/performance.md, "pg's promise form"). knex calls pg this way too.
  */
 function answerOf(client: pg.PoolClient, query: pg.QueryConfig): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
