@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { Contender } from './contenders/index.js';
 import type { BenchDatabase } from './database.js';
-import { collectGarbage, rotate, startProfile } from './measure.js';
+import { balancedOrder, collectGarbage, startProfile } from './measure.js';
 import type { ContenderName } from './options.js';
 import type { ColdWorkload, Measurement } from './workloads.js';
 
 /**
  * Cold mode: every contender makes the workload's calls on one table, interleaved in
- * turns of `round` calls (the order rotating each turn), after a short warm-up. Each
+ * turns of `round` calls (in a balanced order, see {@link balancedOrder}), after a short warm-up. Each
  * call is awaited before the next, as an application's request would; the clock runs
  * around each turn, so a contender is charged only for its own calls. Unlike warm mode
  * the JIT has not settled and the contenders share the caches, the heap and the
@@ -29,7 +29,7 @@ export async function measureCold(cold: ColdWorkload, contenders: readonly Conte
   const order = contenders.map((_, k) => k);
   for (let start = 0, turn = 0; start < cold.calls; start += cold.round, turn++) {
     const end = Math.min(start + cold.round, cold.calls);
-    for (const k of rotate(order, turn)) {
+    for (const k of balancedOrder(order, turn)) {
       const call = calls[k]!;
       const began = performance.now();
       for (let i = start; i < end; i++) await call(i);

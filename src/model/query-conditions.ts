@@ -160,9 +160,11 @@ export abstract class QueryConditions<M extends object> {
   #in(property: string, values: readonly unknown[], not: boolean): this {
     const column = this.meta.column(property);
     if (!Array.isArray(values)) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) needs an array of values`);
+    // Read once: a model's name is its class's name, an accessor V8 does not inline (a preload's list holds thousands of keys).
+    const model = this.meta.name;
     values = values.map((value) => {
       if (value === null || value === undefined) throw new QueryBuilderError(`where${not ? 'Not' : ''}In(${property}, …) cannot contain null; use whereNull()`);
-      return checkValue(this.meta.name, column, value);
+      return checkValue(model, column, value);
     });
     if (values.length > MAX_INLINE_LIST) {
       return this.#addWhere({ kind: 'inList', bool: 'and', column: column.column, not }, `${not ? '!' : ''}inList${column.column}`, [values], { list: column.type }).with({ boundList: true });
