@@ -1,17 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import type { Contender } from './contenders/index.js';
 import type { BenchDatabase } from './database.js';
-import { balancedOrder, collectGarbage, startProfile } from './measure.js';
+import { collectGarbage, startProfile } from './measure.js';
+import { balancedOrder } from './order.js';
 import type { ContenderName } from './options.js';
 import type { ColdWorkload, Measurement } from './workloads.js';
 
 /**
  * Cold mode: every contender makes the workload's calls on one table, interleaved in
- * turns of `round` calls (in a balanced order, see {@link balancedOrder}), after a short warm-up. Each
- * call is awaited before the next, as an application's request would; the clock runs
- * around each turn, so a contender is charged only for its own calls. Unlike warm mode
- * the JIT has not settled and the contenders share the caches, the heap and the
- * garbage collector, as the libraries in one application do.
+ * turns of `round` calls (each turn in another order, see {@link balancedOrder}), after a
+ * short warm-up. Each call is awaited before the next, as an application's request would;
+ * the clock runs around each turn, so a contender is charged only for its own calls.
+ * Unlike warm mode the JIT has not settled and the contenders share the caches, the heap
+ * and the garbage collector, as the libraries in one application do.
  */
 export async function measureCold(cold: ColdWorkload, contenders: readonly Contender[], db: BenchDatabase, label = 'cold'): Promise<Partial<Record<ContenderName, Measurement>>> {
   await cold.seed(db);

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { SectionProfiler } from './profiler.js';
+import { balancedOrder } from './order.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) process.emitWarning('run node with --expose-gc (npm run bench does) so each timed section starts from a collected heap');
@@ -46,12 +47,12 @@ export async function timedWithCpu(fn: () => Promise<unknown>, label?: string): 
 
 /**
  * Measures every contender `rounds` times, interleaved: each round runs all of them, each
- * round in another order (see {@link balancedOrder}). A contender's single long run lands on whatever the
- * machine and the collector are doing at that moment (on this 2-core VM one timed run of
- * 10,000 rows moves by 20–40% from one try to the next, for every contender alike), and an
- * order fixed per workload favours whoever runs in the quieter stretch. Interleaving puts
- * each contender in every position and after every other, so the median of its rounds
- * compares like with like.
+ * round in another order (see {@link balancedOrder}). A contender's single long run lands
+ * on whatever the machine and the collector are doing at that moment (on this 2-core VM
+ * one timed run of 10,000 rows moves by 20–40% from one try to the next, for every
+ * contender alike), and an order fixed per workload favours whoever runs in the quieter
+ * stretch. Interleaving puts each contender in every position and after every other, so
+ * the median of its rounds compares like with like.
  *
  * Per contender: the round with the median time (of an even count, the slower of the two
  * middle ones), carrying the largest RSS growth any round saw (a memory goal is judged on
@@ -84,25 +85,6 @@ export async function medianOfRounds<C extends { readonly name: N }, N extends s
     by[name] = rss.length > 0 ? { ...median, rssMB: Math.max(...rss) } : median;
   }
   return by;
-}
-
-/**
- * The order in which `items` run in turn `turn`: row `turn` of a Williams Latin square (the
- * balanced design of crossover trials). Over `n` turns (`2n` when `n` is odd) every item runs
- * in every position equally often and right after every other item equally often. A plain
- * rotation puts each item in every position but nearly always after the same neighbour,
- * which then hands it its garbage and its cold caches: with raw, prepared, knex and
- * polyrecord rotated, polyrecord followed knex in three turns of four, and its PostgreSQL
- * cold W1 and W7 read 1.17x and 1.22x the prepared driver, against 1.07x and 1.08x with
- * knex left out.
- */
-export function balancedOrder<T>(items: readonly T[], turn: number): T[] {
-  const n = items.length;
-  if (n < 2) return [...items];
-  const row = turn % (n % 2 === 0 ? n : 2 * n);
-  // The first row is 0, 1, n-1, 2, n-2, …; the others shift it, and for an odd n the second n rows are the first n reversed.
-  const order = Array.from({ length: n }, (_, j) => items[((j === 0 ? 0 : j % 2 === 1 ? (j + 1) / 2 : n - j / 2) + row) % n]!);
-  return row >= n ? order.reverse() : order;
 }
 
 /** Awaits `step(i)` for i = `from` … `from + count - 1`, one after the other. */
