@@ -45,6 +45,26 @@ export async function timedWithCpu(fn: () => Promise<unknown>, label?: string): 
   return { ms, cpuMs: (used.user + used.system) / 1000 };
 }
 
+/** What {@link medianOfRounds} needs of a measurement, and what it adds. */
+export interface RoundMeasurement {
+  readonly ms: number;
+  readonly rssMB?: number;
+  /** Set by {@link medianOfRounds}: the time of each round this contender ran, round 0 first. */
+  readonly byRound?: readonly number[];
+}
+
+/**
+ * The lowest and highest of `a`'s time over `b`'s, round by round (each round's pair ran
+ * next to each other), where both ran more than one round: how far one ratio of medians
+ * can be trusted on a noisy machine.
+ */
+export function roundRatioRange(a: RoundMeasurement | undefined, b: RoundMeasurement | undefined): [number, number] | undefined {
+  const rounds = Math.min(a?.byRound?.length ?? 0, b?.byRound?.length ?? 0);
+  if (rounds < 2) return undefined;
+  const ratios = Array.from({ length: rounds }, (_, i) => a!.byRound![i]! / b!.byRound![i]!);
+  return [Math.min(...ratios), Math.max(...ratios)];
+}
+
 /**
  * Measures every contender `rounds` times, interleaved: each round runs all of them, each
  * round in another order (see {@link balancedOrder}). A contender's single long run lands
@@ -55,11 +75,11 @@ export async function timedWithCpu(fn: () => Promise<unknown>, label?: string): 
  * the median of its rounds compares like with like.
  *
  * Per contender: the round with the median time (of an even count, the slower of the two
- * middle ones), carrying the largest RSS growth any round saw (a memory goal is judged on
+ * middle ones), carrying every round's time (`byRound`) and the largest RSS growth any round saw (a memory goal is judged on
  * the worst round). `measure` resolves undefined when the contender has nothing to measure
  * or failed (it reports its own failure): it then sits out the remaining rounds.
  */
-export async function medianOfRounds<C extends { readonly name: N }, N extends string, M extends { readonly ms: number; readonly rssMB?: number }>(
+export async function medianOfRounds<C extends { readonly name: N }, N extends string, M extends RoundMeasurement>(
   contenders: readonly C[],
   rounds: number,
   start: number,
@@ -82,7 +102,9 @@ export async function medianOfRounds<C extends { readonly name: N }, N extends s
     const sorted = [...all].sort((a, b) => a.ms - b.ms);
     const median = sorted[Math.floor(sorted.length / 2)]!;
     const rss = all.map((m) => m.rssMB).filter((r): r is number => r !== undefined);
-    by[name] = rss.length > 0 ? { ...median, rssMB: Math.max(...rss) } : median;
+    // A contender that failed sat out the later rounds, so its times are those of rounds 0, 1, … in order.
+    const byRound = all.map((m) => m.ms);
+    by[name] = rss.length > 0 ? { ...median, rssMB: Math.max(...rss), byRound } : { ...median, byRound };
   }
   return by;
 }

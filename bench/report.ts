@@ -1,9 +1,12 @@
 import { checkGoals } from './goals.js';
+import { roundRatioRange } from './measure.js';
 import { geometricMean, preparedRatio, ratio, type DialectResult } from './results.js';
 
 const ms = (value: number | undefined) => (value === undefined ? '–' : value < 100 ? value.toFixed(1) : Math.round(value).toLocaleString('en'));
 const times = (value: number | undefined) => (value === undefined ? '–' : `${value.toFixed(2)}x`);
 const mb = (value: number | undefined) => (value === undefined ? '–' : value.toFixed(1));
+/** The lowest and highest round-by-round ratio (see {@link roundRatioRange}); `–` with a single round. */
+export const ratioRange = (value: [number, number] | undefined) => (value === undefined ? '–' : `${value[0].toFixed(2)}–${value[1].toFixed(2)}x`);
 
 function row(cells: readonly string[]): string {
   return `| ${cells.join(' | ')} |`;
@@ -18,7 +21,10 @@ const MODE_NOTE = {
 export function renderDialect(result: DialectResult): string {
   const others = result.contenders.filter((name) => name !== 'raw');
   const versusPrepared = result.contenders.includes('prepared') && result.contenders.includes('polyrecord');
-  const header = ['Workload', 'raw ms', ...others.flatMap((name) => [`${name} ms`, `${name} / raw`]), ...(versusPrepared ? ['polyrecord / prepared'] : [])];
+  // Warm rounds ran knex and polyrecord next to each other: the spread of their round-by-round ratio shows how far the medians can be trusted.
+  const spread = result.mode === 'warm' && (result.rounds ?? 1) > 1 && result.contenders.includes('knex') && result.contenders.includes('polyrecord');
+  const header = ['Workload', 'raw ms', ...others.flatMap((name) => [`${name} ms`, `${name} / raw`]), ...(versusPrepared ? ['polyrecord / prepared'] : []), ...(spread ? ['polyrecord / knex by round'] : [])];
+  const blanks = (versusPrepared ? [''] : []).concat(spread ? [''] : []);
   const lines = [
     `### ${result.label} (${result.version}), ${result.mode}`,
     '',
@@ -28,12 +34,12 @@ export function renderDialect(result: DialectResult): string {
     row(header.map((_, i) => (i === 0 ? '---' : '---:'))),
   ];
   for (const r of result.workloads) {
-    lines.push(row([`${r.workload.id} ${r.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))]), ...(versusPrepared ? [times(preparedRatio(r, result.dialect))] : [])]));
+    lines.push(row([`${r.workload.id} ${r.title}`, ms(r.by.raw?.ms), ...others.flatMap((name) => [ms(r.by[name]?.ms), times(ratio(r, name))]), ...(versusPrepared ? [times(preparedRatio(r, result.dialect))] : []), ...(spread ? [ratioRange(roundRatioRange(r.by.polyrecord, r.by.knex))] : [])]));
   }
   const ids = result.workloads.filter((r) => r.workload.inMean).map((r) => r.workload.id);
-  lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`]), ...(versusPrepared ? [''] : [])]));
+  lines.push(row([`**Geometric mean of ratios (${ids.length === 7 ? 'W1–W7' : ids.join(',')})**`, '', ...others.flatMap((name) => ['', `**${times(geometricMean(result.workloads, name))}**`]), ...blanks]));
   const w6 = result.workloads.find((r) => r.workload.id === 'W6');
-  if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), '']), ...(versusPrepared ? [''] : [])]));
+  if (w6) lines.push(row(['W6 peak RSS growth, MB', mb(w6.by.raw?.rssMB), ...others.flatMap((name) => [mb(w6.by[name]?.rssMB), '']), ...blanks]));
   lines.push('');
   for (const check of checkGoals(result)) {
     const mark = check.met === undefined ? 'n/a' : check.met ? 'met' : 'NOT met';

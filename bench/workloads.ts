@@ -2,10 +2,10 @@ import type { Contender } from './contenders/index.js';
 import type { MaybePromise } from './contenders/contender.js';
 import { user, users } from './data.js';
 import type { BenchDatabase } from './database.js';
-import { RssPeak, repeat, timed } from './measure.js';
+import { RssPeak, repeat, timed, type RoundMeasurement } from './measure.js';
 
 /** What one contender scored on one workload. */
-export interface Measurement {
+export interface Measurement extends RoundMeasurement {
   readonly ms: number;
   /** W6 only: peak resident-set growth during the timed iteration. */
   readonly rssMB?: number;

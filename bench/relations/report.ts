@@ -1,3 +1,5 @@
+import { roundRatioRange } from '../measure.js';
+import { ratioRange } from '../report.js';
 import type { RelationContenderName } from './contender.js';
 import type { RelationMeasurement, RelationWorkload } from './workloads.js';
 
@@ -27,13 +29,13 @@ function fasterThan(results: readonly RelationResult[], name: RelationContenderN
 
 /** One dialect's relation workloads as a Markdown table, then the goal lines. */
 export function renderRelations(label: string, results: readonly RelationResult[], runs = 1, rounds = 1): string {
-  const header = ['Workload', 'raw ms', 'knex ms', 'objection ms', 'lucid ms', 'polyrecord ms', 'polyrecord / knex', 'polyrecord / objection', 'polyrecord / lucid', 'polyrecord RSS +MB'];
+  const header = ['Workload', 'raw ms', 'knex ms', 'objection ms', 'lucid ms', 'polyrecord ms', 'polyrecord / knex', 'polyrecord / knex by round', 'polyrecord / objection', 'polyrecord / lucid', 'polyrecord RSS +MB'];
   const interleaved = rounds > 1 ? `, each contender's median of ${rounds} runs interleaved with the others' (RSS: the largest)` : '';
   const of = `${interleaved}${runs > 1 ? `, each workload the median of ${runs} fresh processes` : ''}`;
   const lines = [`### ${label}, relations (warm${of})`, '', row(header), row(header.map((_, i) => (i === 0 ? '---' : '---:')))];
   for (const r of results) {
     const rss = r.by.polyrecord?.rssMB;
-    lines.push(row([`${r.workload.id} ${r.workload.title}`, timeOf(r.by.raw), timeOf(r.by.knex), timeOf(r.by.objection), timeOf(r.by.lucid), timeOf(r.by.polyrecord), x(relationRatio(r, 'knex')), x(relationRatio(r, 'objection')), x(relationRatio(r, 'lucid')), rss === undefined ? '' : rss.toFixed(1)]));
+    lines.push(row([`${r.workload.id} ${r.workload.title}`, timeOf(r.by.raw), timeOf(r.by.knex), timeOf(r.by.objection), timeOf(r.by.lucid), timeOf(r.by.polyrecord), x(relationRatio(r, 'knex')), ratioRange(roundRatioRange(r.by.polyrecord, r.by.knex)), x(relationRatio(r, 'objection')), x(relationRatio(r, 'lucid')), rss === undefined ? '' : rss.toFixed(1)]));
   }
   lines.push('');
   const versusKnex = results.map((r) => ({ id: r.workload.id, value: relationRatio(r, 'knex') })).filter((r): r is { id: string; value: number } => r.value !== undefined);

@@ -1,9 +1,9 @@
-import { RssPeak, timedWithCpu } from '../measure.js';
+import { RssPeak, timedWithCpu, type RoundMeasurement } from '../measure.js';
 import { EXPECTED, SIZES } from './data.js';
 import type { RelationContender, Tick } from './contender.js';
 
 /** One contender's result on one R workload. */
-export interface RelationMeasurement {
+export interface RelationMeasurement extends RoundMeasurement {
   readonly ms: number;
   /** This process's CPU time during the timed calls (see {@link timedWithCpu}). */
   readonly cpuMs?: number;
