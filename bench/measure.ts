@@ -75,8 +75,8 @@ export function roundRatioRange(a: RoundMeasurement | undefined, b: RoundMeasure
  * the median of its rounds compares like with like.
  *
  * Per contender: the round with the median time (of an even count, the slower of the two
- * middle ones), carrying every round's time (`byRound`) and the largest RSS growth any round saw (a memory goal is judged on
- * the worst round). `measure` resolves undefined when the contender has nothing to measure
+ * middle ones), carrying every round's time (`byRound`) and the largest RSS growth any
+ * round saw (a memory goal is judged on the worst round). `measure` resolves undefined when the contender has nothing to measure
  * or failed (it reports its own failure): it then sits out the remaining rounds.
  */
 export async function medianOfRounds<C extends { readonly name: N }, N extends string, M extends RoundMeasurement>(
