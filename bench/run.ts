@@ -24,8 +24,8 @@ const describe = (error: unknown) => (error instanceof Error ? (error.stack ?? e
 
 /**
  * Warm mode: each contender on a freshly seeded table, warmed up, then timed, `rounds` times
- * interleaved with the other contenders (see medianOfRounds); the rounds start at a different
- * contender for each workload as well.
+ * interleaved with the other contenders in a balanced order (see medianOfRounds); where that
+ * order starts moves from one workload to the next.
  */
 async function warmRun(target: BenchTarget, contenders: readonly Contender[], db: BenchDatabase, index: number, workload: Workload, profiler: SectionProfiler | undefined, failures: string[], rounds: number, warmUp = true): Promise<Partial<Record<ContenderName, Measurement>>> {
   return medianOfRounds(contenders, rounds, index, async (contender, round) => {
