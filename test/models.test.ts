@@ -240,6 +240,33 @@ describeEachDialect('models', (dialect) => {
       expect(fresh.seenAt!.getUTCFullYear()).toBe(2030);
     });
 
+    it('records read by one query each keep their own original values', async () => {
+      // 70 rows: more than two of the groups whose snapshots are kept together, the last one short.
+      await User.bulkInsert(Array.from({ length: 70 }, (_, i) => ({ email: `r${i}@x.io`, score: i, meta: { i }, seenAt: new Date(Date.UTC(2026, 0, 1 + i)) })));
+      const users = await User.query().orderBy('id').all();
+      expect(users).toHaveLength(70);
+      for (const user of users) expect(user.isDirty()).toBe(false);
+      const [first, lastOfGroup, firstOfNext, last] = [users[0]!, users[31]!, users[32]!, users[69]!];
+      first.score = 100;
+      lastOfGroup.email = 'moved@x.io';
+      (firstOfNext.meta as Record<string, unknown>).i = -1;
+      last.seenAt!.setUTCFullYear(2031);
+      expect(users.filter((u) => u.isDirty()).map((u) => u.email)).toEqual(['r0@x.io', 'moved@x.io', 'r32@x.io', 'r69@x.io']);
+      expect(first.getDirty()).toEqual({ score: 100 });
+      expect(lastOfGroup.getDirty()).toEqual({ email: 'moved@x.io' });
+      expect(Object.keys(firstOfNext.getDirty())).toEqual(['meta']);
+      expect(Object.keys(last.getDirty())).toEqual(['seenAt']);
+      // Setting a value back to what was read is no change.
+      users[33]!.score = 33;
+      expect(users[33]!.isDirty()).toBe(false);
+      for (const user of users) await user.save();
+      const fresh = await User.query().orderBy('id').all();
+      expect(fresh.map((u) => [u.email, u.score, (u.meta as { i: number }).i, u.seenAt!.getUTCFullYear()])).toEqual(
+        users.map((u, i) => [i === 31 ? 'moved@x.io' : `r${i}@x.io`, i === 0 ? 100 : i, i === 32 ? -1 : i, i === 69 ? 2031 : 2026]),
+      );
+      expect(fresh.map((u) => u.updatedAt.getTime())).toEqual(users.map((u) => u.updatedAt.getTime()));
+    });
+
     it('filters by typed values (booleans, dates, bigints)', async () => {
       await User.create({ email: 'a@x.io', active: true, big: 5n, seenAt: new Date('2026-01-01T00:00:00Z') });
       await User.create({ email: 'b@x.io', active: false, big: 6n, seenAt: new Date('2026-06-01T00:00:00Z') });

@@ -9,51 +9,73 @@ export const CONNECTION = Symbol('polyrecord.connection');
 /** Set once `destroy()` has deleted the record. */
 export const DESTROYED = Symbol('polyrecord.destroyed');
 
-/** With a snapshot that is still the driver's array row: the column of each of its slots. */
-export const LAYOUT = Symbol('polyrecord.layout');
+/** With a snapshot still held in a {@link SnapshotRows}: where the record's values start in it. */
+export const OFFSET = Symbol('polyrecord.offset');
+
+/**
+ * The original snapshots of consecutive records read by one query, flat in one array:
+ * record k's value of `layout[j]` is at `values[k * layout.length + j]`. A record read
+ * from the database points here until the first use that needs its keyed snapshot (a
+ * save, a change check) copies its slice out. One array for many records instead of one
+ * per record: records that are only read cost the collector one object each, not three.
+ * Never changed after the records are built, so copies of a record may share it.
+ */
+export class SnapshotRows {
+  constructor(
+    readonly values: unknown[],
+    readonly layout: readonly string[],
+  ) {}
+}
+
+/** How many records share one {@link SnapshotRows}: few enough that one record kept from a large read keeps little else alive. */
+const SNAPSHOT_ROWS = 32;
 
 /** Internal slots every model instance may carry. */
 export interface RecordSlots {
-  /** Read it through {@link originalOf} / {@link originalValue}: a record read as an array row keeps that array until its snapshot is needed. */
-  [ORIGINAL]?: Record<string, unknown> | unknown[];
-  [LAYOUT]?: readonly string[];
+  /** Read it through {@link originalOf} / {@link originalValue}: a record read from the database keeps its snapshot in a shared {@link SnapshotRows} until the keyed form is needed. */
+  [ORIGINAL]?: Record<string, unknown> | SnapshotRows;
+  [OFFSET]?: number;
   [CONNECTION]?: string;
   [DESTROYED]?: boolean;
 }
 
-/**
- * The original snapshot keyed by column. A record read as an array row keeps the array
- * (no second object per row for records that are only read); the first use that needs the
- * keyed form (a save, a change check) builds it once.
- */
+/** The original snapshot keyed by column, built once from the shared rows on first use. */
 export function originalOf(instance: RecordSlots): Record<string, unknown> | undefined {
   const original = instance[ORIGINAL];
-  if (!Array.isArray(original)) return original;
-  const layout = instance[LAYOUT]!;
+  if (!(original instanceof SnapshotRows)) return original;
+  const { values, layout } = original;
+  const at = instance[OFFSET]!;
   const keyed: Record<string, unknown> = {};
-  for (let i = 0; i < layout.length; i++) keyed[layout[i]!] = original[i];
+  for (let i = 0; i < layout.length; i++) keyed[layout[i]!] = values[at + i];
   instance[ORIGINAL] = keyed;
   return keyed;
 }
 
-/** One column's original value, without keying an array snapshot. */
+/** One column's original value, without keying a shared snapshot. */
 export function originalValue(instance: RecordSlots, column: string): unknown {
   const original = instance[ORIGINAL];
-  if (!Array.isArray(original)) return original?.[column];
-  const slot = instance[LAYOUT]!.indexOf(column);
-  return slot < 0 ? undefined : original[slot];
+  if (!(original instanceof SnapshotRows)) return original?.[column];
+  const slot = original.layout.indexOf(column);
+  return slot < 0 ? undefined : original.values[instance[OFFSET]! + slot];
 }
 
-/** Builds an instance from one row given as an array in select-list order. */
-export type Hydrator = (row: unknown, connection: string) => object;
+/** Builds instances from rows given as arrays in select-list order. */
+export interface Hydrator {
+  /** One row (its array becomes the record's snapshot). */
+  one(row: unknown[], connection: string): object;
+  /** Every row of a result, in order. */
+  all(rows: readonly unknown[][], connection: string): object[];
+}
+
+type BuildRecord = (row: unknown[], connection: string, snapshot: SnapshotRows, at: number) => object;
 
 /**
- * A row → instance function for one list of columns, generated once so each row
- * costs one constructor call and one typed assignment per column. A row is an array in
- * the columns' order (model reads ask the driver for arrays: no object per row). The row
- * itself becomes the instance's original snapshot, with its column layout, keyed on first
- * use (see {@link originalOf}). JSON values are kept there as text and dates as instants,
- * so in-place edits of the instance's objects show up as changes.
+ * Row → instance for one list of columns, generated once so each row costs one
+ * constructor call and one typed assignment per column. A row is an array in the columns'
+ * order (model reads ask the driver for arrays: no object per row). What the snapshot
+ * keeps of each value goes into a {@link SnapshotRows} shared with the neighbouring rows
+ * (the array rows themselves die young). JSON values are kept there as text and dates as
+ * instants, so in-place edits of the instance's objects show up as changes.
  */
 export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hydrator {
   // The full column list is by far the most common: key it without building a string.
@@ -62,14 +84,35 @@ export function hydratorFor(meta: ModelMeta, columns: readonly ColumnMeta[]): Hy
   if (!hydrator) {
     // Columns left out of a partial select must not keep field initializer values: they would look like changes and be written back.
     const unselected = columns === meta.columns ? [] : meta.columns.filter((c) => !columns.includes(c));
-    // A value the snapshot keeps in another form (a Date's instant, JSON's text) is written back into its slot.
-    const assignments = columns.map((c, i) => assignment(c, `row[${i}]`, (value) => (value === 'v' ? '' : ` row[${i}] = ${value};`)));
+    const assignments = columns.map((c, i) => assignment(c, `row[${i}]`, (value) => ` s[at + ${i}] = ${value};`));
     const body = [...assignments, ...unselected.map((c) => ` o[${JSON.stringify(c.property)}] = undefined;`)].join('\n');
-    const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', 'LAYOUT', 'layout', `return function hydrate(row, connection) {\n const o = new Ctor();\n let v;\n${body}\n o[ORIGINAL] = row;\n o[LAYOUT] = layout;\n o[CONNECTION] = connection;\n return o;\n}`);
-    hydrator = factory(meta.ctor, decoders, ORIGINAL, CONNECTION, LAYOUT, Object.freeze(columns.map((c) => c.column))) as Hydrator;
+    const factory = new Function('Ctor', 'dec', 'ORIGINAL', 'CONNECTION', 'OFFSET', `return function hydrate(row, connection, snapshot, at) {\n const o = new Ctor();\n const s = snapshot.values;\n let v;\n${body}\n o[ORIGINAL] = snapshot;\n o[OFFSET] = at;\n o[CONNECTION] = connection;\n return o;\n}`);
+    const build = factory(meta.ctor, decoders, ORIGINAL, CONNECTION, OFFSET) as BuildRecord;
+    hydrator = hydratorOf(build, Object.freeze(columns.map((c) => c.column)));
     meta.hydrators.set(key, hydrator);
   }
   return hydrator;
+}
+
+function hydratorOf(build: BuildRecord, layout: readonly string[]): Hydrator {
+  const width = layout.length;
+  return {
+    one: (row, connection) => build(row, connection, new SnapshotRows(row, layout), 0),
+    all(rows, connection) {
+      const out = new Array<object>(rows.length);
+      let snapshot: SnapshotRows | undefined;
+      let at = 0;
+      for (let i = 0; i < rows.length; i++) {
+        if (i % SNAPSHOT_ROWS === 0) {
+          snapshot = new SnapshotRows(new Array(Math.min(SNAPSHOT_ROWS, rows.length - i) * width), layout);
+          at = 0;
+        }
+        out[i] = build(rows[i]!, connection, snapshot!, at);
+        at += width;
+      }
+      return out;
+    },
+  };
 }
 
 /**

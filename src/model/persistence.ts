@@ -265,7 +265,7 @@ export function findByKey(meta: ModelMeta, target: Target, key: unknown, trashed
 
 function firstRecord(lookup: KeyLookup, result: ExecResult, target: Target): object | null {
   const row = result.rows[0];
-  return row === undefined ? null : lookup.hydrate(row, target.connection.name);
+  return row === undefined ? null : lookup.hydrate.one(row as unknown as unknown[], target.connection.name);
 }
 
 /** Re-reads every column of a persisted record from its connection (a soft-deleted one too: it is the same record). */

@@ -281,10 +281,7 @@ export class ModelQuery<M extends object, R = M> extends QueryConditions<M> impl
     const columns = this.state.select ?? this.meta.columns;
     // Rows as arrays: no object per row before the instance is built.
     const { rows } = await runStatement(target, this.#allStatement(target, extra?.expression), this.#encodedValues(target), readOptionsFor(this.meta, this.state, target, true));
-    const hydrate = hydratorFor(this.meta, columns);
-    const name = target.connection.name;
-    const out = new Array<R>(rows.length);
-    for (let i = 0; i < rows.length; i++) out[i] = hydrate(rows[i]!, name) as R;
+    const out = hydratorFor(this.meta, columns).all(rows as unknown as unknown[][], target.connection.name) as R[];
     // Counts are selected after the columns, in this order.
     for (const [j, count] of (this.state.relations?.countColumns ?? []).entries()) {
       const at = columns.length + j;

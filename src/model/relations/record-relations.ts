@@ -1,4 +1,4 @@
-import { ORIGINAL } from '../hydration.js';
+import { ORIGINAL, SnapshotRows } from '../hydration.js';
 import type { ModelMeta } from '../metadata.js';
 
 /** `withCount` results. */
@@ -54,8 +54,8 @@ export function cloneRecord<T extends object>(record: T): T {
   const copy = Object.create(Object.getPrototypeOf(record)) as Record<string | symbol, unknown>;
   for (const key of Reflect.ownKeys(record)) {
     const value = (record as Record<string | symbol, unknown>)[key];
-    // The snapshot may still be the driver's array row (its LAYOUT is shared and copied as it is).
-    copy[key] = key === ORIGINAL && value ? (Array.isArray(value) ? [...value] : { ...(value as object) }) : value;
+    // A shared snapshot never changes and is shared by the copy too; a keyed one is the record's own.
+    copy[key] = key === ORIGINAL && value && !(value instanceof SnapshotRows) ? { ...(value as object) } : value;
   }
   return copy as T;
 }
