@@ -8,6 +8,7 @@ import { chunks, distinctKeys, integerKey, matchKey } from './relation-keys.js';
 import { relationOf } from './relation-resolve.js';
 import { readPivot, type PivotRow } from './pivot-rows.js';
 import { preloadLanes } from './preload-lanes.js';
+import { groupByKey } from './key-groups.js';
 import { relatedExplicit, relatedTarget } from './relation-target.js';
 import type { ResolvedRelation } from './relation-types.js';
 import type { PreloadSpec } from './relation-work.js';
@@ -55,7 +56,7 @@ async function loadRelation(relation: ResolvedRelation, parents: Instance[], con
   if (relation.pivot) return loadThroughPivot(relation, parents, connection, state, integer);
   const keys = distinctKeys(parents, parentKey.property, integer, childKey);
   const children = await fetchByKeys(relation, connection, state, childKey.property, keys);
-  const byKey = groupBy(children, childKey.property, integer);
+  const byKey = groupByKey(children, childKey.property, integer, keys);
   // Parents that share a key get arrays of their own; with distinct keys the grouped arrays are handed out as they are.
   const sharedKeys = keys.length < parents.length;
   for (const parent of parents) {
@@ -110,16 +111,4 @@ async function loadThroughPivot(relation: ResolvedRelation, parents: Instance[],
     const key = matchKey(parent[parentKey.property], integer, parentKey.property);
     setRelation(parent, relation.name, (key === undefined ? undefined : byParent.get(key)) ?? []);
   }
-}
-
-function groupBy(records: readonly Instance[], property: string, integer: boolean): Map<KeyValue, Instance[]> {
-  const map = new Map<KeyValue, Instance[]>();
-  for (const record of records) {
-    const key = matchKey(record[property], integer, property);
-    if (key === undefined) continue;
-    const list = map.get(key);
-    if (list) list.push(record);
-    else map.set(key, [record]);
-  }
-  return map;
 }
