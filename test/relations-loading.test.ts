@@ -96,7 +96,7 @@ describeEachDialect('relations: loading', (dialect) => {
     expect(bob.albums[0]!.tracks.map((t) => t.title)).toEqual(['t3']);
   });
 
-  it('matches children to parents whose ids lie far apart, in the related query order', async () => {
+  it('matches children to parents whose ids lie far apart, and many children to one parent, in the related query order', async () => {
     const knex = ConnectionManager.get('music').knex;
     await knex('artists').insert([{ id: 900_001, name: 'Far', label_id: null }, { id: 5_000_000, name: 'Farther', label_id: null }]);
     await knex('albums').insert([
@@ -105,13 +105,18 @@ describeEachDialect('relations: loading', (dialect) => {
       { id: 900_003, artist_id: 5_000_000, title: 'z2', year: 1992 },
       { id: 900_004, artist_id: 900_001, title: 'y2', year: 1993 },
       { id: 900_005, artist_id: 5_000_000, title: 'z3', year: 1994 },
+      { id: 900_006, artist_id: 5_000_000, title: 'z4', year: 1995 },
+      { id: 900_007, artist_id: 5_000_000, title: 'z5', year: 1996 },
     ]);
     try {
       const artists = await Artist.whereIn('id', [5_000_000, 900_001]).preload('albums', (q) => q.orderBy('year', 'desc')).orderBy('id');
       expect(artists.map((a) => [a.name, a.albums.map((al) => al.title)])).toEqual([
         ['Far', ['y2', 'y1']],
-        ['Farther', ['z3', 'z2', 'z1']],
+        ['Farther', ['z5', 'z4', 'z3', 'z2', 'z1']],
       ]);
+      // One parent with many children: its key alone is looked up by position.
+      const [farther] = await Artist.where('id', 5_000_000).preload('albums', (q) => q.orderBy('year', 'desc'));
+      expect(farther!.albums.map((al) => al.title)).toEqual(['z5', 'z4', 'z3', 'z2', 'z1']);
     } finally {
       await knex('albums').where('id', '>=', 900_001).delete();
       await knex('artists').where('id', '>=', 900_001).delete();
