@@ -9,11 +9,11 @@ export interface KeyGroups<T> {
   get(key: KeyValue): T[] | undefined;
 }
 
-/** Widest key range, per key asked for, that is indexed by position instead of hashing. */
+/** Keys are indexed by position while their range spans fewer than `DENSE_SPREAD` slots per key plus `DENSE_SLACK`. */
 const DENSE_SPREAD = 4;
 const DENSE_SLACK = 1_024;
 /**
- * Below this many records per key on average, groups are counted first and allocated at
+ * At this many records per key on average or fewer, groups are counted first and allocated at
  * their exact length: a list grown by push holds room for 17 records, mostly empty when
  * groups are short, and loaded records keep their lists as long as they live. With longer
  * groups the extra pass costs more than the room it saves.
